@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs ringserve's build and test dependencies from Debian packages.
+# Idempotent: prints nothing and changes nothing when everything is present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  liburing-dev        # io_uring
+  node-llhttp         # HTTP/1.1 parser sources, built as a static library by our CMake
+  libsimdjson-dev     # JSON
+  libmimalloc-dev     # process allocator
+  libxxhash-dev       # hashing
+  libcli11-dev        # command line
+  libfmt-dev          # formatting
+  libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
+  curl                # integration tests and `make serve` smoke checks
+)
+# perf/ peers, needed only by the benchmark scripts: installed with --perf.
+perf_packages=(wrk nginx-light)
+if [[ "${1:-}" == "--perf" ]]; then packages+=("${perf_packages[@]}"); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

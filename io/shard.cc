@@ -1,0 +1,484 @@
+#include "io/shard.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/log.h"
+#include "io/listener.h"
+#include "io/reply.h"
+
+namespace rs::io {
+namespace {
+
+// user_data = object address | operation; objects are 16-byte aligned.
+enum Op : uint64_t { kAccept = 1, kWake = 2, kTick = 3, kRecv = 4, kSend = 5, kIgnore = 6 };
+constexpr uint64_t kOpMask = 0xF;
+constexpr unsigned kRingEntries = 4096;
+constexpr uint16_t kBufferGroup = 0;
+constexpr unsigned kBufferCount = 512;
+constexpr size_t kBufferSize = 16 * 1024;
+constexpr size_t kMaxIov = 64;
+constexpr auto kTickInterval = std::chrono::milliseconds(100);
+constexpr auto kLinger = std::chrono::seconds(2);  // after our last byte, wait this long for the client's FIN
+
+}  // namespace
+
+// A connection and its socket.
+struct alignas(16) Shard::Link {
+  uint64_t id = 0;
+  int fd = -1;
+  std::unique_ptr<Connection> http;
+  int ops = 0;                 // operations in flight that name this link
+  bool recv_armed = false;
+  bool recv_cancelling = false;
+  bool send_in_flight = false;
+  bool eof = false;            // the client closed its side
+  bool write_shut = false;     // our side is closed; waiting for the client's FIN
+  bool dead = false;           // closed; freed once `ops` reaches zero
+  Clock::time_point linger_deadline{};
+  msghdr message{};
+  iovec iov[kMaxIov];
+};
+
+Shard::Shard(int index, const ServerConfig& config, const Router& router, int listen_fd, int cpu)
+    : index_(index), config_(config), router_(router), listen_fd_(listen_fd), cpu_(cpu) {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
+  date_ = http_date(time(nullptr));
+}
+
+Shard::~Shard() {
+  if (thread_.joinable()) {
+    stop();
+    thread_.join();
+  }
+  if (listen_fd_ >= 0) close(listen_fd_);
+  close(wake_fd_);
+}
+
+void Shard::start() {
+  std::promise<void> started;
+  auto ready = started.get_future();
+  thread_ = std::thread([this, &started] { run(started); });
+  ready.get();  // rethrows a set-up failure
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::post(Task task) {
+  tasks_.push(std::move(task));
+  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void Shard::drain() {
+  post([this] { begin_drain(); });
+}
+
+void Shard::stop() {
+  post([this] {
+    begin_drain();
+    close_all();
+    exit_ = true;
+  });
+}
+
+Connection* Shard::connection(uint64_t id) {
+  const auto it = links_.find(id);
+  return it == links_.end() || it->second->dead ? nullptr : it->second->http.get();
+}
+
+void Shard::schedule(uint64_t connection_id) { scheduled_.push_back(connection_id); }
+
+void Shard::setup_ring() {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  params.cq_entries = kRingEntries * 4;
+  int err = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+  if (err == -EINVAL) {  // kernels before 6.1 lack DEFER_TASKRUN
+    params = {};
+    params.flags = IORING_SETUP_CQSIZE;
+    params.cq_entries = kRingEntries * 4;
+    err = io_uring_queue_init_params(kRingEntries, &ring_, &params);
+  }
+  if (err < 0) {
+    throw std::runtime_error(fmt::format("io_uring_queue_init: {} (is io_uring disabled, e.g. by "
+                                         "a seccomp profile or kernel.io_uring_disabled?)",
+                                         std::strerror(-err)));
+  }
+  buffers_ = std::make_unique<BufferRing>(ring_, kBufferGroup, kBufferCount, kBufferSize);
+}
+
+void Shard::run(std::promise<void>& started) {
+  pthread_setname_np(pthread_self(), fmt::format("shard-{}", index_).c_str());
+  if (cpu_ >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu_, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+      log::warn("shard {}: cannot pin to CPU {}; running unpinned", index_, cpu_);
+    }
+  }
+  try {
+    setup_ring();
+  } catch (...) {
+    started.set_exception(std::current_exception());
+    return;
+  }
+  tick_.tv_nsec = std::chrono::nanoseconds(kTickInterval).count();
+  arm_accept();
+  arm_wake();
+  arm_tick();
+  started.set_value();
+
+  while (!exit_) {
+    service_scheduled();
+    const int err = io_uring_submit_and_wait(&ring_, 1);
+    if (err < 0 && err != -EINTR && err != -EAGAIN && err != -EBUSY) {
+      log::error("shard {}: io_uring_submit_and_wait: {}", index_, std::strerror(-err));
+    }
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      on_completion(*cqe);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+    if (draining_ && links_.empty()) exit_ = true;
+  }
+  close_all();
+  buffers_.reset();
+  io_uring_queue_exit(&ring_);  // completes whatever was still in flight
+  for (auto& [id, link] : links_) {
+    close(link->fd);
+    metrics_.connections_open.add(-1);
+  }
+  links_.clear();
+}
+
+io_uring_sqe* Shard::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(&ring_);
+  while (s == nullptr) {  // submission queue full: hand what we have to the kernel
+    io_uring_submit(&ring_);
+    s = io_uring_get_sqe(&ring_);
+  }
+  return s;
+}
+
+void Shard::arm_accept() {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(s, kAccept);
+  accepting_ = true;
+}
+
+void Shard::arm_wake() {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_read(s, wake_fd_, &wake_value_, sizeof wake_value_, 0);
+  io_uring_sqe_set_data64(s, kWake);
+}
+
+void Shard::arm_tick() {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_timeout(s, &tick_, 0, 0);
+  io_uring_sqe_set_data64(s, kTick);
+}
+
+void Shard::arm_recv(Link& link) {
+  io_uring_sqe* s = sqe();
+  io_uring_prep_recv_multishot(s, link.fd, nullptr, 0, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(&link) | kRecv);
+  link.recv_armed = true;
+  ++link.ops;
+}
+
+void Shard::arm_send(Link& link) {
+  const size_t n = link.http->gather(link.iov, kMaxIov);
+  io_uring_sqe* s = sqe();
+  if (n == 1) {
+    io_uring_prep_send(s, link.fd, link.iov[0].iov_base, link.iov[0].iov_len, MSG_NOSIGNAL);
+  } else {
+    link.message = {};
+    link.message.msg_iov = link.iov;
+    link.message.msg_iovlen = n;
+    io_uring_prep_sendmsg(s, link.fd, &link.message, MSG_NOSIGNAL);
+  }
+  io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(&link) | kSend);
+  link.send_in_flight = true;
+  ++link.ops;
+}
+
+void Shard::on_completion(const io_uring_cqe& cqe) {
+  const uint64_t data = io_uring_cqe_get_data64(&cqe);
+  const uint64_t op = data & kOpMask;
+  switch (op) {
+    case kAccept: on_accept(cqe); return;
+    case kWake: on_wake(); return;
+    case kTick: on_tick(); return;
+    case kIgnore: return;
+    default: break;
+  }
+  Link& link = *reinterpret_cast<Link*>(data & ~kOpMask);
+  if (op == kRecv) on_recv(link, cqe);
+  else on_send(link, cqe);
+  if (link.dead) release(link);
+}
+
+void Shard::on_accept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accepting_ = false;
+  if (cqe.res < 0) {
+    if (cqe.res != -ECANCELED) {
+      log::warn("shard {}: accept failed: {}{}", index_, std::strerror(-cqe.res),
+                cqe.res == -EMFILE || cqe.res == -ENFILE ? " (raise the open-files limit)" : "");
+    }
+    return;  // re-armed by the next tick, so a persistent error cannot spin
+  }
+  if (!accepting_ && !draining_) arm_accept();
+  if (draining_) {
+    close(cqe.res);
+    return;
+  }
+  open_link(cqe.res);
+}
+
+void Shard::open_link(int fd) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  metrics_.connections_accepted.add();
+  const size_t overflow_allowance = config_.max_connections / 8 + 16;
+  const bool over = links_.size() >= config_.max_connections;
+  if (over) {
+    metrics_.connections_rejected.add();
+    const auto now = Clock::now();
+    if (now - last_overload_log_ > std::chrono::seconds(10)) {
+      last_overload_log_ = now;
+      log::warn("shard {}: at --max-connections {}: answering new connections 503", index_,
+                config_.max_connections);
+    }
+    if (links_.size() >= config_.max_connections + overflow_allowance) {
+      close(fd);  // even the 503 path is full: refuse outright rather than queue
+      return;
+    }
+  }
+  auto link = std::make_unique<Link>();
+  link->id = next_connection_id_++;
+  link->fd = fd;
+  link->http = std::make_unique<Connection>(
+      link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_,
+      date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
+  if (over) link->http->reject_over_capacity();
+  metrics_.connections_open.add(1);
+  arm_recv(*link);
+  links_.emplace(link->id, std::move(link));
+}
+
+void Shard::on_wake() {
+  wake_pending_.exchange(false, std::memory_order_acq_rel);
+  while (auto task = tasks_.pop()) (*task)();
+  if (!exit_) arm_wake();
+}
+
+void Shard::on_tick() {
+  const auto now = Clock::now();
+  const long second = time(nullptr);
+  if (second != date_second_) {
+    date_second_ = second;
+    date_ = http_date(second);
+  }
+  if (!accepting_ && !draining_) arm_accept();
+  std::vector<Link*> expired;
+  for (auto& [id, link] : links_) {
+    if (link->dead) continue;
+    if (link->write_shut) {
+      if (now > link->linger_deadline) expired.push_back(link.get());
+      continue;
+    }
+    switch (link->http->check_timeouts(now)) {
+      case Connection::Timeout::none: break;
+      case Connection::Timeout::request_timed_out: schedule(id); break;
+      case Connection::Timeout::idle: expired.push_back(link.get()); break;
+    }
+  }
+  if (draining_ && now > drain_deadline_ && !links_.empty()) {
+    log::warn("shard {}: --drain-timeout reached; closing {} connection(s) with requests in flight",
+              index_, links_.size());
+    close_all();
+  }
+  for (Link* link : expired) {
+    close_link(*link);
+    release(*link);
+  }
+  if (!exit_) arm_tick();
+}
+
+void Shard::on_recv(Link& link, const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+    link.recv_armed = false;
+    link.recv_cancelling = false;
+    --link.ops;
+  }
+  if (cqe.res > 0) {
+    if (!link.dead) link.http->receive(buffers_->bytes(cqe), Clock::now());
+    buffers_->recycle(cqe);
+  } else if (cqe.res == 0) {
+    link.eof = true;
+    if (link.write_shut) close_link(link);  // the client's FIN after our last byte
+    else if (!link.dead) link.http->receive_eof();
+  } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
+    close_link(link);  // connection reset or similar: the client is gone
+  }
+  if (!link.dead) schedule(link.id);
+}
+
+void Shard::on_send(Link& link, const io_uring_cqe& cqe) {
+  link.send_in_flight = false;
+  --link.ops;
+  if (link.dead) return;
+  if (cqe.res < 0) {
+    close_link(link);  // EPIPE / ECONNRESET: the client is gone
+    return;
+  }
+  link.http->sent(static_cast<size_t>(cqe.res), Clock::now());
+  schedule(link.id);
+}
+
+void Shard::service_scheduled() {
+  // service() may schedule again (a posted task answering, say): loop until quiet.
+  while (!scheduled_.empty()) {
+    std::vector<uint64_t> ids;
+    ids.swap(scheduled_);
+    for (const uint64_t id : ids) {
+      const auto it = links_.find(id);
+      if (it != links_.end() && !it->second->dead) service(*it->second);
+    }
+  }
+}
+
+// Brings the socket in line with the connection's state.
+void Shard::service(Link& link) {
+  Connection& http = *link.http;
+  if (http.broken()) {
+    close_link(link);
+    release(link);
+    return;
+  }
+  if (http.has_output() && !link.send_in_flight) arm_send(link);
+  if (http.done() && !link.send_in_flight && !link.write_shut) {
+    // Close our side first and wait for the client's FIN: closing with unread
+    // input would reset the connection and could destroy the final response.
+    shutdown(link.fd, SHUT_WR);
+    link.write_shut = true;
+    link.linger_deadline = Clock::now() + kLinger;
+    if (link.eof) {
+      close_link(link);
+      release(link);
+      return;
+    }
+  }
+  const bool want_input = !link.eof && http.wants_input();
+  if (want_input && !link.recv_armed) {
+    arm_recv(link);
+  } else if (!want_input && link.recv_armed && !link.recv_cancelling && !link.eof) {
+    // Pipeline full: stop reading so TCP pushes back on the client.
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(&link) | kRecv, 0);
+    io_uring_sqe_set_data64(s, kIgnore);
+    link.recv_cancelling = true;
+  }
+}
+
+void Shard::close_link(Link& link) {
+  if (link.dead) return;
+  link.dead = true;
+  link.http->abort();
+  if (link.ops > 0) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel_fd(s, link.fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(s, kIgnore);
+  }
+}
+
+// Frees a closed link once the kernel holds no operation naming it.
+void Shard::release(Link& link) {
+  if (!link.dead || link.ops > 0) return;
+  close(link.fd);
+  metrics_.connections_open.add(-1);
+  links_.erase(link.id);
+}
+
+void Shard::dispatch(Connection& connection, Exchange& exchange) {
+  const uint64_t connection_id = connection.id();
+  const uint64_t exchange_id = exchange.id;
+  Request& request = exchange.request;
+  const Router::Match match = router_.find(request.method, request.path());
+  schedule(connection_id);
+  if (match.handler == nullptr) {
+    if (match.status == 405) {
+      Response response = error_response(
+          405, fmt::format("method {} is not allowed for {}; allowed: {}", request.method_text,
+                           request.path(), match.allow));
+      response.headers.push_back({"Allow", match.allow});
+      connection.respond(exchange, std::move(response));
+    } else {
+      connection.respond(exchange, error_response(404, fmt::format("Unknown request URL: {} {}",
+                                                                   request.method_text, request.path())));
+    }
+    return;
+  }
+  try {
+    (*match.handler)(request, Reply(*this, connection_id, exchange_id));
+  } catch (const std::exception& e) {
+    log::error("handler for {} {} failed: {}", request.method_text, request.path(), e.what());
+    Connection* c = this->connection(connection_id);
+    Exchange* x = c ? c->find(exchange_id) : nullptr;
+    if (x != nullptr && !x->responded) c->respond(*x, error_response(500, "internal server error"));
+    else if (x != nullptr) c->stream_end(*x);
+  }
+}
+
+void Shard::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  drain_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(config_.drain_timeout);
+  if (accepting_) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, kAccept, 0);
+    io_uring_sqe_set_data64(s, kIgnore);
+  }
+  close(listen_fd_);  // new connections go nowhere; a pending accept holds its own reference
+  listen_fd_ = -1;
+  for (auto& [id, link] : links_) {
+    if (link->dead) continue;
+    link->http->drain();
+    schedule(id);
+  }
+}
+
+void Shard::close_all() {
+  std::vector<Link*> all;
+  for (auto& [id, link] : links_) all.push_back(link.get());
+  for (Link* link : all) {
+    close_link(*link);
+    release(*link);
+  }
+}
+
+}  // namespace rs::io

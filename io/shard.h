@@ -1,0 +1,109 @@
+#pragma once
+// One reactor: a thread pinned to a core with its own io_uring, its own
+// listening socket and the connections the kernel gives it. Nothing here is
+// shared with other shards; other threads reach a shard only through post().
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "io/buffer_ring.h"
+#include "io/connection.h"
+#include "io/http_metrics.h"
+#include "io/mpsc_queue.h"
+#include "io/router.h"
+#include "io/server_config.h"
+
+namespace rs::io {
+
+class Shard {
+ public:
+  using Task = std::function<void()>;
+
+  // Takes ownership of `listen_fd`. `cpu` < 0: not pinned.
+  Shard(int index, const ServerConfig& config, const Router& router, int listen_fd, int cpu);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Starts the thread; returns once its ring is set up. Throws on failure.
+  void start();
+  void join();
+
+  // Any thread: run `task` on this shard's thread soon. Lock-free.
+  void post(Task task);
+  // Any thread: stop accepting, let in-flight requests finish (up to
+  // drain_timeout), then exit the thread.
+  void drain();
+  // Any thread: close every connection now and exit the thread.
+  void stop();
+
+  int index() const { return index_; }
+  const HttpMetrics& metrics() const { return metrics_; }
+
+  // Shard thread only.
+  Connection* connection(uint64_t id);
+  void schedule(uint64_t connection_id);  // send / close / re-arm after this loop turn
+
+ private:
+  struct Link;
+
+  void run(std::promise<void>& started);
+  void setup_ring();
+  io_uring_sqe* sqe();
+  void arm_accept();
+  void arm_wake();
+  void arm_tick();
+  void arm_recv(Link& link);
+  void arm_send(Link& link);
+  void on_completion(const io_uring_cqe& cqe);
+  void on_accept(const io_uring_cqe& cqe);
+  void on_wake();
+  void on_tick();
+  void on_recv(Link& link, const io_uring_cqe& cqe);
+  void on_send(Link& link, const io_uring_cqe& cqe);
+  void open_link(int fd);
+  void service(Link& link);
+  void service_scheduled();
+  void close_link(Link& link);
+  void release(Link& link);
+  void dispatch(Connection& connection, Exchange& exchange);
+  void begin_drain();
+  void close_all();
+
+  const int index_;
+  const ServerConfig& config_;
+  const Router& router_;
+  int listen_fd_;
+  const int cpu_;
+  int wake_fd_;
+  std::thread thread_;
+
+  io_uring ring_{};
+  std::unique_ptr<BufferRing> buffers_;
+  std::unordered_map<uint64_t, std::unique_ptr<Link>> links_;
+  std::vector<uint64_t> scheduled_;
+  uint64_t next_connection_id_ = 1;
+  HttpMetrics metrics_;
+  std::string date_;
+  long date_second_ = 0;
+  __kernel_timespec tick_{};
+  uint64_t wake_value_ = 0;
+  bool accepting_ = false;
+  bool draining_ = false;
+  bool exit_ = false;
+  Clock::time_point drain_deadline_{};
+  Clock::time_point last_overload_log_{};
+
+  MpscQueue<Task> tasks_;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace rs::io
