@@ -105,7 +105,11 @@ int serve(ServeOptions o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  log::info("ringserve {} starting (allocator: mimalloc {})", RINGSERVE_VERSION, mi_version());
+  void* probe = malloc(64);  // mimalloc must own malloc itself, not just be linked in
+  const bool redirected = mi_is_in_heap_region(probe);
+  free(probe);
+  log::info("ringserve {} starting (allocator: mimalloc {}, malloc {})", RINGSERVE_VERSION,
+            mi_version(), redirected ? "redirected" : "NOT redirected: check the link order");
   log_devices();
 
   std::atomic<bool> model_ready{false};

@@ -13,7 +13,8 @@ packages=(
   libcli11-dev        # command line
   libfmt-dev          # formatting
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
-  curl                # integration tests and `make serve` smoke checks
+  curl                # smoke checks of a running server
+  prometheus          # promtool: tests check /metrics with the real validator
 )
 # perf/ peers, needed only by the benchmark scripts: installed with --perf.
 perf_packages=(wrk nginx-light)

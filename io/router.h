@@ -6,10 +6,10 @@
 #include <string_view>
 
 #include "io/http_request.h"
+#include "io/reply.h"
 
 namespace rs::io {
 
-class Reply;
 // Runs on the shard thread. Answer through `reply` now, or keep it (it is a
 // cheap handle) and answer later from a task posted to the shard.
 using Handler = std::function<void(Request& request, Reply reply)>;

@@ -1,0 +1,182 @@
+// The ringserve executable as a user runs it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <regex>
+#include <thread>
+
+#include "tests/http_client.h"
+
+extern char** environ;
+
+namespace rs::test {
+namespace {
+
+// A ringserve child process with its stderr captured.
+class Process {
+ public:
+  explicit Process(std::vector<std::string> args) {
+    args.insert(args.begin(), RINGSERVE_BINARY);
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
+      throw std::runtime_error("cannot start " + args[0]);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    output_fd_ = fds[0];
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close(output_fd_);
+  }
+
+  // Reads output until `pattern` matches a line (returns its first group) or EOF/timeout.
+  std::optional<std::string> wait_for_line(const std::string& pattern,
+                                           std::chrono::milliseconds timeout = 10000ms) {
+    const std::regex re(pattern);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::smatch m;
+      size_t start = 0;
+      for (size_t nl; (nl = output_.find('\n', start)) != std::string::npos; start = nl + 1) {
+        const std::string line = output_.substr(start, nl - start);
+        if (std::regex_search(line, m, re)) return m.size() > 1 ? m[1].str() : line;
+      }
+      if (!read_some(deadline)) break;
+    }
+    return std::nullopt;
+  }
+  // Waits for exit; returns the exit status, or -1 on timeout / signal.
+  int wait_exit(std::chrono::milliseconds timeout = 10000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        while (read_some(std::chrono::steady_clock::now() + 200ms)) {
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      read_some(std::chrono::steady_clock::now() + 20ms);
+    }
+    return -1;
+  }
+  void signal(int sig) { kill(pid_, sig); }
+  const std::string& output() const { return output_; }
+
+ private:
+  bool read_some(std::chrono::steady_clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{output_fd_, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, int(left.count())) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = read(output_fd_, buf, sizeof buf);
+    if (n <= 0) return false;
+    output_.append(buf, size_t(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  std::string output_;
+};
+
+uint16_t start_server(Process& p) {
+  const auto port = p.wait_for_line(R"(listening on http://127\.0\.0\.1:(\d+))");
+  EXPECT_TRUE(port) << p.output();
+  return port ? uint16_t(std::stoi(*port)) : 0;
+}
+
+TEST(Binary, HelpDocumentsEverySubcommandAndFlag) {
+  Process top({"--help"});
+  EXPECT_EQ(top.wait_exit(), 0);
+  EXPECT_NE(top.output().find("serve"), std::string::npos);
+  Process serve({"serve", "--help"});
+  EXPECT_EQ(serve.wait_exit(), 0);
+  for (const char* flag : {"--host", "--port", "--shards", "--no-pin", "--max-connections",
+                           "--max-header-bytes", "--max-body-bytes", "--header-timeout",
+                           "--body-timeout", "--idle-timeout", "--drain-timeout",
+                           "--max-output-bytes", "--access-log", "--log-level"}) {
+    EXPECT_NE(serve.output().find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(Binary, BadFlagIsNamedAndFails) {
+  Process p({"serve", "--shards", "zero"});
+  EXPECT_NE(p.wait_exit(), 0);
+  EXPECT_NE(p.output().find("--shards"), std::string::npos) << p.output();
+}
+
+TEST(Binary, ServesHealthReadyAndValidMetricsThenExitsCleanlyOnSigterm) {
+  Process p({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "2", "--no-pin",
+             "--access-log"});
+  const uint16_t port = start_server(p);
+  ASSERT_NE(port, 0);
+  EXPECT_NE(p.output().find("malloc redirected"), std::string::npos) << p.output();
+  auto health = fetch(port, get_request("/health"));
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto ready = fetch(port, get_request("/ready"));
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_TRUE(p.wait_for_line(R"("GET /health HTTP/1.1" 200)"));  // --access-log
+
+  auto metrics = fetch(port, get_request("/metrics"));
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("ringserve_http_connections_open{shard=\"1\"}"), std::string::npos);
+  const bool have_promtool = system("command -v promtool >/dev/null 2>&1") == 0;
+  if (have_promtool) {
+    FILE* check = popen("promtool check metrics >/dev/null 2>&1", "w");
+    fwrite(metrics->body.data(), 1, metrics->body.size(), check);
+    EXPECT_EQ(pclose(check), 0) << metrics->body;
+  } else if (getenv("CI") != nullptr) {
+    ADD_FAILURE() << "promtool missing under CI: deploy/install-deps.sh installs it";
+  }
+
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(), 0) << p.output();
+  EXPECT_NE(p.output().find("received TERM: draining"), std::string::npos);
+  if (!have_promtool && getenv("CI") == nullptr) GTEST_SKIP() << "promtool not installed";
+}
+
+TEST(Binary, PortInUseIsAClearError) {
+  Process first({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin"});
+  const uint16_t port = start_server(first);
+  ASSERT_NE(port, 0);
+  // SO_REUSEPORT lets only the same user share a port; a plain socket shows the error path.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  listen(fd, 1);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  Process second({"serve", "--host", "127.0.0.1", "--port", std::to_string(ntohs(addr.sin_port))});
+  EXPECT_EQ(second.wait_exit(), 1);
+  EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:"), std::string::npos) << second.output();
+  close(fd);
+}
+
+}  // namespace
+}  // namespace rs::test

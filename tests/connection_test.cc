@@ -1,0 +1,279 @@
+#include "io/connection.h"
+
+#include <gtest/gtest.h>
+
+namespace rs::io {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void make(ServerConfig config = {}) {
+    config_ = std::move(config);
+    connection_ = std::make_unique<Connection>(
+        1, "peer", config_, metrics_, date_,
+        [this](Connection&, Exchange& e) { dispatched_.push_back(e.id); on_dispatch_(e); });
+  }
+  void receive(std::string_view bytes) { connection_->receive(bytes, now_); }
+  // Takes everything queued for the socket, as if sent in full.
+  std::string drain_output() {
+    std::string out;
+    iovec iov[64];
+    while (connection_->has_output()) {
+      const size_t n = connection_->gather(iov, 64);
+      size_t total = 0;
+      for (size_t i = 0; i < n; ++i) {
+        out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+        total += iov[i].iov_len;
+      }
+      connection_->sent(total, now_);
+    }
+    return out;
+  }
+  static std::string ok(std::string_view body) {
+    return "HTTP/1.1 200 OK\r\nServer: ringserve\r\nDate: D\r\nContent-Type: text/plain\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
+  }
+  static Response text(std::string body) {
+    Response r;
+    r.content_type = "text/plain";
+    r.body = std::move(body);
+    return r;
+  }
+
+  ServerConfig config_;
+  HttpMetrics metrics_;
+  std::string date_ = "D";
+  std::unique_ptr<Connection> connection_;
+  std::vector<uint64_t> dispatched_;
+  std::function<void(Exchange&)> on_dispatch_ = [](Exchange&) {};
+  Clock::time_point now_ = Clock::now();
+};
+
+TEST_F(ConnectionTest, AnswersPipelinedRequestsInRequestOrder) {
+  make();
+  receive("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(dispatched_, (std::vector<uint64_t>{1, 2, 3}));
+  connection_->respond(*connection_->find(3), text("three"));
+  connection_->respond(*connection_->find(2), text("two"));
+  EXPECT_EQ(drain_output(), "");  // the first request still holds the wire
+  connection_->respond(*connection_->find(1), text("one"));
+  EXPECT_EQ(drain_output(), ok("one") + ok("two") + ok("three"));
+  EXPECT_TRUE(connection_->idle());
+  EXPECT_EQ(metrics_.responses_by_status[200].value(), 3u);
+}
+
+TEST_F(ConnectionTest, StreamsChunksOfTheHeadExchangeImmediately) {
+  make();
+  receive("GET /s HTTP/1.1\r\n\r\n");
+  Exchange& e = *connection_->find(1);
+  connection_->stream_begin(e, {});
+  EXPECT_TRUE(connection_->stream_write(e, sse_event("a")));
+  EXPECT_EQ(drain_output(),
+            "HTTP/1.1 200 OK\r\nServer: ringserve\r\nDate: D\r\nContent-Type: text/event-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\n");
+  EXPECT_TRUE(connection_->stream_write(e, Bytes::borrowed("xyz")));
+  connection_->stream_end(e);
+  EXPECT_EQ(drain_output(), "3\r\nxyz\r\n0\r\n\r\n");
+  EXPECT_FALSE(connection_->stream_write(e, Bytes::borrowed("late")));
+}
+
+TEST_F(ConnectionTest, BodiesThatLiveInMemoryAreSentWithoutCopying) {
+  make();
+  static const char kBody[] = "a body that lives in static storage";
+  receive("GET / HTTP/1.1\r\n\r\n");
+  Response r;
+  r.body = Bytes::borrowed(kBody);
+  connection_->respond(*connection_->find(1), std::move(r));
+  iovec iov[8];
+  ASSERT_EQ(connection_->gather(iov, 8), 2u);
+  EXPECT_EQ(iov[1].iov_base, kBody);
+}
+
+TEST_F(ConnectionTest, PartialSendsResumeWhereTheyStopped) {
+  make();
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text("hello"));
+  const std::string expected = ok("hello");
+  std::string out;
+  iovec iov[8];
+  while (connection_->has_output()) {  // the socket takes 7 bytes at a time
+    connection_->gather(iov, 8);
+    const size_t n = std::min<size_t>(7, iov[0].iov_len);
+    out.append(static_cast<const char*>(iov[0].iov_base), n);
+    connection_->sent(n, now_);
+  }
+  EXPECT_EQ(out, expected);
+  EXPECT_EQ(metrics_.bytes_sent.value(), expected.size());
+}
+
+TEST_F(ConnectionTest, HeadGetsGetHeadersWithoutBody) {
+  make();
+  receive("HEAD / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text("hello"));
+  EXPECT_EQ(drain_output(), ok("hello").substr(0, ok("hello").size() - 5));
+}
+
+TEST_F(ConnectionTest, ConnectionCloseEndsReadingAfterThatRequest) {
+  make();
+  receive("GET /1 HTTP/1.1\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1}));
+  connection_->respond(*connection_->find(1), text("x"));
+  EXPECT_NE(drain_output().find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, ParseErrorIsAnsweredAfterEarlierResponsesThenCloses) {
+  make();
+  receive("GET /1 HTTP/1.1\r\n\r\nBROKEN\r\n\r\n");
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1}));
+  EXPECT_FALSE(connection_->done());
+  connection_->respond(*connection_->find(1), text("x"));
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find(ok("x")), 0u);
+  EXPECT_NE(out.find("HTTP/1.1 400 Bad Request\r\n"), std::string::npos);
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, ExpectContinueSendsInterimResponseBeforeBody) {
+  make();
+  receive("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  EXPECT_EQ(drain_output(), "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_TRUE(dispatched_.empty());
+  receive("abc");
+  ASSERT_EQ(dispatched_.size(), 1u);
+  EXPECT_EQ(connection_->find(1)->request.body, "abc");
+}
+
+TEST_F(ConnectionTest, FullPipelineStopsReadingAndResumesAsResponsesFinish) {
+  ServerConfig config;
+  config.max_pipeline = 2;
+  make(config);
+  receive("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1, 2}));
+  EXPECT_FALSE(connection_->wants_input());
+  receive("GET /4 HTTP/1.1\r\n\r\n");  // arrived while pausing: kept, in order
+  connection_->respond(*connection_->find(1), text("1"));
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1, 2, 3}));
+  connection_->respond(*connection_->find(2), text("2"));
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(connection_->find(4)->request.target, "/4");
+  EXPECT_FALSE(connection_->wants_input());  // 3 and 4 fill it again
+  connection_->respond(*connection_->find(3), text("3"));
+  EXPECT_TRUE(connection_->wants_input());
+}
+
+TEST_F(ConnectionTest, SlowHeadersTimeOutWith408) {
+  ServerConfig config;
+  config.header_timeout = 1s;
+  make(config);
+  receive("GET / HTTP/1.1\r\nHost:");
+  now_ += 500ms;
+  receive(" x\r\n");  // trickling bytes does not extend the deadline
+  EXPECT_EQ(connection_->check_timeouts(now_), Connection::Timeout::none);
+  now_ += 600ms;
+  EXPECT_EQ(connection_->check_timeouts(now_), Connection::Timeout::request_timed_out);
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("HTTP/1.1 408 Request Timeout\r\n"), 0u);
+  EXPECT_NE(out.find("--header-timeout"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, SlowBodyTimesOutWith408) {
+  ServerConfig config;
+  config.body_timeout = 2s;
+  make(config);
+  receive("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  now_ += 2100ms;
+  EXPECT_EQ(connection_->check_timeouts(now_), Connection::Timeout::request_timed_out);
+  EXPECT_NE(drain_output().find("--body-timeout"), std::string::npos);
+}
+
+TEST_F(ConnectionTest, IdleOnlyWhenNothingIsPending) {
+  ServerConfig config;
+  config.idle_timeout = 5s;
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  now_ += 10s;
+  EXPECT_EQ(connection_->check_timeouts(now_), Connection::Timeout::none);  // awaiting a response
+  connection_->respond(*connection_->find(1), text("x"));
+  drain_output();
+  EXPECT_EQ(connection_->check_timeouts(now_ + 4s), Connection::Timeout::none);
+  EXPECT_EQ(connection_->check_timeouts(now_ + 6s), Connection::Timeout::idle);
+}
+
+TEST_F(ConnectionTest, DrainFinishesInFlightRequestsThenCloses) {
+  make();
+  receive("GET /1 HTTP/1.1\r\n\r\n");
+  connection_->drain();
+  EXPECT_FALSE(connection_->done());
+  receive("GET /2 HTTP/1.1\r\n\r\n");  // not taken any more
+  connection_->respond(*connection_->find(1), text("x"));
+  const std::string out = drain_output();
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(dispatched_.size(), 1u);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, AbortTellsEveryUnfinishedExchange) {
+  make();
+  receive("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  int aborted = 0;
+  connection_->find(1)->on_abort = [&] { ++aborted; };
+  connection_->find(2)->on_abort = [&] { ++aborted; };
+  connection_->stream_begin(*connection_->find(1), {});
+  connection_->abort();
+  EXPECT_EQ(aborted, 2);
+  EXPECT_EQ(connection_->find(1), nullptr);
+}
+
+TEST_F(ConnectionTest, SlowReaderIsCutOffAtMaxOutputBytes) {
+  ServerConfig config;
+  config.max_output_bytes = 1000;
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  Exchange& e = *connection_->find(1);
+  connection_->stream_begin(e, {});
+  int accepted = 0;
+  while (connection_->stream_write(e, std::string(100, 'x'))) ++accepted;
+  EXPECT_GE(accepted, 7);
+  EXPECT_LE(accepted, 9);
+  EXPECT_TRUE(connection_->broken());
+}
+
+TEST_F(ConnectionTest, OverCapacityConnectionGets503WithRetryAfter) {
+  make();
+  connection_->reject_over_capacity();
+  receive("GET / HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(dispatched_.empty());
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("HTTP/1.1 503 Service Unavailable\r\n"), 0u);
+  EXPECT_NE(out.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, Http10StreamIsDelimitedByClose) {
+  make();
+  receive("GET / HTTP/1.0\r\n\r\n");
+  Exchange& e = *connection_->find(1);
+  connection_->stream_begin(e, {});
+  connection_->stream_write(e, Bytes::borrowed("data: a\n\n"));
+  connection_->stream_end(e);
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("Transfer-Encoding"), std::string::npos);
+  EXPECT_NE(out.find("Connection: close\r\n\r\ndata: a\n\n"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, EofMidBodyAnswers400) {
+  make();
+  receive("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  connection_->receive_eof();
+  EXPECT_EQ(drain_output().find("HTTP/1.1 400 Bad Request\r\n"), 0u);
+  EXPECT_TRUE(connection_->done());
+}
+
+}  // namespace
+}  // namespace rs::io

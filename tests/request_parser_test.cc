@@ -1,0 +1,144 @@
+#include "io/request_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace rs::io {
+namespace {
+
+using Event = RequestParser::Event;
+
+TEST(RequestParser, ParsesRequestLineHeadersAndBody) {
+  RequestParser parser({});
+  const std::string wire =
+      "POST /v1/completions?stream=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "content-length: 7\r\n\r\n{\"a\":1}";
+  const auto result = parser.feed(wire);
+  EXPECT_EQ(result.event, Event::request);
+  EXPECT_EQ(result.consumed, wire.size());
+  EXPECT_TRUE(parser.take_head());
+  const Request r = parser.take_request();
+  EXPECT_EQ(r.method, Method::post);
+  EXPECT_EQ(r.method_text, "POST");
+  EXPECT_EQ(r.path(), "/v1/completions");
+  EXPECT_EQ(r.query(), "stream=1");
+  EXPECT_EQ(r.header("CONTENT-TYPE"), "application/json");
+  EXPECT_EQ(r.header("Content-Length"), "7");
+  EXPECT_FALSE(r.header("Accept").has_value());
+  EXPECT_EQ(r.body, "{\"a\":1}");
+  EXPECT_TRUE(r.keep_alive);
+}
+
+TEST(RequestParser, StopsAfterEachPipelinedRequest) {
+  RequestParser parser({});
+  const std::string first = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string second = "GET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string_view wire_view;
+  const std::string wire = first + second;
+  wire_view = wire;
+  auto result = parser.feed(wire_view);
+  EXPECT_EQ(result.event, Event::request);
+  EXPECT_EQ(result.consumed, first.size());
+  EXPECT_EQ(parser.take_request().target, "/a");
+  wire_view.remove_prefix(result.consumed);
+  result = parser.feed(wire_view);
+  EXPECT_EQ(result.event, Event::request);
+  EXPECT_EQ(result.consumed, second.size());
+  EXPECT_EQ(parser.take_request().target, "/b");
+}
+
+TEST(RequestParser, AcceptsOneByteAtATime) {
+  RequestParser parser({});
+  const std::string wire = "PUT /x HTTP/1.1\r\nHost: y\r\nContent-Length: 3\r\n\r\nabc";
+  for (size_t i = 0; i + 1 < wire.size(); ++i) {
+    const auto result = parser.feed(std::string_view(wire).substr(i, 1));
+    ASSERT_EQ(result.event, Event::need_more) << "at byte " << i;
+    ASSERT_EQ(result.consumed, 1u);
+  }
+  EXPECT_EQ(parser.feed(wire.substr(wire.size() - 1)).event, Event::request);
+  const Request r = parser.take_request();
+  EXPECT_EQ(r.method, Method::put);
+  EXPECT_EQ(r.header("host"), "y");
+  EXPECT_EQ(r.body, "abc");
+}
+
+TEST(RequestParser, DecodesChunkedBody) {
+  RequestParser parser({});
+  const std::string wire =
+      "POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
+  EXPECT_EQ(parser.feed(wire).event, Event::request);
+  EXPECT_EQ(parser.take_request().body, "hello, world");
+}
+
+TEST(RequestParser, HeaderBlockOverLimitIs431) {
+  RequestParser parser({.max_header_bytes = 256, .max_body_bytes = 1024});
+  const std::string wire = "GET / HTTP/1.1\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n";
+  EXPECT_EQ(parser.feed(wire).event, Event::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST(RequestParser, ManySmallHeadersCountTowardTheLimit) {
+  RequestParser parser({.max_header_bytes = 256, .max_body_bytes = 1024});
+  std::string wire = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 100; ++i) wire += "a:\r\n";
+  EXPECT_EQ(parser.feed(wire + "\r\n").event, Event::error);
+  EXPECT_EQ(parser.error_status(), 431);
+}
+
+TEST(RequestParser, DeclaredBodyOverLimitIs413BeforeAnyBodyByte) {
+  RequestParser parser({.max_header_bytes = 1024, .max_body_bytes = 10});
+  EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n").event, Event::error);
+  EXPECT_EQ(parser.error_status(), 413);
+  EXPECT_NE(parser.error_message().find("11 bytes"), std::string::npos);
+}
+
+TEST(RequestParser, ChunkedBodyOverLimitIs413) {
+  RequestParser parser({.max_header_bytes = 1024, .max_body_bytes = 10});
+  EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n")
+                .event,
+            Event::need_more);
+  EXPECT_EQ(parser.feed("8\r\n12345678\r\n").event, Event::error);
+  EXPECT_EQ(parser.error_status(), 413);
+}
+
+TEST(RequestParser, ExpectContinueIsReportedAndOtherExpectationsAre417) {
+  RequestParser parser({});
+  EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n")
+                .event,
+            Event::need_more);
+  EXPECT_TRUE(parser.take_head());
+  EXPECT_TRUE(parser.expects_continue());
+  EXPECT_TRUE(parser.reading_body());
+
+  RequestParser other({});
+  EXPECT_EQ(other.feed("POST / HTTP/1.1\r\nExpect: something\r\n\r\n").event, Event::error);
+  EXPECT_EQ(other.error_status(), 417);
+}
+
+TEST(RequestParser, MalformedRequestsAre400AndStayFailed) {
+  for (const char* wire : {"HELLO\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+                           "GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                           "GET / HTTP/9.9\r\n\r\n",
+                           "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"}) {
+    RequestParser parser({});
+    EXPECT_EQ(parser.feed(wire).event, Event::error) << wire;
+    EXPECT_EQ(parser.error_status(), 400) << wire;
+    EXPECT_NE(parser.error_message().find("malformed"), std::string::npos);
+    EXPECT_EQ(parser.feed("GET / HTTP/1.1\r\n\r\n").event, Event::error);
+  }
+}
+
+TEST(RequestParser, KeepAliveFollowsVersionAndConnectionHeader) {
+  const auto keep_alive = [](const char* wire) {
+    RequestParser parser({});
+    EXPECT_EQ(parser.feed(wire).event, Event::request) << wire;
+    return parser.take_request().keep_alive;
+  };
+  EXPECT_TRUE(keep_alive("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(keep_alive("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  EXPECT_FALSE(keep_alive("GET / HTTP/1.0\r\n\r\n"));
+  EXPECT_TRUE(keep_alive("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+}
+
+}  // namespace
+}  // namespace rs::io
