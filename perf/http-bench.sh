@@ -20,6 +20,10 @@
 #     req/s ratio = ringserve / nginx   (higher is better for ringserve)
 #     p99 ratio   = ringserve / nginx   (lower is better for ringserve)
 #   Target (from the issue): req/s ratio >= 1.20 with p99 ratio <= 1.00.
+#   Per-round lines also show "conns", the TCP connections the server accepted
+#   during the run: it should equal CONNECTIONS; more means the server closed
+#   keep-alive connections and wrk reconnected (wrk reports no error for that),
+#   and the script prints a note.
 #   Server CPU well below 100% (with client CPU near 100%) means the server was
 #   not the bottleneck, wrk was, and the ratios then understate the difference;
 #   the script prints a note when that happens.
@@ -156,6 +160,15 @@ client_jiffies() {
     END { print busy + 0, total + 0 }' /proc/stat
 }
 
+# passive_opens: TCP connections accepted so far in this network namespace
+# (/proc/net/snmp Tcp PassiveOpens). wrk opens CONNECTIONS connections per run;
+# more means the server closed keep-alive connections and wrk reconnected, which
+# it does silently (no error) when the server says "Connection: close".
+passive_opens() {
+  awk '$1 == "Tcp:" { if (!col) { for (i = 2; i <= NF; i++) if ($i == "PassiveOpens") col = i }
+                      else { print $col; exit } }' /proc/net/snmp
+}
+
 # to_ms VALUE: wrk's latency ("812.00us", "1.25ms", "2.01s") in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -172,12 +185,14 @@ median() {  # median of the numbers given as arguments
 }
 
 # run_wrk NAME PORT DURATION PIDS...: one wrk run; sets rps, p99_ms, cpu_pct (the
-# server PIDS' CPU use, 100 = one core) and client_pct (CLIENT_CPU cores busy, 100 = all).
+# server PIDS' CPU use, 100 = one core), client_pct (CLIENT_CPU cores busy, 100 = all)
+# and conns (TCP connections accepted during the run; CONNECTIONS when none was closed).
 # Fails loudly, printing wrk's output, on socket errors or non-2xx/3xx responses.
 run_wrk() {
   local name=$1 port=$2 duration=$3
   shift 3
-  local out ticks0 ticks1 t0 t1 p99 errors non2xx client0 client1
+  local out ticks0 ticks1 t0 t1 p99 errors non2xx client0 client1 opens0
+  opens0=$(passive_opens)
   ticks0=$(cpu_ticks "$@")
   client0=$(client_jiffies)
   t0=$(date +%s.%N)
@@ -189,9 +204,10 @@ run_wrk() {
   t1=$(date +%s.%N)
   client1=$(client_jiffies)
   ticks1=$(cpu_ticks "$@")
+  conns=$(($(passive_opens) - opens0))
   # wrk prints these two lines only when the counts are non-zero. Read errors
-  # include the server closing a keep-alive connection; timeouts are requests
-  # without an answer after 2 s.
+  # include the server closing a keep-alive connection without announcing it
+  # (Connection: close); timeouts are requests without an answer after 2 s.
   errors=$(awk '/^ *Socket errors:/ { sub(/^ *Socket errors: */, ""); print }' <<<"$out")
   non2xx=$(awk '/^ *Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
   if [[ -n $errors || -n $non2xx ]]; then
@@ -279,14 +295,17 @@ if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
 fi
 
 rs_rps=() rs_p99=() rs_cpu=() rs_client=() ng_rps=() ng_p99=() ng_cpu=() ng_client=()
+rs_conns_max=0 ng_conns_max=0
 for ((round = 1; round <= ROUNDS; round++)); do
   run_wrk ringserve "$ringserve_port" "$DURATION" "$ringserve_pid"
   rs_rps+=("$rps") rs_p99+=("$p99_ms") rs_cpu+=("$cpu_pct") rs_client+=("$client_pct")
-  line=$(printf 'round %d/%d  ringserve %8.0f req/s  p99 %7.3f ms  cpu %3d%%' \
-    "$round" "$ROUNDS" "$rps" "$p99_ms" "$cpu_pct")
+  ((conns <= rs_conns_max)) || rs_conns_max=$conns
+  line=$(printf 'round %d/%d  ringserve %7.0f req/s  p99 %7.3f ms  cpu %3d%%  conns %d' \
+    "$round" "$ROUNDS" "$rps" "$p99_ms" "$cpu_pct" "$conns")
   run_wrk nginx "$nginx_port" "$DURATION" "${nginx_pids[@]}"
   ng_rps+=("$rps") ng_p99+=("$p99_ms") ng_cpu+=("$cpu_pct") ng_client+=("$client_pct")
-  printf '%s  |  nginx %8.0f req/s  p99 %7.3f ms  cpu %3d%%\n' "$line" "$rps" "$p99_ms" "$cpu_pct"
+  ((conns <= ng_conns_max)) || ng_conns_max=$conns
+  printf '%s  |  nginx %7.0f req/s  p99 %7.3f ms  cpu %3d%%  conns %d\n' "$line" "$rps" "$p99_ms" "$cpu_pct" "$conns"
 done
 
 # ---------------------------------------------------------------- report --
@@ -312,6 +331,14 @@ else
   echo "target     NOT met"
 fi
 if awk -v a="$rs_cpu_med" -v b="$ng_cpu_med" 'BEGIN { exit !(a < 95 || b < 95) }'; then
-  echo "note       a server used < 95% of its core: it was not saturated, so wrk (CLIENT_CPU," \
-    "client cpu column) may be the bottleneck and the ratios understate the difference"
+  echo "note       a server used < 95% of its core, so it was not the bottleneck: wrk (see" \
+    "client cpu) or other load on the machine was, and the ratios understate the difference"
 fi
+# A few extra accepts can come from other programs on the machine; many mean closes.
+for target in "ringserve $rs_conns_max" "nginx $ng_conns_max"; do
+  read -r name max <<<"$target"
+  if ((max > CONNECTIONS + CONNECTIONS / 10)); then
+    echo "note       $name accepted up to $max connections in a run for $CONNECTIONS wrk connections:" \
+      "it closed keep-alive connections mid-run (wrk reconnects without counting an error)"
+  fi
+done
