@@ -29,7 +29,7 @@ void raise_open_files_limit() {
 void log_devices() {
   std::string why_none;
   const auto devices = gpu::visible_devices(why_none);
-  if (devices.empty()) log::info("CUDA: none ({})", why_none);
+  if (devices.empty()) log::info("CUDA: no usable device ({})", why_none);
   for (const auto& d : devices) {
     log::info("CUDA device {}: {}, {:.1f} GiB, sm_{}{}", d.index, d.name,
               double(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
@@ -108,8 +108,10 @@ int serve(ServeOptions o) {
   void* probe = malloc(64);  // mimalloc must own malloc itself, not just be linked in
   const bool redirected = mi_is_in_heap_region(probe);
   free(probe);
-  log::info("ringserve {} starting (allocator: mimalloc {}, malloc {})", RINGSERVE_VERSION,
-            mi_version(), redirected ? "redirected" : "NOT redirected: check the link order");
+  const int v = mi_version();  // e.g. 209 for 2.0.9
+  log::info("ringserve {} starting (allocator: mimalloc {}.{}.{}, malloc {})", RINGSERVE_VERSION,
+            v / 100, v / 10 % 10, v % 10,
+            redirected ? "redirected" : "NOT redirected: check the link order");
   log_devices();
 
   std::atomic<bool> model_ready{false};

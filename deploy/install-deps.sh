@@ -16,9 +16,14 @@ packages=(
   curl                # smoke checks of a running server
   prometheus          # promtool: tests check /metrics with the real validator
 )
-# perf/ peers, needed only by the benchmark scripts: installed with --perf.
-perf_packages=(wrk nginx-light)
-if [[ "${1:-}" == "--perf" ]]; then packages+=("${perf_packages[@]}"); fi
+# Optional extras: --perf for the benchmark peers, --fuzz for libFuzzer (clang).
+for extra in "$@"; do
+  case "$extra" in
+    --perf) packages+=(wrk nginx-light) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $extra (known: --perf, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

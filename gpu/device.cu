@@ -11,6 +11,9 @@ std::vector<Device> visible_devices(std::string& why_none) {
   int count = 0;
   if (const cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess) {
     why_none = cudaGetErrorString(err);
+    if (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice) {
+      why_none += "; is an NVIDIA GPU with its driver visible to this container?";
+    }
     return devices;
   }
   for (int i = 0; i < count; ++i) {

@@ -37,11 +37,9 @@ void Connection::receive(std::string_view bytes, Clock::time_point now) {
   parse(bytes, now);
 }
 
-void Connection::receive_eof() {
-  if (receiving_) fail(400, "connection closed before the request body was complete", Clock::now());
-  stop_reading();
-  if (pipeline_.empty()) close_after_output_ = true;
-}
+// A client that closes its side has gone (as uvicorn and vLLM read it): its
+// unfinished requests are cancelled at once so the work behind them stops.
+void Connection::receive_eof() { abort(); }
 
 void Connection::parse(std::string_view bytes, Clock::time_point now) {
   parsing_ = true;

@@ -58,7 +58,7 @@ class Connection {
   // Input. Bytes beyond what may be parsed now (pipeline full) are kept and
   // parsed as responses complete.
   void receive(std::string_view bytes, Clock::time_point now);
-  void receive_eof();
+  void receive_eof();  // the client closed its side: cancel what is in flight
   bool wants_input() const;  // false while the pipeline is full or reading is over
 
   // Responses (the shard thread only).
