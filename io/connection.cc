@@ -5,17 +5,26 @@
 #include "core/log.h"
 
 namespace rs::io {
+namespace {
+
+// Below this, copying a body next to its framing costs less than a second
+// iovec (and the kernel's copy of it); larger bodies are sent by reference.
+constexpr size_t kCoalesceBytes = 1024;
+
+}  // namespace
 
 Connection::Connection(uint64_t id, std::string peer, const ServerConfig& config,
-                       HttpMetrics& metrics, const std::string& date, Dispatch dispatch)
+                       HttpMetrics& metrics, const Clock::time_point& now,
+                       const std::string& date, Dispatch dispatch)
     : id_(id),
       peer_(std::move(peer)),
       config_(config),
       metrics_(metrics),
+      now_(now),
       date_(date),
       dispatch_(std::move(dispatch)),
       parser_(config.limits),
-      last_activity_(Clock::now()) {}
+      last_activity_(now) {}
 
 bool Connection::wants_input() const {
   if (reading_done_) return true;  // keep reading (and discarding) until the client closes
@@ -26,22 +35,22 @@ bool Connection::idle() const {
   return pipeline_.empty() && !parser_.in_progress() && out_bytes_ == 0 && stash_.empty();
 }
 
-void Connection::receive(std::string_view bytes, Clock::time_point now) {
-  last_activity_ = now;
+void Connection::receive(std::string_view bytes) {
+  last_activity_ = now_;
   metrics_.bytes_received.add(bytes.size());
   if (reading_done_) return;
   if (parsing_ || !stash_.empty()) {
     stash_.append(bytes);
     return;
   }
-  parse(bytes, now);
+  parse(bytes);
 }
 
 // A client that closes its side has gone (as uvicorn and vLLM read it): its
 // unfinished requests are cancelled at once so the work behind them stops.
 void Connection::receive_eof() { abort(); }
 
-void Connection::parse(std::string_view bytes, Clock::time_point now) {
+void Connection::parse(std::string_view bytes) {
   parsing_ = true;
   while (!bytes.empty() && !reading_done_ && !broken_) {
     if (!parser_.in_progress()) {
@@ -53,20 +62,20 @@ void Connection::parse(std::string_view bytes, Clock::time_point now) {
         stash_.append(bytes);
         break;
       }
-      head_started_ = now;
+      head_started_ = now_;
     }
     const auto [event, consumed] = parser_.feed(bytes);
     bytes.remove_prefix(consumed);
     if (parser_.take_head()) {
-      Exchange& exchange = open_exchange(now);
+      Exchange& exchange = open_exchange();
       const Request& head = parser_.request();
       exchange.head_only = head.method == Method::head;
       exchange.client_keep_alive = head.keep_alive;
       exchange.http10 = head.version_major == 1 && head.version_minor == 0;
       receiving_ = &exchange;
-      body_started_ = now;
+      body_started_ = now_;
       if (over_capacity_) {
-        fail(503, "server is at its connection limit; retry shortly", now);
+        fail(503, "server is at its connection limit; retry shortly");
         break;
       }
       // A client that sent body bytes along did not wait for the interim answer.
@@ -76,7 +85,7 @@ void Connection::parse(std::string_view bytes, Clock::time_point now) {
       }
     }
     if (event == RequestParser::Event::error) {
-      fail(parser_.error_status(), parser_.error_message(), now);
+      fail(parser_.error_status(), parser_.error_message());
       break;
     }
     if (event == RequestParser::Event::request) {
@@ -91,16 +100,16 @@ void Connection::parse(std::string_view bytes, Clock::time_point now) {
   parsing_ = false;
 }
 
-Exchange& Connection::open_exchange(Clock::time_point now) {
+Exchange& Connection::open_exchange() {
   auto exchange = std::make_unique<Exchange>();
   exchange->id = next_exchange_id_++;
-  exchange->received_at = now;
+  exchange->received_at = now_;
   pipeline_.push_back(std::move(exchange));
   return *pipeline_.back();
 }
 
-void Connection::fail(int status, const std::string& message, Clock::time_point now) {
-  Exchange& exchange = receiving_ ? *receiving_ : open_exchange(now);
+void Connection::fail(int status, const std::string& message) {
+  Exchange& exchange = receiving_ ? *receiving_ : open_exchange();
   receiving_ = nullptr;
   exchange.client_keep_alive = false;
   stop_reading();
@@ -127,8 +136,9 @@ void Connection::emit(Exchange& exchange, Bytes&& bytes) {
   }
 }
 
-void Connection::produce_head(Exchange& exchange, int status, std::string_view content_type,
-                              const std::vector<Header>& headers, Framing framing, size_t length) {
+std::string Connection::produce_head(Exchange& exchange, int status, std::string_view content_type,
+                                     const std::vector<Header>& headers, Framing framing,
+                                     size_t length) {
   exchange.responded = true;
   exchange.status = status;
   exchange.framing = framing;
@@ -136,17 +146,21 @@ void Connection::produce_head(Exchange& exchange, int status, std::string_view c
   exchange.keep_alive = exchange.client_keep_alive && framing != Framing::until_close &&
                         !((reading_done_ || draining_) && last);
   metrics_.count_response(status);
-  emit(exchange, format_head({status, content_type, &headers, framing, length,
-                              exchange.keep_alive, date_}));
+  return format_head({status, content_type, &headers, framing, length, exchange.keep_alive, date_});
 }
 
 void Connection::respond(Exchange& exchange, Response&& response) {
   if (exchange.responded) return;  // a second answer to one request: the first stands
-  produce_head(exchange, response.status, response.content_type, response.headers,
-               Framing::content_length, response.body.size());
-  if (!exchange.head_only && !response.body.empty()) {
-    exchange.body_bytes = response.body.size();
-    emit(exchange, std::move(response.body));
+  std::string head = produce_head(exchange, response.status, response.content_type,
+                                  response.headers, Framing::content_length, response.body.size());
+  const size_t body_size = exchange.head_only ? 0 : response.body.size();
+  exchange.body_bytes = body_size;
+  if (body_size > 0 && body_size < kCoalesceBytes) {
+    head.append(response.body.view());
+    emit(exchange, std::move(head));
+  } else {
+    emit(exchange, std::move(head));
+    if (body_size > 0) emit(exchange, std::move(response.body));
   }
   finish(exchange);
 }
@@ -154,7 +168,7 @@ void Connection::respond(Exchange& exchange, Response&& response) {
 void Connection::stream_begin(Exchange& exchange, StreamHead&& head) {
   if (exchange.responded) return;
   const Framing framing = exchange.http10 ? Framing::until_close : Framing::chunked;
-  produce_head(exchange, head.status, head.content_type, head.headers, framing, 0);
+  emit(exchange, produce_head(exchange, head.status, head.content_type, head.headers, framing, 0));
 }
 
 bool Connection::stream_write(Exchange& exchange, Bytes&& bytes) {
@@ -168,12 +182,16 @@ bool Connection::stream_write(Exchange& exchange, Bytes&& bytes) {
     return false;
   }
   exchange.body_bytes += n;
-  if (exchange.framing == Framing::chunked) {
+  if (exchange.framing != Framing::chunked) {
+    emit(exchange, std::move(bytes));
+  } else if (n < kCoalesceBytes) {
+    std::string chunk = chunk_prefix(n);
+    chunk.append(bytes.view()).append(kChunkCrlf);
+    emit(exchange, std::move(chunk));
+  } else {
     emit(exchange, chunk_prefix(n));
     emit(exchange, std::move(bytes));
     emit(exchange, Bytes::borrowed(kChunkCrlf));
-  } else {
-    emit(exchange, std::move(bytes));
   }
   return true;
 }
@@ -188,11 +206,10 @@ void Connection::stream_end(Exchange& exchange) {
 
 void Connection::finish(Exchange& exchange) {
   exchange.finished = true;
-  const auto now = Clock::now();
-  last_activity_ = now;
+  last_activity_ = now_;
   if (config_.access_log) {
     const Request& r = exchange.request;
-    const double ms = std::chrono::duration<double, std::milli>(now - exchange.received_at).count();
+    const double ms = std::chrono::duration<double, std::milli>(now_ - exchange.received_at).count();
     log::info("{} \"{} {} HTTP/{}.{}\" {} {} {:.3f}ms", peer_,
               r.method_text.empty() ? "-" : r.method_text, r.target.empty() ? "-" : r.target,
               r.version_major, r.version_minor, exchange.status, exchange.body_bytes, ms);
@@ -228,7 +245,7 @@ void Connection::advance() {
   if (!parsing_ && !reading_done_ && !stash_.empty() && pipeline_.size() < config_.max_pipeline) {
     std::string pending = std::move(stash_);
     stash_.clear();
-    parse(pending, Clock::now());
+    parse(pending);
   }
 }
 
@@ -251,9 +268,9 @@ size_t Connection::gather(iovec* iov, size_t max_iov) const {
   return n;
 }
 
-void Connection::sent(size_t bytes, Clock::time_point now) {
+void Connection::sent(size_t bytes) {
   metrics_.bytes_sent.add(bytes);
-  last_activity_ = now;
+  last_activity_ = now_;
   out_bytes_ -= bytes;
   pending_bytes_ -= bytes;
   while (!out_.empty() && (bytes > 0 || out_.front().size() == out_offset_)) {
@@ -268,18 +285,19 @@ void Connection::sent(size_t bytes, Clock::time_point now) {
   }
 }
 
-Connection::Timeout Connection::check_timeouts(Clock::time_point now) {
+Connection::Timeout Connection::check_timeouts() {
+  const Clock::time_point now = now_;
   if (reading_done_ || broken_) return Timeout::none;
   if (parser_.in_progress()) {
     if (parser_.reading_body()) {
       if (now - body_started_ > config_.body_timeout) {
         fail(408, fmt::format("request body not received within --body-timeout ({}s)",
-                              config_.body_timeout.count()), now);
+                              config_.body_timeout.count()));
         return Timeout::request_timed_out;
       }
     } else if (now - head_started_ > config_.header_timeout) {
       fail(408, fmt::format("request headers not received within --header-timeout ({}s)",
-                            config_.header_timeout.count()), now);
+                            config_.header_timeout.count()));
       return Timeout::request_timed_out;
     }
     return Timeout::none;

@@ -47,8 +47,10 @@ class Connection {
   // or the stream calls, now or later.
   using Dispatch = std::function<void(Connection&, Exchange&)>;
 
+  // `now` and `date` are the shard's clock and HTTP date, read once per loop
+  // turn rather than once per request.
   Connection(uint64_t id, std::string peer, const ServerConfig& config, HttpMetrics& metrics,
-             const std::string& date, Dispatch dispatch);
+             const Clock::time_point& now, const std::string& date, Dispatch dispatch);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -57,7 +59,7 @@ class Connection {
 
   // Input. Bytes beyond what may be parsed now (pipeline full) are kept and
   // parsed as responses complete.
-  void receive(std::string_view bytes, Clock::time_point now);
+  void receive(std::string_view bytes);
   void receive_eof();  // the client closed its side: cancel what is in flight
   bool wants_input() const;  // false while the pipeline is full or reading is over
 
@@ -73,7 +75,7 @@ class Connection {
   // Output, for the socket.
   bool has_output() const { return out_bytes_ > 0; }
   size_t gather(iovec* iov, size_t max_iov) const;
-  void sent(size_t bytes, Clock::time_point now);
+  void sent(size_t bytes);
   // Everything that will ever be sent is out: close (gracefully) now.
   bool done() const { return close_after_output_ && out_bytes_ == 0; }
   // The client cannot be served any more (too slow): close at once.
@@ -82,7 +84,7 @@ class Connection {
   // Lifecycle.
   enum class Timeout { none, request_timed_out, idle };
   // Answers 408 for a request that takes too long to arrive; reports idleness.
-  Timeout check_timeouts(Clock::time_point now);
+  Timeout check_timeouts();
   // Stop taking new requests; answer those already received, then close.
   void drain();
   // The connection is lost: tell every unfinished exchange.
@@ -92,12 +94,12 @@ class Connection {
   bool idle() const;
 
  private:
-  void parse(std::string_view bytes, Clock::time_point now);
-  Exchange& open_exchange(Clock::time_point now);
-  void fail(int status, const std::string& message, Clock::time_point now);
+  void parse(std::string_view bytes);
+  Exchange& open_exchange();
+  void fail(int status, const std::string& message);
   void emit(Exchange& exchange, Bytes&& bytes);
-  void produce_head(Exchange& exchange, int status, std::string_view content_type,
-                    const std::vector<Header>& headers, Framing framing, size_t length);
+  std::string produce_head(Exchange& exchange, int status, std::string_view content_type,
+                           const std::vector<Header>& headers, Framing framing, size_t length);
   void finish(Exchange& exchange);
   void advance();
   void stop_reading();
@@ -106,6 +108,7 @@ class Connection {
   std::string peer_;
   const ServerConfig& config_;
   HttpMetrics& metrics_;
+  const Clock::time_point& now_;
   const std::string& date_;
   Dispatch dispatch_;
   RequestParser parser_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <ctime>
 
 #include "core/json_write.h"
@@ -82,15 +83,21 @@ Response error_response(int status, std::string_view message) {
   return r;
 }
 
+// Every response pays for this: plain appends, no format-string parsing.
 std::string format_head(const HeadFields& f) {
+  const std::string_view reason = reason_phrase(f.status);
+  char status[4] = {char('0' + f.status / 100 % 10), char('0' + f.status / 10 % 10),
+                    char('0' + f.status % 10), ' '};
+  char length[24];
+  const auto length_end = std::to_chars(length, length + sizeof length, f.content_length).ptr;
   std::string head;
-  head.reserve(160);
-  fmt::format_to(std::back_inserter(head), "HTTP/1.1 {} {}\r\nServer: ringserve\r\nDate: {}\r\n",
-                 f.status, reason_phrase(f.status), f.date);
+  head.reserve(128 + f.content_type.size());
+  head.append("HTTP/1.1 ").append(status, 4).append(reason);
+  head.append("\r\nServer: ringserve\r\nDate: ").append(f.date).append("\r\n");
   if (!f.content_type.empty()) head.append("Content-Type: ").append(f.content_type).append("\r\n");
   switch (f.framing) {
     case Framing::content_length:
-      fmt::format_to(std::back_inserter(head), "Content-Length: {}\r\n", f.content_length);
+      head.append("Content-Length: ").append(length, length_end).append("\r\n");
       break;
     case Framing::chunked: head.append("Transfer-Encoding: chunked\r\n"); break;
     case Framing::until_close: break;

@@ -152,6 +152,7 @@ void Shard::run(std::promise<void>& started) {
     if (err < 0 && err != -EINTR && err != -EAGAIN && err != -EBUSY) {
       log::error("shard {}: io_uring_submit_and_wait: {}", index_, std::strerror(-err));
     }
+    now_ = Clock::now();
     unsigned head;
     unsigned seen = 0;
     io_uring_cqe* cqe;
@@ -267,9 +268,8 @@ void Shard::open_link(int fd) {
   const bool over = links_.size() >= config_.max_connections;
   if (over) {
     metrics_.connections_rejected.add();
-    const auto now = Clock::now();
-    if (now - last_overload_log_ > std::chrono::seconds(10)) {
-      last_overload_log_ = now;
+    if (now_ - last_overload_log_ > std::chrono::seconds(10)) {
+      last_overload_log_ = now_;
       log::warn("shard {}: at --max-connections {}: answering new connections 503", index_,
                 config_.max_connections);
     }
@@ -283,7 +283,7 @@ void Shard::open_link(int fd) {
   link->fd = fd;
   link->http = std::make_unique<Connection>(
       link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_,
-      date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
+      now_, date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
   if (over) link->http->reject_over_capacity();
   metrics_.connections_open.add(1);
   arm_recv(*link);
@@ -297,7 +297,7 @@ void Shard::on_wake() {
 }
 
 void Shard::on_tick() {
-  const auto now = Clock::now();
+  const auto now = now_;
   const long second = time(nullptr);
   if (second != date_second_) {
     date_second_ = second;
@@ -311,7 +311,7 @@ void Shard::on_tick() {
       if (now > link->linger_deadline) expired.push_back(link.get());
       continue;
     }
-    switch (link->http->check_timeouts(now)) {
+    switch (link->http->check_timeouts()) {
       case Connection::Timeout::none: break;
       case Connection::Timeout::request_timed_out: schedule(id); break;
       case Connection::Timeout::idle: expired.push_back(link.get()); break;
@@ -336,7 +336,7 @@ void Shard::on_recv(Link& link, const io_uring_cqe& cqe) {
     --link.ops;
   }
   if (cqe.res > 0) {
-    if (!link.dead) link.http->receive(buffers_->bytes(cqe), Clock::now());
+    if (!link.dead) link.http->receive(buffers_->bytes(cqe));
     buffers_->recycle(cqe);
   } else if (cqe.res == 0) {
     link.eof = true;
@@ -356,7 +356,7 @@ void Shard::on_send(Link& link, const io_uring_cqe& cqe) {
     close_link(link);  // EPIPE / ECONNRESET: the client is gone
     return;
   }
-  link.http->sent(static_cast<size_t>(cqe.res), Clock::now());
+  link.http->sent(static_cast<size_t>(cqe.res));
   schedule(link.id);
 }
 
@@ -386,7 +386,7 @@ void Shard::service(Link& link) {
     // input would reset the connection and could destroy the final response.
     shutdown(link.fd, SHUT_WR);
     link.write_shut = true;
-    link.linger_deadline = Clock::now() + kLinger;
+    link.linger_deadline = now_ + kLinger;
     if (link.eof) {
       close_link(link);
       release(link);
@@ -457,7 +457,7 @@ void Shard::dispatch(Connection& connection, Exchange& exchange) {
 void Shard::begin_drain() {
   if (draining_) return;
   draining_ = true;
-  drain_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(config_.drain_timeout);
+  drain_deadline_ = now_ + std::chrono::duration_cast<Clock::duration>(config_.drain_timeout);
   if (accepting_) {
     io_uring_sqe* s = sqe();
     io_uring_prep_cancel64(s, kAccept, 0);

@@ -92,6 +92,7 @@ class Shard {
   std::vector<uint64_t> scheduled_;
   uint64_t next_connection_id_ = 1;
   HttpMetrics metrics_;
+  Clock::time_point now_ = Clock::now();  // read once per loop turn
   std::string date_;
   long date_second_ = 0;
   __kernel_timespec tick_{};

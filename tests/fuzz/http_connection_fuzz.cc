@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string date = "D";
   std::deque<uint64_t> deferred;
   Connection* self = nullptr;
-  Connection connection(1, "fuzz", config, metrics, date, [&](Connection& c, Exchange& e) {
+  auto now = Clock::now();
+  Connection connection(1, "fuzz", config, metrics, now, date, [&](Connection& c, Exchange& e) {
     switch ((behaviour >> 2) % 3) {
       case 0: {
         Response r;
@@ -49,15 +50,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   });
   self = &connection;
 
-  auto now = Clock::now();
   size_t total_out = 0;
   const size_t piece = 1 + split % 64;
   while (!input.empty() && !self->broken()) {
     const size_t n = std::min(piece, input.size());
-    connection.receive(input.substr(0, n), now);
+    connection.receive(input.substr(0, n));
     input.remove_prefix(n);
     now += std::chrono::milliseconds(split);
-    connection.check_timeouts(now);
+    connection.check_timeouts();
     // Answer the oldest deferred request, streamed or not.
     if (!deferred.empty() && (behaviour & 0x40)) {
       if (Exchange* e = connection.find(deferred.front())) {
@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t bytes = 0;
       for (size_t i = 0; i < count; ++i) bytes += iov[i].iov_len;
       const size_t sent = (behaviour & 0x80) ? std::max<size_t>(1, bytes / 2) : bytes;
-      connection.sent(sent, now);
+      connection.sent(sent);
       total_out += sent;
     }
   }
