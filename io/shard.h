@@ -57,6 +57,7 @@ class Shard {
 
   void run(std::promise<void>& started);
   void setup_ring();
+  void prep_socket_op(io_uring_sqe* sqe, const Link& link);
   io_uring_sqe* sqe();
   void arm_accept();
   void arm_wake();
@@ -89,6 +90,7 @@ class Shard {
   io_uring ring_{};
   std::unique_ptr<BufferRing> buffers_;
   std::unordered_map<uint64_t, std::unique_ptr<Link>> links_;
+  std::vector<int> free_slots_;  // registered-file slots not in use; empty table: plain fds
   std::vector<uint64_t> scheduled_;
   uint64_t next_connection_id_ = 1;
   HttpMetrics metrics_;
