@@ -180,8 +180,8 @@ void Shard::run(std::promise<void>& started) {
     if (draining_ && links_.empty()) exit_ = true;
   }
   close_all();
-  buffers_.reset();
-  io_uring_queue_exit(&ring_);  // completes whatever was still in flight
+  buffers_.reset();  // unregisters first: no recv can pick these buffers once it returns
+  io_uring_queue_exit(&ring_);  // cancels whatever was still in flight
   for (auto& [id, link] : links_) {
     close(link->fd);
     metrics_.connections_open.add(-1);
