@@ -302,7 +302,10 @@ Connection::Timeout Connection::check_timeouts() {
     }
     return Timeout::none;
   }
-  if (idle() && now - last_activity_ > config_.idle_timeout) return Timeout::idle;
+  // An over-capacity connection holds one of few spare slots: it gets the
+  // header timeout to send its request, not the keep-alive idle timeout.
+  const Seconds idle_limit = over_capacity_ ? config_.header_timeout : config_.idle_timeout;
+  if (idle() && now - last_activity_ > idle_limit) return Timeout::idle;
   return Timeout::none;
 }
 

@@ -273,6 +273,18 @@ TEST_F(ConnectionTest, OverCapacityConnectionGets503WithRetryAfter) {
   EXPECT_TRUE(connection_->done());
 }
 
+TEST_F(ConnectionTest, SilentOverCapacityConnectionGetsOnlyTheHeaderTimeout) {
+  ServerConfig config;
+  config.header_timeout = 2s;
+  config.idle_timeout = 60s;
+  make(config);
+  connection_->reject_over_capacity();
+  now_ += 1s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += 2s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::idle);
+}
+
 TEST_F(ConnectionTest, Http10StreamIsDelimitedByClose) {
   make();
   receive("GET / HTTP/1.0\r\n\r\n");
