@@ -18,15 +18,16 @@ serve: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
-# Fuzz the HTTP connection state machine for FUZZ_SECONDS (clang + libFuzzer).
+# Fuzz target FUZZ (default: the HTTP connection) for FUZZ_SECONDS (clang + libFuzzer).
+FUZZ ?= http_connection
 FUZZ_SECONDS ?= 60
 fuzz:
 	@deploy/install-deps.sh --fuzz
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-	@cmake --build build-fuzz --target http_connection_fuzz
-	mkdir -p build-fuzz/corpus && build-fuzz/tests/fuzz/http_connection_fuzz -max_total_time=$(FUZZ_SECONDS) \
-	  -max_len=4096 build-fuzz/corpus tests/fuzz/corpus/http_connection
+	@cmake --build build-fuzz --target $(FUZZ)_fuzz
+	mkdir -p build-fuzz/corpus/$(FUZZ) && build-fuzz/tests/fuzz/$(FUZZ)_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  -max_len=65536 build-fuzz/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
 
 bench-http: build
 	@deploy/install-deps.sh --perf
