@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <vector>
+
+#include "core/command.h"
 #include "core/log.h"
-#include "core/serve.h"
 
 namespace rs {
 
@@ -11,7 +13,7 @@ int run_cli(int argc, char** argv) {
   CLI::App app{
       "ringserve: serves large language models over an OpenAI-compatible HTTP API.\n"
       "One binary: an io_uring HTTP front end, a continuous-batching engine, CPU and CUDA "
-      "executors."};
+      "executors, and the tools to make, inspect and load model files."};
   app.name("ringserve");
   app.set_version_flag("--version", RINGSERVE_VERSION);
   app.require_subcommand(1);
@@ -20,12 +22,12 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->capture_default_str();
 
-  ServeOptions serve_options;
-  CLI::App* serve_command = app.add_subcommand("serve", "Run the HTTP server (until SIGTERM/SIGINT)");
-  add_serve_flags(*serve_command, serve_options);
-  serve_command->add_option("--log-level", log_level, "debug, info, warn or error")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-
+  const std::vector<Command> commands = {add_serve_command(app), add_inspect_command(app), add_load_command(app),
+                                         add_synth_command(app), add_pack_command(app)};
+  for (const Command& command : commands) {
+    command.parser->add_option("--log-level", log_level, "debug, info, warn or error")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -35,7 +37,9 @@ int run_cli(int argc, char** argv) {
   log::parse_level(log_level, level);
   log::set_level(level);
 
-  if (serve_command->parsed()) return serve(serve_options);
+  for (const Command& command : commands) {
+    if (command.parser->parsed()) return command.run();
+  }
   return 0;
 }
 

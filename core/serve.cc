@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/command.h"
 #include "core/endpoints.h"
 #include "core/log.h"
 #include "gpu/device.h"
@@ -38,7 +39,10 @@ void log_devices() {
 
 }  // namespace
 
-void add_serve_flags(CLI::App& command, ServeOptions& o) {
+Command add_serve_command(CLI::App& app) {
+  CLI::App& command = *app.add_subcommand("serve", "Run the HTTP server (until SIGTERM/SIGINT)");
+  auto options = std::make_shared<ServeOptions>();
+  ServeOptions& o = *options;
   io::ServerConfig& s = o.server;
   s.shards = io::default_shard_count(kCoresReservedForCompute);
   command.add_option("--host", s.host, "Address to listen on")->capture_default_str();
@@ -86,6 +90,7 @@ void add_serve_flags(CLI::App& command, ServeOptions& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command.add_flag("--access-log", s.access_log, "Log one line per request");
+  return {&command, [options] { return serve(*options); }};
 }
 
 int serve(ServeOptions o) {

@@ -15,7 +15,6 @@ struct ServeOptions {
   bool no_pin = false;
 };
 
-void add_serve_flags(CLI::App& command, ServeOptions& options);
 int serve(ServeOptions options);
 
 }  // namespace rs

@@ -19,7 +19,7 @@ packages=(
 # Optional extras: --perf for the benchmark peers, --fuzz for libFuzzer (clang).
 for extra in "$@"; do
   case "$extra" in
-    --perf) packages+=(wrk nginx-light) ;;
+    --perf) packages+=(wrk nginx-light fio) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $extra (known: --perf, --fuzz)" >&2; exit 2 ;;
   esac

@@ -30,6 +30,13 @@ std::optional<TensorTypeInfo> tensor_type_info(uint32_t ggml_id) {
   return std::nullopt;
 }
 
+std::optional<TensorType> tensor_type_from_name(std::string_view name) {
+  for (const TensorTypeInfo& t : kTypes) {
+    if (t.name == name) return t.type;
+  }
+  return std::nullopt;
+}
+
 const TensorTypeInfo& info(TensorType type) {
   for (const TensorTypeInfo& t : kTypes) {
     if (t.type == type) return t;

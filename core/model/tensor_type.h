@@ -30,6 +30,8 @@ struct TensorTypeInfo {
 // Layout of a supported type; nullopt for an id we do not support.
 std::optional<TensorTypeInfo> tensor_type_info(uint32_t ggml_id);
 const TensorTypeInfo& info(TensorType type);
+// The type ggml calls `name` ("f32", "q4_0", "q4_K", …), if we support it.
+std::optional<TensorType> tensor_type_from_name(std::string_view name);
 // ggml's name for any id (also unsupported ones, for error messages).
 std::string_view ggml_type_name(uint32_t ggml_id);
 // Bytes of `elements` values, or nullopt if `elements` is not a whole number of blocks.
