@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <regex>
 #include <thread>
@@ -178,6 +181,94 @@ TEST(Binary, PortInUseIsAClearError) {
   EXPECT_EQ(second.wait_exit(), 1);
   EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:"), std::string::npos) << second.output();
   close(fd);
+}
+
+}  // namespace
+}  // namespace rs::test
+
+namespace rs::test {
+namespace {
+
+std::string temp_file(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("ringserve-binary-test-" + name)).string();
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(Binary, SynthIsDeterministicAndInspectDescribesIt) {
+  const std::string a = temp_file("a.gguf"), b = temp_file("b.gguf");
+  Process first({"synth", "--preset", "tiny", "--type", "q8_0", "--seed", "5", "-o", a});
+  ASSERT_EQ(first.wait_exit(), 0) << first.output();
+  Process second({"synth", "--preset", "tiny", "--type", "q8_0", "--seed", "5", "-o", b});
+  ASSERT_EQ(second.wait_exit(), 0) << second.output();
+  EXPECT_EQ(file_bytes(a), file_bytes(b));
+
+  Process inspect({"inspect", "--json", a});
+  ASSERT_EQ(inspect.wait_exit(), 0) << inspect.output();
+  const std::string& json = inspect.output();
+  EXPECT_NE(json.find(R"("architecture":"llama")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("n_tensors":21)"), std::string::npos);
+  EXPECT_NE(json.find(R"("n_layers":2)"), std::string::npos);
+  EXPECT_NE(json.find(R"({"name":"blk.0.attn_q.weight","type":"q8_0","shape":[64,64])"), std::string::npos);
+}
+
+TEST(Binary, InspectsTheRealStoriesModel) {
+  const std::string model = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/models/stories260K.gguf";
+  if (!std::filesystem::exists(model)) {
+    if (getenv("CI") != nullptr) {
+      FAIL() << model << " missing under CI";
+    }
+    GTEST_SKIP() << model << " not found (../shared is absent in a plain clone)";
+  }
+  Process inspect({"inspect", "--json", model});
+  ASSERT_EQ(inspect.wait_exit(), 0) << inspect.output();
+  for (const char* field : {R"("architecture":"llama")", R"("vocab_size":512)", R"("embedding_dim":64)",
+                            R"("n_layers":5)", R"("n_heads":8)", R"("n_kv_heads":4)", R"("ffn_dim":172)",
+                            R"("n_tensors":48)"}) {
+    EXPECT_NE(inspect.output().find(field), std::string::npos) << field;
+  }
+}
+
+TEST(Binary, LoadPrintsOneJsonLineAndRejectsNonModels) {
+  const std::string model = temp_file("load.gguf");
+  ASSERT_EQ(Process({"synth", "--preset", "small", "-o", model}).wait_exit(), 0);
+  for (const bool buffered : {false, true}) {
+    std::vector<std::string> args{"load", model};
+    if (buffered) args.push_back("--buffered");
+    Process load(args);
+    ASSERT_EQ(load.wait_exit(), 0) << load.output();
+    const std::regex line(R"(\{"bytes":(\d+),"seconds":[0-9.e-]+,"gbps":[0-9.e+-]+,"direct":(true|false)\})");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(load.output(), m, line)) << load.output();
+    EXPECT_EQ(std::stoull(m[1]), std::filesystem::file_size(model));
+    if (buffered) EXPECT_EQ(m[2], "false");
+  }
+  Process not_a_model({"load", "/etc/hostname"});
+  EXPECT_EQ(not_a_model.wait_exit(), 1);
+  EXPECT_NE(not_a_model.output().find("/etc/hostname: not a GGUF file"), std::string::npos)
+      << not_a_model.output();
+}
+
+TEST(Binary, PackQuantizesAndCorruptFilesGiveOneLineErrors) {
+  const std::string source = temp_file("pack-source.gguf"), packed = temp_file("packed.gguf");
+  ASSERT_EQ(Process({"synth", "--preset", "tiny", "-o", source}).wait_exit(), 0);
+  Process pack({"pack", source, "-o", packed, "--type", "q4_0"});
+  ASSERT_EQ(pack.wait_exit(), 0) << pack.output();
+  Process inspect({"inspect", "--json", packed});
+  ASSERT_EQ(inspect.wait_exit(), 0);
+  EXPECT_NE(inspect.output().find(R"("alignment":4096)"), std::string::npos);
+  EXPECT_NE(inspect.output().find(R"({"name":"blk.1.ffn_down.weight","type":"q4_0")"), std::string::npos);
+
+  std::string bytes = file_bytes(source);
+  bytes.resize(bytes.size() / 2);  // cut in the middle of the tensor data
+  const std::string broken = temp_file("broken.gguf");
+  std::ofstream(broken, std::ios::binary) << bytes;
+  Process bad({"inspect", broken});
+  EXPECT_EQ(bad.wait_exit(), 1);
+  EXPECT_NE(bad.output().find(broken + ": tensor"), std::string::npos) << bad.output();
 }
 
 }  // namespace

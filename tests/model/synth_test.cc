@@ -105,7 +105,9 @@ TEST(Synth, ByteVocabularyHasControlAndByteTokens) {
 TEST(Synth, VocabFromCopiesAnotherModelsTokenizer) {
   const std::string vocab = RINGSERVE_SOURCE_DIR "/../shared/tokenizers/llama2-vocab.gguf";
   if (!fs::exists(vocab)) {
-    if (std::getenv("CI") != nullptr) FAIL() << vocab << " is missing under CI";
+    if (std::getenv("CI") != nullptr) {
+      FAIL() << vocab << " is missing under CI";
+    }
     GTEST_SKIP() << vocab << " not found (../shared is absent in a plain clone)";
   }
   const std::string path = synth("vocab.gguf", TensorType::q8_0, 1, vocab);
