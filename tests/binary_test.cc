@@ -244,7 +244,9 @@ TEST(Binary, LoadPrintsOneJsonLineAndRejectsNonModels) {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(load.output(), m, line)) << load.output();
     EXPECT_EQ(std::stoull(m[1]), std::filesystem::file_size(model));
-    if (buffered) EXPECT_EQ(m[2], "false");
+    if (buffered) {
+      EXPECT_EQ(m[2], "false");
+    }
   }
   Process not_a_model({"load", "/etc/hostname"});
   EXPECT_EQ(not_a_model.wait_exit(), 1);
