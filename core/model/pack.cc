@@ -170,8 +170,8 @@ void pack_model(const PackOptions& options) {
   std::optional<GgufFile> gguf;
   const ModelDesc desc = read_model(options.input, gguf);
   if (!gguf && !find(desc.metadata, "tokenizer.ggml.tokens")) {
-    log::warn("{}: no tokenizer in the packed model yet (tokenizer.json is not carried over until "
-              "the tokenizer support lands)", options.input);
+    log::warn("{}: no tokenizer.json or tokenizer.model beside the weights: the packed model has no "
+              "tokenizer, so it cannot serve text until one is added", options.input);
   }
   Metadata metadata = gguf ? gguf->metadata : architecture_metadata(desc);
   if (options.type) set_file_type(metadata, *options.type);

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "core/model/hf_config.h"
+#include "core/model/hf_tokenizer.h"
 #include "core/model/model_error.h"
 
 namespace rs::model {
@@ -454,6 +455,7 @@ ModelDesc read_safetensors_model(const std::string& path) {
   desc.name = files.directory.filename().string();
   desc.metadata = {{"general.architecture", string_value(desc.architecture)},
                    {"general.name", string_value(desc.name)}};
+  for (auto& entry : hf_tokenizer_metadata(files.directory)) desc.metadata.push_back(std::move(entry));
   StoredTensors stored = read_tensor_tables(files, desc.files);
   assign_tensors(desc, stored, files.listing);
   return desc;

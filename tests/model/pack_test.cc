@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -179,6 +180,43 @@ TEST_F(PackSafetensors, Qwen2KeepsRowOrderAndHalvesRope) {
   EXPECT_EQ(d.tensor("blk.0.attn_q.weight")->type, TensorType::f16);
   EXPECT_EQ(bytes_of(packed, *d.tensor("blk.0.attn_q.bias")),
             find_fixture(tensors, "model.layers.0.self_attn.q_proj.bias").bytes);
+}
+
+}  // namespace
+}  // namespace rs::model
+
+namespace rs::model {
+namespace {
+
+using namespace fixture;
+
+TEST_F(PackSafetensors, CarriesTheTokenizerAndChatTemplate) {
+  write_model(TinyModel{});  // vocabulary of 10: 8 byte-level pieces and 2 special tokens
+  write_file(dir_ / "tokenizer.json", R"({
+    "added_tokens": [{"id": 8, "content": "<|im_start|>", "special": true},
+                     {"id": 9, "content": "<|im_end|>", "special": true}],
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+    "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3, "abc": 4, "\u0120": 5, "\u0120a": 6, "d": 7},
+              "merges": ["a b", "ab c", "\u0120 a"]}})");
+  const std::string chat_template = "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}";
+  write_file(dir_ / "tokenizer_config.json",
+             R"({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "chat_template": ")" +
+                 chat_template + R"("})");
+  const std::string packed = (dir_ / "packed.gguf").string();
+  pack_model({dir_.string(), packed, std::nullopt});
+  const GgufFile out = read_gguf(packed);
+  EXPECT_EQ(*find(out.metadata, "tokenizer.ggml.model")->as_string(), "gpt2");
+  EXPECT_EQ(*find(out.metadata, "tokenizer.ggml.pre")->as_string(), "gpt-2");
+  const MetaArray& tokens = *find(out.metadata, "tokenizer.ggml.tokens")->as_array();
+  ASSERT_EQ(tokens.size(), 10u);
+  EXPECT_EQ(*tokens[4].as_string(), "abc");
+  EXPECT_EQ(*tokens[9].as_string(), "<|im_end|>");
+  EXPECT_EQ(find(out.metadata, "tokenizer.ggml.token_type")->as_array()->at(8).as_int(), 3);  // control
+  EXPECT_EQ(find(out.metadata, "tokenizer.ggml.merges")->as_array()->size(), 3u);
+  EXPECT_EQ(find(out.metadata, "tokenizer.ggml.bos_token_id")->as_uint(), 8u);
+  EXPECT_EQ(find(out.metadata, "tokenizer.ggml.eos_token_id")->as_uint(), 9u);
+  EXPECT_EQ(*find(out.metadata, "tokenizer.chat_template")->as_string(), chat_template);
+  EXPECT_EQ(describe_gguf(out, packed).vocab_size, 10u);
 }
 
 }  // namespace
