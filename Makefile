@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 SERVE_ARGS ?= --host 0.0.0.0 --port 8080
 
-.PHONY: deps build serve test fuzz bench-http clean
+.PHONY: deps build serve test fuzz fuzz-smoke bench-http clean
 
 deps:
 	@deploy/install-deps.sh
@@ -17,6 +17,8 @@ serve: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	@if command -v clang++ >/dev/null; then $(MAKE) --no-print-directory fuzz-smoke; \
+	else echo "clang++ not found: fuzz targets not built (deploy/install-deps.sh --fuzz)"; fi
 
 # Fuzz target FUZZ (default: the HTTP connection) for FUZZ_SECONDS (clang + libFuzzer).
 FUZZ ?= http_connection
@@ -28,6 +30,22 @@ fuzz:
 	@cmake --build build-fuzz --target $(FUZZ)_fuzz
 	mkdir -p build-fuzz/corpus/$(FUZZ) && build-fuzz/tests/fuzz/$(FUZZ)_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=65536 build-fuzz/corpus/$(FUZZ) tests/fuzz/corpus/$(FUZZ)
+
+# Builds every fuzz target and runs each over its seed corpus plus a fixed
+# number of mutations: keeps them compiling and catches shallow crashes.
+# New inputs go to the first directory given, a scratch one, never the seeds.
+FUZZ_RUNS ?= 20000
+fuzz-smoke:
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@for corpus in tests/fuzz/corpus/*/; do \
+	  name=$$(basename $$corpus); scratch=build-fuzz/smoke-corpus/$$name; mkdir -p $$scratch; \
+	  build-fuzz/tests/fuzz/$${name}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=65536 $$scratch $$corpus \
+	    >build-fuzz/$$name.log 2>&1 \
+	    || { tail -40 build-fuzz/$$name.log; echo "fuzz-smoke: $$name failed"; exit 1; }; \
+	  echo "fuzz-smoke: $$name: $(FUZZ_RUNS) runs, no crash"; \
+	done
 
 bench-http: build
 	@deploy/install-deps.sh --perf
