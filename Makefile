@@ -16,9 +16,9 @@ serve: build
 	$(BUILD_DIR)/ringserve serve $(SERVE_ARGS)
 
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 	@if command -v clang++ >/dev/null; then $(MAKE) --no-print-directory fuzz-smoke; \
 	else echo "clang++ not found: fuzz targets not built (deploy/install-deps.sh --fuzz)"; fi
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # Fuzz target FUZZ (default: the HTTP connection) for FUZZ_SECONDS (clang + libFuzzer).
 FUZZ ?= http_connection
