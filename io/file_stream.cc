@@ -35,6 +35,17 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// "217.1 kB", "1.95 GB": a final log line that reads right for any model size.
+std::string human_bytes(uint64_t bytes) {
+  if (bytes >= 1'000'000'000) return fmt::format("{:.2f} GB", gigabytes(bytes));
+  if (bytes >= 1'000'000) return fmt::format("{:.1f} MB", double(bytes) / 1e6);
+  return fmt::format("{:.1f} kB", double(bytes) / 1e3);
+}
+
+std::string human_seconds(double seconds) {
+  return seconds >= 1 ? fmt::format("{:.2f} s", seconds) : fmt::format("{:.1f} ms", seconds * 1e3);
+}
+
 // O_DIRECT is switched with fcntl rather than chosen at open(), so a filesystem
 // refusing it up front and one refusing it at the first read are handled alike.
 bool set_direct(int fd, bool on) {
@@ -182,8 +193,8 @@ StreamResult FileStreamer::run(const std::vector<std::string>& paths) {
   result.direct =
       options_.direct && std::all_of(files_.begin(), files_.end(),
                                      [](const StreamedFile& file) { return file.direct; });
-  log::info("loaded {:.1f} GB in {:.1f} s ({:.2f} GB/s, {})", gigabytes(result.bytes),
-            result.seconds, result.seconds > 0 ? gigabytes(result.bytes) / result.seconds : 0.0,
+  log::info("loaded {} in {} ({:.2f} GB/s, {})", human_bytes(result.bytes), human_seconds(result.seconds),
+            result.seconds > 0 ? gigabytes(result.bytes) / result.seconds : 0.0,
             result.direct ? "O_DIRECT" : "page cache");
   return result;
 }
