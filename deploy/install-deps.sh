@@ -12,6 +12,7 @@ packages=(
   libxxhash-dev       # hashing
   libcli11-dev        # command line
   libfmt-dev          # formatting
+  libpcre2-dev        # Unicode-aware regexes for BPE pre-tokenizers
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   curl                # smoke checks of a running server
   prometheus          # promtool: tests check /metrics with the real validator

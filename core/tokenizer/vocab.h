@@ -1,0 +1,44 @@
+#pragma once
+// A model's vocabulary as GGUF's tokenizer.* metadata describes it: what every
+// tokenizer algorithm and the detokenizer read.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/model/metadata.h"
+
+namespace rs::tokenizer {
+
+using TokenId = int32_t;
+
+// llama.cpp's token attributes as GGUF numbers them.
+enum class TokenType : int32_t {
+  undefined = 0, normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6,
+};
+
+struct Vocab {
+  std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+  std::string pre;    // tokenizer.ggml.pre: the pre-tokenizer of a "gpt2" vocabulary
+  std::vector<std::string> tokens;
+  std::vector<float> scores;     // SentencePiece merge priorities (empty for BPE)
+  std::vector<TokenType> types;
+  std::vector<std::pair<std::string, std::string>> merges;  // BPE, highest priority first
+  std::unordered_map<std::string, TokenId> ids;             // token text → id
+  TokenId bos = -1, eos = -1, unk = -1, pad = -1;
+  bool add_bos = false;
+  bool add_eos = false;
+  bool add_space_prefix = true;  // SentencePiece: "▁" before the text, as llama.cpp does
+  std::string chat_template;
+
+  TokenId id_of(std::string_view text) const;  // -1 when absent
+  size_t size() const { return tokens.size(); }
+};
+
+// Reads tokenizer.* metadata; throws model::ModelError naming `file` and the
+// key when it is missing or malformed.
+Vocab vocab_from_metadata(const model::Metadata& metadata, std::string_view file);
+
+}  // namespace rs::tokenizer
