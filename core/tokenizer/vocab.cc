@@ -64,7 +64,7 @@ Vocab vocab_from_metadata(const model::Metadata& m, std::string_view file) {
     const std::string* text = tokens[i].as_string();
     if (text == nullptr) throw ModelError(fmt::format("{}: tokenizer.ggml.tokens[{}] is not a string", file, i));
     v.tokens.push_back(*text);
-    v.ids.emplace(*text, TokenId(i));  // the first id wins for duplicated text, as in llama.cpp
+    v.ids[*text] = TokenId(i);  // the last id wins for duplicated text, as in llama.cpp's loader
   }
   if (const auto* scores = array_of(m, "tokenizer.ggml.scores", file, false)) {
     if (scores->size() != v.tokens.size()) throw ModelError(fmt::format("{}: tokenizer.ggml.scores has {} entries for {} tokens", file, scores->size(), v.tokens.size()));

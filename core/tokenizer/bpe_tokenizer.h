@@ -1,0 +1,51 @@
+#pragma once
+// Byte-level BPE of "gpt2" vocabularies, giving the ids llama.cpp's
+// llm_tokenizer_bpe gives (add_special = false, parse_special = false).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/tokenizer/pre_tokenizer.h"
+#include "core/tokenizer/vocab.h"
+
+namespace rs::tokenizer {
+
+class BpeTokenizer {
+ public:
+  // Throws model::ModelError for a pre-tokenizer it does not support.
+  explicit BpeTokenizer(const Vocab& vocab);
+
+  // The ids of `text`, without BOS/EOS. Any bytes are accepted: invalid UTF-8
+  // is read as U+FFFD, as llama.cpp does.
+  std::vector<TokenId> encode(std::string_view text) const;
+
+  // The bytes `id` stands for; empty for control and other special tokens.
+  std::string piece(TokenId id) const;
+
+ private:
+  // Lets the maps be searched with a string_view, without a copy.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  using TextMap = std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>>;
+
+  void encode_text(std::string_view text, std::vector<TokenId>& ids) const;
+  void encode_word(std::string_view word, std::vector<TokenId>& ids) const;
+  TokenId id_of(std::string_view text) const;
+  int rank_of(std::string_view left, std::string_view right) const;
+
+  std::vector<std::string> tokens_;
+  std::vector<TokenType> types_;
+  TextMap ids_;
+  TextMap ranks_;  // "left right" → merge rank (merges never hold a space)
+  PreTokenizer pre_tokenizer_;
+  // User-defined tokens, longest first: llama.cpp cuts them out of the raw
+  // text before pre-tokenizing, even when it does not parse special tokens.
+  std::vector<std::pair<std::string, TokenId>> user_defined_;
+};
+
+}  // namespace rs::tokenizer

@@ -1,0 +1,36 @@
+#pragma once
+// Splits text into the pieces that byte-level BPE merges within, with the
+// regexes llama.cpp applies for each tokenizer.ggml.pre (llama-vocab.cpp).
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rs::tokenizer {
+
+// `text` as llama.cpp decodes it: every byte that does not start a
+// well-formed sequence becomes U+FFFD, so that the regexes only see UTF-8.
+std::string to_valid_utf8(std::string_view text);
+
+class PreTokenizer {
+ public:
+  // Throws model::ModelError for a pre type it does not know.
+  explicit PreTokenizer(std::string_view pre);
+  ~PreTokenizer();
+  PreTokenizer(PreTokenizer&&) noexcept;
+  PreTokenizer& operator=(PreTokenizer&&) noexcept;
+
+  // Each regex in turn splits every piece the previous one left: its matches
+  // and the text between them become pieces. `text` must be valid UTF-8.
+  std::vector<std::string_view> split(std::string_view text) const;
+
+  // llama.cpp skips the merges for a piece that is a token by itself (Llama 3).
+  bool ignore_merges() const { return ignore_merges_; }
+
+ private:
+  struct Regex;
+  std::vector<std::unique_ptr<Regex>> regexes_;
+  bool ignore_merges_ = false;
+};
+
+}  // namespace rs::tokenizer

@@ -1,0 +1,37 @@
+#include "core/tokenizer/tokenizer.h"
+
+namespace rs::tokenizer {
+namespace {
+
+std::variant<SpmTokenizer, BpeTokenizer> algorithm_for(const Vocab& vocab) {
+  if (vocab.model == "llama") return SpmTokenizer(vocab);
+  return BpeTokenizer(vocab);
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer(Vocab vocab)
+    : vocab_(std::make_unique<const Vocab>(std::move(vocab))), algorithm_(algorithm_for(*vocab_)) {}
+
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special) const {
+  std::vector<TokenId> ids;
+  if (add_special && vocab_->add_bos && vocab_->bos >= 0) ids.push_back(vocab_->bos);
+  const std::vector<TokenId> body = std::visit([&](const auto& a) { return a.encode(text); }, algorithm_);
+  ids.insert(ids.end(), body.begin(), body.end());
+  if (add_special && vocab_->add_eos && vocab_->eos >= 0) ids.push_back(vocab_->eos);
+  return ids;
+}
+
+std::string Tokenizer::piece(TokenId id) const {
+  return std::visit([&](const auto& a) { return a.piece(id); }, algorithm_);
+}
+
+std::string Tokenizer::decode(std::span<const TokenId> ids) const {
+  std::string text;
+  for (const TokenId id : ids) text += piece(id);
+  // SentencePiece's "▁" prefix on the first word is the tokenizer's, not the text's.
+  if (vocab_->model == "llama" && vocab_->add_space_prefix && text.starts_with(' ')) text.erase(0, 1);
+  return text;
+}
+
+}  // namespace rs::tokenizer

@@ -1,0 +1,34 @@
+#pragma once
+// A model's tokenizer: the algorithm its vocabulary names (SentencePiece or
+// byte-level BPE), plus the BOS/EOS the model expects.
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/tokenizer/bpe_tokenizer.h"
+#include "core/tokenizer/spm_tokenizer.h"
+#include "core/tokenizer/vocab.h"
+
+namespace rs::tokenizer {
+
+class Tokenizer {
+ public:
+  // Throws model::ModelError for a vocabulary it cannot tokenize.
+  explicit Tokenizer(Vocab vocab);
+
+  // Token ids of `text`, with BOS/EOS when `add_special` and the vocabulary adds them.
+  std::vector<TokenId> encode(std::string_view text, bool add_special) const;
+  // The text of `ids` (control tokens such as BOS contribute nothing).
+  std::string decode(std::span<const TokenId> ids) const;
+  std::string piece(TokenId id) const;
+  const Vocab& vocab() const { return *vocab_; }
+
+ private:
+  std::unique_ptr<const Vocab> vocab_;  // the algorithms keep a reference to it
+  std::variant<SpmTokenizer, BpeTokenizer> algorithm_;
+};
+
+}  // namespace rs::tokenizer

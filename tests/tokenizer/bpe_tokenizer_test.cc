@@ -1,0 +1,187 @@
+// BpeTokenizer against llama.cpp: its test-tokenizer-0 vectors for every
+// "gpt2" vocabulary under ../shared, round trips through piece(), and inputs
+// that must not crash it.
+#include "core/tokenizer/bpe_tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/model/gguf_reader.h"
+#include "core/model/model_error.h"
+#include "core/tokenizer/pre_tokenizer.h"
+
+namespace rs::tokenizer {
+namespace {
+
+const std::string kBpeShared = RINGSERVE_SOURCE_DIR "/../shared/tokenizers/";
+
+// The vocabulary of a GGUF under ../shared/tokenizers, or nullopt when the
+// file is absent (a failure under CI, where the shared files must be there).
+std::optional<Vocab> bpe_shared_vocab(const std::string& relative_path) {
+  const std::string path = kBpeShared + relative_path;
+  if (!std::filesystem::exists(path)) {
+    if (std::getenv("CI") != nullptr) ADD_FAILURE() << path << " is missing under CI";
+    return std::nullopt;
+  }
+  return vocab_from_metadata(model::read_gguf(path).metadata, path);
+}
+
+std::string bpe_read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// llama.cpp's .inp: every string is followed by this line.
+std::vector<std::string> vector_inputs(const std::string& content) {
+  constexpr std::string_view kSeparator = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> inputs;
+  for (size_t at = 0, end; (end = content.find(kSeparator, at)) != std::string::npos; at = end + kSeparator.size()) {
+    inputs.push_back(content.substr(at, end - at));
+  }
+  return inputs;
+}
+
+// llama.cpp's .out: one line of space-separated ids per string.
+std::vector<std::vector<TokenId>> vector_outputs(const std::string& content) {
+  std::vector<std::vector<TokenId>> outputs;
+  std::istringstream lines(content);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream numbers(line);
+    outputs.emplace_back();
+    for (TokenId id; numbers >> id;) outputs.back().push_back(id);
+  }
+  return outputs;
+}
+
+struct VectorCase {
+  std::string name;     // the pre type the vectors exercise
+  std::string vocab;    // under ../shared/tokenizers
+  std::string vectors;  // .inp/.out prefix under ../shared/tokenizers
+};
+
+std::ostream& operator<<(std::ostream& out, const VectorCase& c) { return out << c.name; }
+
+class BpeVectors : public testing::TestWithParam<VectorCase> {};
+
+TEST_P(BpeVectors, MatchLlamaCppIdForId) {
+  const VectorCase& c = GetParam();
+  const std::optional<Vocab> vocab = bpe_shared_vocab(c.vocab);
+  if (!vocab) GTEST_SKIP() << c.vocab << " is not under ../shared/tokenizers";
+  const std::vector<std::string> inputs = vector_inputs(bpe_read_file(kBpeShared + c.vectors + ".inp"));
+  const std::vector<std::vector<TokenId>> outputs = vector_outputs(bpe_read_file(kBpeShared + c.vectors + ".out"));
+  ASSERT_FALSE(inputs.empty());
+  ASSERT_EQ(inputs.size(), outputs.size());
+
+  const BpeTokenizer tokenizer(*vocab);
+  size_t matching = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<TokenId> ids = tokenizer.encode(inputs[i]);
+    EXPECT_EQ(ids, outputs[i]) << c.name << " string " << i << ": \"" << inputs[i] << "\"";
+    matching += ids == outputs[i];
+  }
+  RecordProperty("matching", std::to_string(matching) + "/" + std::to_string(inputs.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bpe, BpeVectors,
+    testing::Values(VectorCase{"gpt2", "ggml-vocab/ggml-vocab-gpt-2.gguf", "ggml-vocab/ggml-vocab-gpt-2.gguf"},
+                    VectorCase{"llama_bpe", "llama3.2-vocab.gguf", "ggml-vocab/ggml-vocab-llama-bpe.gguf"},
+                    VectorCase{"starcoder", "ggml-vocab/ggml-vocab-starcoder.gguf", "ggml-vocab/ggml-vocab-starcoder.gguf"},
+                    VectorCase{"refact", "ggml-vocab/ggml-vocab-refact.gguf", "ggml-vocab/ggml-vocab-refact.gguf"},
+                    VectorCase{"falcon", "ggml-vocab/ggml-vocab-falcon.gguf", "ggml-vocab/ggml-vocab-falcon.gguf"},
+                    VectorCase{"mpt", "ggml-vocab/ggml-vocab-mpt.gguf", "ggml-vocab/ggml-vocab-mpt.gguf"},
+                    VectorCase{"deepseek_llm", "ggml-vocab/ggml-vocab-deepseek-llm.gguf",
+                               "ggml-vocab/ggml-vocab-deepseek-llm.gguf"},
+                    VectorCase{"deepseek_coder", "ggml-vocab/ggml-vocab-deepseek-coder.gguf",
+                               "ggml-vocab/ggml-vocab-deepseek-coder.gguf"}),
+    [](const testing::TestParamInfo<VectorCase>& info) { return info.param.name; });
+
+TEST(BpeTokenizer, SmolLmRoundTripsThroughPiece) {
+  const std::optional<Vocab> vocab = bpe_shared_vocab("smollm2-vocab.gguf");
+  if (!vocab) GTEST_SKIP() << "smollm2-vocab.gguf is not under ../shared/tokenizers";
+  ASSERT_EQ(vocab->pre, "smollm");
+  const BpeTokenizer tokenizer(*vocab);
+  for (const std::string text : {"Hello world", "12345"}) {
+    const std::vector<TokenId> ids = tokenizer.encode(text);
+    std::string decoded;
+    for (const TokenId id : ids) decoded += tokenizer.piece(id);
+    EXPECT_EQ(decoded, text);
+  }
+  // smollm splits digits one by one before the GPT-2 pattern.
+  EXPECT_EQ(tokenizer.encode("12345").size(), 5u);
+}
+
+TEST(BpeTokenizer, ControlTokensHaveNoPiece) {
+  const std::optional<Vocab> vocab = bpe_shared_vocab("llama3.2-vocab.gguf");
+  if (!vocab) GTEST_SKIP() << "llama3.2-vocab.gguf is not under ../shared/tokenizers";
+  const BpeTokenizer tokenizer(*vocab);
+  ASSERT_GE(vocab->bos, 0);
+  EXPECT_EQ(tokenizer.piece(vocab->bos), "");
+  EXPECT_EQ(tokenizer.piece(-1), "");
+  EXPECT_EQ(tokenizer.piece(TokenId(vocab->size())), "");
+  EXPECT_EQ(tokenizer.piece(vocab->id_of("Ġworld")), " world");
+}
+
+TEST(BpeTokenizer, OddInputsDoNotCrash) {
+  const std::optional<Vocab> vocab = bpe_shared_vocab("llama3.2-vocab.gguf");
+  if (!vocab) GTEST_SKIP() << "llama3.2-vocab.gguf is not under ../shared/tokenizers";
+  const BpeTokenizer tokenizer(*vocab);
+  EXPECT_TRUE(tokenizer.encode("").empty());
+
+  // Invalid UTF-8 reads as U+FFFD, one per bad byte, as in llama.cpp; a
+  // surrogate, which llama.cpp keeps, becomes one U+FFFD too.
+  const std::vector<TokenId> invalid = tokenizer.encode("a\xff\xfe b\xc3 \xe2\x82 \xed\xa0\x80");
+  std::string decoded;
+  for (const TokenId id : invalid) decoded += tokenizer.piece(id);
+  EXPECT_EQ(decoded, "a\xef\xbf\xbd\xef\xbf\xbd b\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd");
+
+  std::string megabyte;
+  for (size_t i = 0; megabyte.size() < (1u << 20); ++i) megabyte += "word " + std::to_string(i) + " ünïcödé\n\t  ";
+  EXPECT_FALSE(tokenizer.encode(megabyte).empty());
+  EXPECT_FALSE(tokenizer.encode(std::string(1u << 20, 'a')).empty());
+  EXPECT_FALSE(tokenizer.encode(std::string(1u << 20, ' ')).empty());
+}
+
+std::vector<std::string> split(std::string_view pre, std::string_view text) {
+  const std::vector<std::string_view> pieces = PreTokenizer(pre).split(text);
+  return {pieces.begin(), pieces.end()};
+}
+
+// Pre types without llama.cpp vectors here (qwen2's has no vocabulary under
+// ../shared): their splits, worked out from llama.cpp's regexes.
+TEST(BpePreTokenizer, SplitsAsLlamaCppRegexes) {
+  using Pieces = std::vector<std::string>;
+  EXPECT_EQ(split("qwen2", "abc 12345"), (Pieces{"abc", " ", "1", "2", "3", "4", "5"}));
+  EXPECT_EQ(split("llama-bpe", "12345"), (Pieces{"123", "45"}));
+  EXPECT_EQ(split("llama-bpe", "Hello  world\n\n"), (Pieces{"Hello", " ", " world", "\n\n"}));
+  EXPECT_EQ(split("smollm", "x 12"), (Pieces{"x", " ", "1", "2"}));
+  EXPECT_EQ(split("gpt-2", "it's  ok"), (Pieces{"it", "'s", " ", " ok"}));
+  EXPECT_TRUE(split("gpt-2", "").empty());
+  // llama.cpp's std::wregex never sees non-ASCII whitespace (U+3000 here) in
+  // deepseek's character classes.
+  EXPECT_EQ(split("deepseek-coder", "\u2192\u3000\u2192"), (Pieces{"\u2192", "\u3000", "\u2192"}));
+  EXPECT_EQ(split("deepseek-llm", "!\u3000\u3001"), (Pieces{"!", "\u3000", "\u3001"}));
+  for (const std::string_view pre : {"", "default", "gpt-2", "mpt", "llama-bpe", "smollm", "starcoder", "refact",
+                                     "qwen2", "falcon", "deepseek-llm", "deepseek-coder"}) {
+    EXPECT_NO_THROW(PreTokenizer{pre}) << pre;
+  }
+}
+
+TEST(BpeTokenizer, RejectsUnknownPreTokenizer) {
+  Vocab vocab;
+  vocab.model = "gpt2";
+  vocab.pre = "no-such-pre";
+  EXPECT_THROW(BpeTokenizer{vocab}, model::ModelError);
+}
+
+}  // namespace
+}  // namespace rs::tokenizer
