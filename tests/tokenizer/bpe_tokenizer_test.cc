@@ -13,54 +13,17 @@
 #include <string>
 #include <vector>
 
-#include "core/model/gguf_reader.h"
+#include "tests/tokenizer/llama_cpp_vectors.h"
 #include "core/model/model_error.h"
 #include "core/tokenizer/pre_tokenizer.h"
 
 namespace rs::tokenizer {
 namespace {
 
-const std::string kBpeShared = RINGSERVE_SOURCE_DIR "/../shared/tokenizers/";
+using namespace vectors;
 
-// The vocabulary of a GGUF under ../shared/tokenizers, or nullopt when the
-// file is absent (a failure under CI, where the shared files must be there).
-std::optional<Vocab> bpe_shared_vocab(const std::string& relative_path) {
-  const std::string path = kBpeShared + relative_path;
-  if (!std::filesystem::exists(path)) {
-    if (std::getenv("CI") != nullptr) ADD_FAILURE() << path << " is missing under CI";
-    return std::nullopt;
-  }
-  return vocab_from_metadata(model::read_gguf(path).metadata, path);
-}
-
-std::string bpe_read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-// llama.cpp's .inp: every string is followed by this line.
-std::vector<std::string> vector_inputs(const std::string& content) {
-  constexpr std::string_view kSeparator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  for (size_t at = 0, end; (end = content.find(kSeparator, at)) != std::string::npos; at = end + kSeparator.size()) {
-    inputs.push_back(content.substr(at, end - at));
-  }
-  return inputs;
-}
-
-// llama.cpp's .out: one line of space-separated ids per string.
-std::vector<std::vector<TokenId>> vector_outputs(const std::string& content) {
-  std::vector<std::vector<TokenId>> outputs;
-  std::istringstream lines(content);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream numbers(line);
-    outputs.emplace_back();
-    for (TokenId id; numbers >> id;) outputs.back().push_back(id);
-  }
-  return outputs;
-}
+// The vocabulary of a GGUF under ../shared/tokenizers.
+std::optional<Vocab> bpe_shared_vocab(const std::string& name) { return shared_vocab("tokenizers/" + name); }
 
 struct VectorCase {
   std::string name;     // the pre type the vectors exercise
@@ -76,8 +39,8 @@ TEST_P(BpeVectors, MatchLlamaCppIdForId) {
   const VectorCase& c = GetParam();
   const std::optional<Vocab> vocab = bpe_shared_vocab(c.vocab);
   if (!vocab) GTEST_SKIP() << c.vocab << " is not under ../shared/tokenizers";
-  const std::vector<std::string> inputs = vector_inputs(bpe_read_file(kBpeShared + c.vectors + ".inp"));
-  const std::vector<std::vector<TokenId>> outputs = vector_outputs(bpe_read_file(kBpeShared + c.vectors + ".out"));
+  const std::vector<std::string> inputs = vector_inputs(read_file(kShared + "tokenizers/" + c.vectors + ".inp"));
+  const std::vector<std::vector<TokenId>> outputs = vector_outputs(read_file(kShared + "tokenizers/" + c.vectors + ".out"));
   ASSERT_FALSE(inputs.empty());
   ASSERT_EQ(inputs.size(), outputs.size());
 

@@ -13,55 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "core/model/gguf_reader.h"
+#include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {
 namespace {
 
-const std::string kShared = RINGSERVE_SOURCE_DIR "/../shared/";
-
-// The vocabulary of a GGUF under ../shared, or nullopt when the file is absent
-// (a failure under CI, where the shared files must be there).
-std::optional<Vocab> shared_vocab(const std::string& relative_path) {
-  const std::string path = kShared + relative_path;
-  if (!std::filesystem::exists(path)) {
-    if (std::getenv("CI") != nullptr) ADD_FAILURE() << path << " is missing under CI";
-    return std::nullopt;
-  }
-  return vocab_from_metadata(model::read_gguf(path).metadata, path);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-// llama.cpp's test-tokenizer-0 layout: every input followed by this separator.
-std::vector<std::string> vector_inputs(const std::string& path) {
-  constexpr std::string_view kSeparator = "\n__ggml_vocab_test__\n";
-  const std::string content = read_file(path);
-  std::vector<std::string> inputs;
-  for (size_t start = 0; start < content.size();) {
-    const size_t end = content.find(kSeparator, start);
-    if (end == std::string::npos) break;
-    inputs.push_back(content.substr(start, end - start));
-    start = end + kSeparator.size();
-  }
-  return inputs;
-}
-
-std::vector<std::vector<TokenId>> vector_outputs(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::vector<TokenId>> outputs;
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream ids(line);
-    outputs.emplace_back();
-    for (TokenId id; ids >> id;) outputs.back().push_back(id);
-  }
-  return outputs;
-}
+using namespace vectors;
 
 std::string decode(const SpmTokenizer& tokenizer, const std::vector<TokenId>& ids) {
   std::string text;
@@ -74,8 +31,8 @@ void expect_vectors_match(const std::string& vocab_name) {
   const std::optional<Vocab> vocab = shared_vocab(base);
   if (!vocab) GTEST_SKIP() << kShared << base << " is absent";
   const SpmTokenizer tokenizer(*vocab);
-  const auto inputs = vector_inputs(kShared + base + ".inp");
-  const auto outputs = vector_outputs(kShared + base + ".out");
+  const auto inputs = vector_inputs(read_file(kShared + base + ".inp"));
+  const auto outputs = vector_outputs(read_file(kShared + base + ".out"));
   ASSERT_EQ(inputs.size(), outputs.size());
   ASSERT_FALSE(inputs.empty());
   size_t matched = 0;
