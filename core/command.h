@@ -14,6 +14,8 @@ struct Command {
 Command add_serve_command(CLI::App& app);
 Command add_synth_command(CLI::App& app);
 Command add_pack_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
+Command add_detokenize_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_load_command(CLI::App& app);
 

@@ -275,3 +275,47 @@ TEST(Binary, PackQuantizesAndCorruptFilesGiveOneLineErrors) {
 
 }  // namespace
 }  // namespace rs::test
+
+namespace rs::test {
+namespace {
+
+// Runs the binary with `input` on stdin; returns its exit code and output.
+std::pair<int, std::string> run_with_stdin(const std::vector<std::string>& args, const std::string& input) {
+  const std::string in = temp_file("stdin.txt");
+  std::ofstream(in, std::ios::binary) << input;
+  std::string command = std::string(RINGSERVE_BINARY);
+  for (const std::string& a : args) command += " '" + a + "'";
+  command += " < '" + in + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// tests/data/llama_cpp_reference.json: llama.cpp's ids for stories260K.
+TEST(Binary, TokenizeAndDetokenizeAgreeWithLlamaCpp) {
+  const std::string model = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/models/stories260K.gguf";
+  if (!std::filesystem::exists(model)) {
+    if (getenv("CI") != nullptr) {
+      FAIL() << model << " missing under CI";
+    }
+    GTEST_SKIP() << model << " not found (../shared is absent in a plain clone)";
+  }
+  EXPECT_EQ(run_with_stdin({"tokenize", "--model", model}, "Once upon a time"),
+            (std::pair<int, std::string>{0, "[1,403,407,261,378]\n"}));
+  EXPECT_EQ(run_with_stdin({"tokenize", "--model", model, "--no-bos"}, "Once upon a time").second,
+            "[403,407,261,378]\n");
+  EXPECT_EQ(run_with_stdin({"detokenize", "--model", model},
+                           "[432,383,286,261,376,298,315,421,395,317,426,338,401,396,267,337,410,408,419,292,"
+                           "411,322,265,282,295,433,426,385,328,432]"),
+            (std::pair<int, std::string>{
+                0, ", there was a little girl named Lily. She loved to play outside in the park. One day,"}));
+  const auto [status, output] = run_with_stdin({"detokenize", "--model", model}, "[1, 600]");
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(output.find("token id 600 is outside the vocabulary of 512"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace rs::test
