@@ -43,25 +43,19 @@ std::string merge_key(std::string_view left, std::string_view right) {
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(const Vocab& vocab)
-    : tokens_(vocab.tokens), types_(vocab.types), pre_tokenizer_(vocab.pre) {
+    : vocab_(vocab), pre_tokenizer_(vocab.pre) {
   if (vocab.model != "gpt2") {
     throw model::ModelError(fmt::format("tokenizer.ggml.model \"{}\" is not byte-level BPE (gpt2)", vocab.model));
   }
-  // The last id wins for duplicated text: llama.cpp assigns token_to_id[text] in order.
-  for (size_t id = 0; id < tokens_.size(); ++id) ids_.insert_or_assign(tokens_[id], TokenId(id));
   for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
     ranks_.emplace(merge_key(vocab.merges[rank].first, vocab.merges[rank].second), int32_t(rank));
   }
-  for (size_t id = 0; id < tokens_.size(); ++id) {
-    if (types_[id] == TokenType::user_defined && !tokens_[id].empty()) user_defined_.emplace_back(tokens_[id], id);
+  for (size_t id = 0; id < vocab.size(); ++id) {
+    const std::string& text = vocab.tokens[id];
+    if (vocab.types[id] == TokenType::user_defined && !text.empty()) user_defined_.emplace_back(text, id);
   }
   std::stable_sort(user_defined_.begin(), user_defined_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-}
-
-TokenId BpeTokenizer::id_of(std::string_view text) const {
-  const auto it = ids_.find(text);
-  return it == ids_.end() ? -1 : it->second;
 }
 
 int BpeTokenizer::rank_of(std::string_view left, std::string_view right) const {
@@ -110,7 +104,7 @@ void BpeTokenizer::encode_text(std::string_view text, std::vector<TokenId>& ids)
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& ids) const {
   std::vector<Symbol> symbols;
-  if (pre_tokenizer_.ignore_merges() && id_of(word) >= 0) {
+  if (pre_tokenizer_.ignore_merges() && vocab_.id_of(word) >= 0) {
     symbols.push_back({0, word.size(), -1, -1});
   } else {
     for (size_t at = 0; at < word.size();) {
@@ -147,22 +141,22 @@ void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& ids)
   for (const Symbol& symbol : symbols) {
     if (symbol.size == 0) continue;
     const std::string_view text = text_of(symbol);
-    if (const TokenId id = id_of(text); id >= 0) {
+    if (const TokenId id = vocab_.id_of(text); id >= 0) {
       ids.push_back(id);
       continue;
     }
     // llama.cpp's fallback: each byte of the symbol that is a token by itself.
     for (const char byte : text) {
-      if (const TokenId id = id_of(std::string_view(&byte, 1)); id >= 0) ids.push_back(id);
+      if (const TokenId id = vocab_.id_of(std::string_view(&byte, 1)); id >= 0) ids.push_back(id);
     }
   }
 }
 
 std::string BpeTokenizer::piece(TokenId id) const {
-  if (id < 0 || size_t(id) >= tokens_.size()) return {};
-  const std::string& text = tokens_[id];
-  if (types_[id] == TokenType::user_defined) return text;  // stored as plain text
-  if (types_[id] != TokenType::normal) return {};
+  if (id < 0 || size_t(id) >= vocab_.size()) return {};
+  const std::string& text = vocab_.tokens[id];
+  if (vocab_.types[id] == TokenType::user_defined) return text;  // stored as plain text
+  if (vocab_.types[id] != TokenType::normal) return {};
   std::string bytes;
   for (size_t at = 0; at < text.size();) {
     const size_t size = std::min(text.size() - at, utf8_length(text[at]));

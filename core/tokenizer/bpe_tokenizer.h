@@ -26,22 +26,12 @@ class BpeTokenizer {
   std::string piece(TokenId id) const;
 
  private:
-  // Lets the maps be searched with a string_view, without a copy.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-  using TextMap = std::unordered_map<std::string, int32_t, TextHash, std::equal_to<>>;
-
   void encode_text(std::string_view text, std::vector<TokenId>& ids) const;
   void encode_word(std::string_view word, std::vector<TokenId>& ids) const;
-  TokenId id_of(std::string_view text) const;
   int rank_of(std::string_view left, std::string_view right) const;
 
-  std::vector<std::string> tokens_;
-  std::vector<TokenType> types_;
-  TextMap ids_;
-  TextMap ranks_;  // "left right" → merge rank (merges never hold a space)
+  const Vocab& vocab_;  // must outlive the tokenizer
+  TextMap<int32_t> ranks_;  // "left right" → merge rank (merges never hold a space)
   PreTokenizer pre_tokenizer_;
   // User-defined tokens, longest first: llama.cpp cuts them out of the raw
   // text before pre-tokenizing, even when it does not parse special tokens.

@@ -88,35 +88,24 @@ std::string unescape_spaces(std::string_view text) {
 }  // namespace
 
 SpmTokenizer::SpmTokenizer(const Vocab& vocab)
-    : tokens_(vocab.tokens), scores_(vocab.scores), types_(vocab.types), unk_(vocab.unk),
-      add_space_prefix_(vocab.add_space_prefix) {
-  scores_.resize(tokens_.size(), 0.0f);
-  types_.resize(tokens_.size(), TokenType::normal);
-  ids_.reserve(tokens_.size());
-  // The last id wins for duplicated text, as llama.cpp's token_to_id is filled.
-  for (size_t i = 0; i < tokens_.size(); ++i) {
-    ids_[tokens_[i]] = TokenId(i);
-    longest_token_ = std::max(longest_token_, tokens_[i].size());
-    if (joins_word_to_space(tokens_[i])) words_are_independent_ = false;
+    : vocab_(vocab) {
+  for (const std::string& token : vocab.tokens) {
+    longest_token_ = std::max(longest_token_, token.size());
+    if (joins_word_to_space(token)) words_are_independent_ = false;
   }
   for (size_t byte = 0; byte < byte_ids_.size(); ++byte) {
     char hex_name[8];
     std::snprintf(hex_name, sizeof hex_name, "<0x%02X>", unsigned(byte));
-    const TokenId hex_id = id_of(hex_name);
-    byte_ids_[byte] = hex_id >= 0 ? hex_id : id_of(std::string(1, char(byte)));
+    const TokenId hex_id = vocab.id_of(hex_name);
+    byte_ids_[byte] = hex_id >= 0 ? hex_id : vocab.id_of(std::string(1, char(byte)));
   }
-}
-
-TokenId SpmTokenizer::id_of(std::string_view text) const {
-  const auto it = ids_.find(text);
-  return it == ids_.end() ? -1 : it->second;
 }
 
 void SpmTokenizer::append_bytes(std::string_view symbol, std::vector<TokenId>& out) const {
   for (const char c : symbol) {
     const TokenId id = byte_ids_[uint8_t(c)];
     // A vocabulary without byte tokens can only say "unknown" here.
-    const TokenId fallback = id >= 0 ? id : unk_;
+    const TokenId fallback = id >= 0 ? id : vocab_.unk;
     if (fallback >= 0) out.push_back(fallback);
   }
 }
@@ -124,7 +113,7 @@ void SpmTokenizer::append_bytes(std::string_view symbol, std::vector<TokenId>& o
 std::vector<TokenId> SpmTokenizer::encode(std::string_view raw_text) const {
   std::vector<TokenId> out;
   if (raw_text.empty()) return out;  // llama.cpp makes no fragment, so not even the space prefix
-  const std::string escaped = escape_spaces(raw_text, add_space_prefix_);
+  const std::string escaped = escape_spaces(raw_text, vocab_.add_space_prefix);
   const std::string_view text = escaped;
   out.reserve(text.size() / 3);
   if (!words_are_independent_) {
@@ -160,9 +149,9 @@ void SpmTokenizer::encode_segment(std::string_view text, std::vector<TokenId>& o
     if (left < 0 || right < 0) return;
     const size_t size = symbols[left].n + symbols[right].n;
     if (size > longest_token_) return;  // spares a hash lookup that cannot succeed
-    const TokenId id = id_of(text.substr(symbols[left].offset, size));
+    const TokenId id = vocab_.id_of(text.substr(symbols[left].offset, size));
     if (id < 0) return;
-    queue.push({left, right, scores_[id], size});
+    queue.push({left, right, score(id), size});
   };
   for (int i = 1; i < int(symbols.size()); ++i) try_add_bigram(i - 1, i);
 
@@ -183,7 +172,7 @@ void SpmTokenizer::encode_segment(std::string_view text, std::vector<TokenId>& o
   for (int i = 0; i != -1; i = symbols[i].next) {
     const std::string_view symbol = text.substr(symbols[i].offset, symbols[i].n);
     // Merged symbols are always tokens; only single characters can be missing from the vocabulary.
-    if (const TokenId id = id_of(symbol); id >= 0) {
+    if (const TokenId id = vocab_.id_of(symbol); id >= 0) {
       out.push_back(id);
     } else {
       append_bytes(symbol, out);
@@ -192,9 +181,9 @@ void SpmTokenizer::encode_segment(std::string_view text, std::vector<TokenId>& o
 }
 
 std::string SpmTokenizer::piece(TokenId id) const {
-  if (id < 0 || size_t(id) >= tokens_.size()) return {};
-  const std::string& text = tokens_[size_t(id)];
-  switch (types_[size_t(id)]) {
+  if (id < 0 || size_t(id) >= vocab_.size()) return {};
+  const std::string& text = vocab_.tokens[size_t(id)];
+  switch (vocab_.types[size_t(id)]) {
     case TokenType::normal:
       return unescape_spaces(text);
     case TokenType::user_defined:

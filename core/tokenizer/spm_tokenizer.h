@@ -23,26 +23,15 @@ class SpmTokenizer {
   std::string piece(TokenId id) const;
 
  private:
-  // Lets the token map be searched with a string_view, without a copy.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-
-  TokenId id_of(std::string_view text) const;
+  float score(TokenId id) const { return vocab_.scores.empty() ? 0.0f : vocab_.scores[size_t(id)]; }
   // Merges and maps one run of text: the whole text, or one word of it.
   void encode_segment(std::string_view text, std::vector<TokenId>& out) const;
   void append_bytes(std::string_view symbol, std::vector<TokenId>& out) const;
 
-  std::vector<std::string> tokens_;
-  std::vector<float> scores_;
-  std::vector<TokenType> types_;
-  std::unordered_map<std::string, TokenId, TextHash, std::equal_to<>> ids_;
+  const Vocab& vocab_;  // must outlive the tokenizer
   std::array<TokenId, 256> byte_ids_{};  // byte → its <0xNN> token (or the byte's own text token)
   size_t longest_token_ = 0;  // bytes
-  TokenId unk_ = -1;
   bool words_are_independent_ = true;  // no token joins a word to the "▁" after it
-  bool add_space_prefix_ = true;
 };
 
 }  // namespace rs::tokenizer

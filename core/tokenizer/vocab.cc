@@ -42,7 +42,7 @@ bool flag(const model::Metadata& m, std::string_view key, bool fallback) {
 }  // namespace
 
 TokenId Vocab::id_of(std::string_view text) const {
-  const auto it = ids.find(std::string(text));
+  const auto it = ids.find(text);
   return it == ids.end() ? -1 : it->second;
 }
 

@@ -15,6 +15,15 @@ namespace rs::tokenizer {
 using TokenId = int32_t;
 
 // llama.cpp's token attributes as GGUF numbers them.
+// Hashes std::string and std::string_view alike, so lookups by a view of the
+// text being tokenized copy nothing.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+template <typename Value>
+using TextMap = std::unordered_map<std::string, Value, TextHash, std::equal_to<>>;
+
 enum class TokenType : int32_t {
   undefined = 0, normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6,
 };
@@ -23,10 +32,10 @@ struct Vocab {
   std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
   std::string pre;    // tokenizer.ggml.pre: the pre-tokenizer of a "gpt2" vocabulary
   std::vector<std::string> tokens;
-  std::vector<float> scores;     // SentencePiece merge priorities (empty for BPE)
-  std::vector<TokenType> types;
+  std::vector<float> scores;     // SentencePiece merge priorities (may be empty)
+  std::vector<TokenType> types;  // one per token
   std::vector<std::pair<std::string, std::string>> merges;  // BPE, highest priority first
-  std::unordered_map<std::string, TokenId> ids;             // token text → id
+  TextMap<TokenId> ids;                                     // token text → id
   TokenId bos = -1, eos = -1, unk = -1, pad = -1;
   bool add_bos = false;
   bool add_eos = false;
