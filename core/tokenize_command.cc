@@ -8,14 +8,13 @@
 
 #include "core/command.h"
 #include "core/log.h"
-#include "core/model/gguf_reader.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace rs {
 namespace {
 
 tokenizer::Tokenizer load_tokenizer(const std::string& model) {
-  return tokenizer::Tokenizer(tokenizer::vocab_from_metadata(model::read_gguf(model).metadata, model));
+  return tokenizer::Tokenizer(tokenizer::read_vocab(model));
 }
 
 std::string read_stdin() { return {std::istreambuf_iterator<char>(std::cin), {}}; }
@@ -40,11 +39,16 @@ Command add_tokenize_command(CLI::App& app) {
                   "model adds, unless --no-bos)");
   auto model = std::make_shared<std::string>();
   auto no_bos = std::make_shared<bool>(false);
-  command.add_option("--model", *model, "A GGUF model or vocabulary file")->required()->check(CLI::ExistingFile);
+  auto special = std::make_shared<bool>(false);
+  command.add_option("--model", *model, "A GGUF model or vocabulary file, or a Hugging Face model directory")
+      ->required()
+      ->check(CLI::ExistingPath);
   command.add_flag("--no-bos", *no_bos, "Do not add the BOS/EOS tokens the model asks for");
-  return {&command, [model, no_bos] {
+  command.add_flag("--special", *special,
+                   "Read special tokens written in the text (say <|eot_id|>) as those tokens, not as text");
+  return {&command, [model, no_bos, special] {
             return guarded("tokenize", [&] {
-              const auto ids = load_tokenizer(*model).encode(read_stdin(), !*no_bos);
+              const auto ids = load_tokenizer(*model).encode(read_stdin(), !*no_bos, *special);
               fmt::print("[{}]\n", fmt::join(ids, ","));
             });
           }};
@@ -54,7 +58,9 @@ Command add_detokenize_command(CLI::App& app) {
   CLI::App& command =
       *app.add_subcommand("detokenize", "Read a JSON array of token ids from stdin and print their text");
   auto model = std::make_shared<std::string>();
-  command.add_option("--model", *model, "A GGUF model or vocabulary file")->required()->check(CLI::ExistingFile);
+  command.add_option("--model", *model, "A GGUF model or vocabulary file, or a Hugging Face model directory")
+      ->required()
+      ->check(CLI::ExistingPath);
   return {&command, [model] {
             return guarded("detokenize", [&] {
               const tokenizer::Tokenizer tokenizer = load_tokenizer(*model);

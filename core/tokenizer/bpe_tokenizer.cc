@@ -50,12 +50,6 @@ BpeTokenizer::BpeTokenizer(const Vocab& vocab)
   for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
     ranks_.emplace(merge_key(vocab.merges[rank].first, vocab.merges[rank].second), int32_t(rank));
   }
-  for (size_t id = 0; id < vocab.size(); ++id) {
-    const std::string& text = vocab.tokens[id];
-    if (vocab.types[id] == TokenType::user_defined && !text.empty()) user_defined_.emplace_back(text, id);
-  }
-  std::stable_sort(user_defined_.begin(), user_defined_.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
 int BpeTokenizer::rank_of(std::string_view left, std::string_view right) const {
@@ -64,42 +58,10 @@ int BpeTokenizer::rank_of(std::string_view left, std::string_view right) const {
 }
 
 std::vector<TokenId> BpeTokenizer::encode(std::string_view text) const {
-  // Fragments of raw text, or user-defined tokens found in it (id >= 0).
-  struct Fragment {
-    std::string_view text;
-    TokenId id = -1;
-  };
-  std::vector<Fragment> fragments;
-  if (!text.empty()) fragments.push_back({text});
-  for (const auto& [token, token_id] : user_defined_) {
-    std::vector<Fragment> next;
-    for (const Fragment& fragment : fragments) {
-      if (fragment.id >= 0) {
-        next.push_back(fragment);
-        continue;
-      }
-      std::string_view rest = fragment.text;
-      for (size_t at = rest.find(token); at != std::string_view::npos; at = rest.find(token)) {
-        if (at > 0) next.push_back({rest.substr(0, at)});
-        next.push_back({token, token_id});
-        rest.remove_prefix(at + token.size());
-      }
-      if (!rest.empty()) next.push_back({rest});
-    }
-    fragments = std::move(next);
-  }
-
   std::vector<TokenId> ids;
-  for (const Fragment& fragment : fragments) {
-    if (fragment.id >= 0) ids.push_back(fragment.id);
-    else encode_text(fragment.text, ids);
-  }
-  return ids;
-}
-
-void BpeTokenizer::encode_text(std::string_view text, std::vector<TokenId>& ids) const {
   const std::string valid = to_valid_utf8(text);
   for (std::string_view word : pre_tokenizer_.split(valid)) encode_word(bytes_to_unicode(word), ids);
+  return ids;
 }
 
 void BpeTokenizer::encode_word(std::string_view word, std::vector<TokenId>& ids) const {

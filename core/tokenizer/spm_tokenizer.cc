@@ -110,10 +110,10 @@ void SpmTokenizer::append_bytes(std::string_view symbol, std::vector<TokenId>& o
   }
 }
 
-std::vector<TokenId> SpmTokenizer::encode(std::string_view raw_text) const {
+std::vector<TokenId> SpmTokenizer::encode(std::string_view raw_text, bool space_prefix) const {
   std::vector<TokenId> out;
   if (raw_text.empty()) return out;  // llama.cpp makes no fragment, so not even the space prefix
-  const std::string escaped = escape_spaces(raw_text, vocab_.add_space_prefix);
+  const std::string escaped = escape_spaces(raw_text, space_prefix);
   const std::string_view text = escaped;
   out.reserve(text.size() / 3);
   if (!words_are_independent_) {

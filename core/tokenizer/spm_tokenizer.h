@@ -15,8 +15,9 @@ class SpmTokenizer {
  public:
   explicit SpmTokenizer(const Vocab& vocab);
 
-  // Token ids of `text`, without BOS/EOS: the caller adds them.
-  std::vector<TokenId> encode(std::string_view text) const;
+  // Token ids of one run of raw text (the caller has cut out special tokens),
+  // without BOS/EOS; `space_prefix` puts SentencePiece's "▁" before it.
+  std::vector<TokenId> encode(std::string_view text, bool space_prefix) const;
 
   // The bytes token `id` stands for; empty for control, unknown, unused and
   // out-of-range ids (llama.cpp's token_to_piece with special = false).

@@ -11,13 +11,29 @@ std::variant<SpmTokenizer, BpeTokenizer> algorithm_for(const Vocab& vocab) {
 }  // namespace
 
 Tokenizer::Tokenizer(Vocab vocab)
-    : vocab_(std::make_unique<const Vocab>(std::move(vocab))), algorithm_(algorithm_for(*vocab_)) {}
+    : vocab_(std::make_unique<const Vocab>(std::move(vocab))), algorithm_(algorithm_for(*vocab_)),
+      special_tokens_(*vocab_) {}
 
-std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special) const {
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
   std::vector<TokenId> ids;
   if (add_special && vocab_->add_bos && vocab_->bos >= 0) ids.push_back(vocab_->bos);
-  const std::vector<TokenId> body = std::visit([&](const auto& a) { return a.encode(text); }, algorithm_);
-  ids.insert(ids.end(), body.begin(), body.end());
+  // SentencePiece puts its "▁" before the text and again after each special token, as llama.cpp does.
+  bool after_special = true;
+  for (const Fragment& fragment : special_tokens_.partition(text, parse_special)) {
+    if (fragment.id >= 0) {
+      ids.push_back(fragment.id);
+      after_special = true;
+      continue;
+    }
+    std::vector<TokenId> body;
+    if (const auto* spm = std::get_if<SpmTokenizer>(&algorithm_)) {
+      body = spm->encode(fragment.text, vocab_->add_space_prefix && after_special);
+    } else {
+      body = std::get<BpeTokenizer>(algorithm_).encode(fragment.text);
+    }
+    ids.insert(ids.end(), body.begin(), body.end());
+    after_special = false;
+  }
   if (add_special && vocab_->add_eos && vocab_->eos >= 0) ids.push_back(vocab_->eos);
   return ids;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tokenizer/bpe_tokenizer.h"
+#include "core/tokenizer/special_tokens.h"
 #include "core/tokenizer/spm_tokenizer.h"
 #include "core/tokenizer/vocab.h"
 
@@ -19,8 +20,10 @@ class Tokenizer {
   // Throws model::ModelError for a vocabulary it cannot tokenize.
   explicit Tokenizer(Vocab vocab);
 
-  // Token ids of `text`, with BOS/EOS when `add_special` and the vocabulary adds them.
-  std::vector<TokenId> encode(std::string_view text, bool add_special) const;
+  // Token ids of `text`, with BOS/EOS when `add_special` and the vocabulary
+  // adds them. Control tokens written in the text (say "<|eot_id|>") become
+  // their ids only when `parse_special`: user text must not forge them.
+  std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const;
   // The text of `ids` (control tokens such as BOS contribute nothing).
   std::string decode(std::span<const TokenId> ids) const;
   std::string piece(TokenId id) const;
@@ -29,6 +32,7 @@ class Tokenizer {
  private:
   std::unique_ptr<const Vocab> vocab_;  // the algorithms keep a reference to it
   std::variant<SpmTokenizer, BpeTokenizer> algorithm_;
+  SpecialTokens special_tokens_;
 };
 
 }  // namespace rs::tokenizer

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
+#include "core/model/gguf_reader.h"
+#include "core/model/hf_tokenizer.h"
 #include "core/model/model_error.h"
 
 namespace rs::tokenizer {
@@ -56,6 +60,7 @@ Vocab vocab_from_metadata(const model::Metadata& m, std::string_view file) {
   if (v.model != "llama" && v.model != "gpt2") {
     throw ModelError(fmt::format("{}: tokenizer.ggml.model \"{}\" is not supported (llama, gpt2)", file, v.model));
   }
+  if (const MetaValue* name = find(m, "general.name"); name && name->as_string()) v.name = *name->as_string();
   if (const MetaValue* pre = find(m, "tokenizer.ggml.pre"); pre && pre->as_string()) v.pre = *pre->as_string();
 
   const model::MetaArray& tokens = *array_of(m, "tokenizer.ggml.tokens", file, true);
@@ -94,6 +99,18 @@ Vocab vocab_from_metadata(const model::Metadata& m, std::string_view file) {
   v.add_space_prefix = flag(m, "tokenizer.ggml.add_space_prefix", v.model == "llama");
   if (const MetaValue* t = find(m, "tokenizer.chat_template"); t && t->as_string()) v.chat_template = *t->as_string();
   return v;
+}
+
+Vocab read_vocab(const std::string& path) {
+  namespace fs = std::filesystem;
+  const bool hf = fs::is_directory(path) || fs::path(path).extension() == ".safetensors";
+  if (!hf) return vocab_from_metadata(model::read_gguf(path).metadata, path);
+  const fs::path directory = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
+  const model::Metadata metadata = model::hf_tokenizer_metadata(directory);
+  if (metadata.empty()) {
+    throw ModelError(fmt::format("{}: no tokenizer.model or tokenizer.json beside the model", directory.string()));
+  }
+  return vocab_from_metadata(metadata, directory.string());
 }
 
 }  // namespace rs::tokenizer

@@ -29,6 +29,7 @@ enum class TokenType : int32_t {
 };
 
 struct Vocab {
+  std::string name;   // general.name: llama.cpp keys a few per-model quirks on it
   std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
   std::string pre;    // tokenizer.ggml.pre: the pre-tokenizer of a "gpt2" vocabulary
   std::vector<std::string> tokens;
@@ -49,5 +50,9 @@ struct Vocab {
 // Reads tokenizer.* metadata; throws model::ModelError naming `file` and the
 // key when it is missing or malformed.
 Vocab vocab_from_metadata(const model::Metadata& metadata, std::string_view file);
+
+// The vocabulary of the model at `path`: a GGUF file, or a Hugging Face model
+// directory (or a .safetensors file in one) read from its tokenizer files.
+Vocab read_vocab(const std::string& path);
 
 }  // namespace rs::tokenizer

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -43,6 +44,56 @@ TEST(Tokenizer, DecodeInvertsEncodeForBothAlgorithms) {
       EXPECT_EQ(t.decode(t.encode(text, true)), text) << vocab << ": " << text;
     }
   }
+}
+
+// Control tokens in user text stay text unless the caller parses them (llama.cpp's parse_special).
+TEST(Tokenizer, ParsesControlTokensOnlyWhenAsked) {
+  if (!have_shared()) GTEST_SKIP() << "../shared is absent";
+  const Tokenizer llama3 = load("tokenizers/llama3.2-vocab.gguf");
+  const TokenId eot = llama3.vocab().id_of("<|eot_id|>");
+  const TokenId header = llama3.vocab().id_of("<|start_header_id|>");
+  ASSERT_GE(eot, 0);
+  const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+  const std::vector<TokenId> parsed = llama3.encode(text, false, true);
+  ASSERT_EQ(parsed.size(), 6u);
+  EXPECT_EQ(parsed.front(), header);
+  EXPECT_EQ(parsed.back(), eot);
+  EXPECT_EQ(std::vector<TokenId>(parsed.begin() + 1, parsed.begin() + 2), llama3.encode("user", false));
+  const std::vector<TokenId> plain = llama3.encode(text, false);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), eot), 0);
+  EXPECT_EQ(llama3.decode(plain), text);  // the text survives as text
+}
+
+// llama.cpp puts SentencePiece's space prefix before the text and after every special token.
+TEST(Tokenizer, SentencePieceSpacePrefixFollowsSpecialTokens) {
+  if (!have_shared()) GTEST_SKIP() << "../shared is absent";
+  const Tokenizer llama2 = load("tokenizers/llama2-vocab.gguf");
+  const std::vector<TokenId> hello = llama2.encode("Hello", false);
+  std::vector<TokenId> expected = {llama2.vocab().bos};
+  expected.insert(expected.end(), hello.begin(), hello.end());
+  expected.push_back(llama2.vocab().eos);
+  expected.insert(expected.end(), hello.begin(), hello.end());
+  EXPECT_EQ(llama2.encode("<s>Hello</s>Hello", false, true), expected);
+  EXPECT_EQ(llama2.encode("<unk>", false, true), (std::vector<TokenId>{llama2.vocab().unk}));
+  EXPECT_NE(llama2.encode("<s>", false), (std::vector<TokenId>{llama2.vocab().bos}));
+}
+
+// Overlapping candidates: the longer token wins wherever it occurs, as in llama.cpp.
+TEST(Tokenizer, LongerSpecialTokensAreMatchedFirst) {
+  Vocab vocab;
+  vocab.model = "gpt2";
+  vocab.pre = "gpt-2";
+  for (const char* token : {"a", "b", "<x>", "<x><y>", "<y>"}) {
+    vocab.ids[token] = TokenId(vocab.tokens.size());
+    vocab.tokens.push_back(token);
+  }
+  vocab.types = {TokenType::normal, TokenType::normal, TokenType::control, TokenType::control, TokenType::user_defined};
+  const Tokenizer tokenizer(std::move(vocab));
+  EXPECT_EQ(tokenizer.encode("a<x><y>b<y><x>", false, true), (std::vector<TokenId>{0, 3, 1, 4, 2}));
+  // Without parse_special only the user-defined token is cut out; "<x>" stays text.
+  const std::vector<TokenId> plain = tokenizer.encode("<x><y>", false);
+  EXPECT_EQ(plain.back(), 4);
+  EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0);
 }
 
 }  // namespace

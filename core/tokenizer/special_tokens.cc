@@ -1,0 +1,85 @@
+#include "core/tokenizer/special_tokens.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace rs::tokenizer {
+namespace {
+
+bool is_special(TokenType type) {
+  return type == TokenType::control || type == TokenType::user_defined || type == TokenType::unknown;
+}
+
+// llama.cpp's per-model attributes: Phi-3's special tokens eat the whitespace after them.
+bool strips_right(const Vocab& vocab, std::string_view text) {
+  std::string name = vocab.name;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return false;
+  return text != "<unk>" && text != "<s>" && text != "<|endoftext|>";
+}
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+}  // namespace
+
+SpecialTokens::SpecialTokens(const Vocab& vocab) {
+  for (size_t id = 0; id < vocab.size(); ++id) {
+    const std::string& text = vocab.tokens[id];
+    if (!is_special(vocab.types[id]) || text.empty()) continue;
+    specials_.push_back({text, TokenId(id), vocab.types[id] == TokenType::user_defined,
+                         strips_right(vocab, text)});
+    starts_special_[uint8_t(text[0])] = true;
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
+}
+
+std::vector<const SpecialTokens::Special*> SpecialTokens::present_in(std::string_view text,
+                                                                     bool parse_special) const {
+  std::vector<bool> present(specials_.size(), false);
+  for (size_t at = 0; at < text.size(); ++at) {
+    if (!starts_special_[uint8_t(text[at])]) continue;
+    const std::string_view rest = text.substr(at);
+    for (size_t i = 0; i < specials_.size(); ++i) {
+      if (!present[i] && (parse_special || specials_[i].always) && rest.starts_with(specials_[i].text)) {
+        present[i] = true;
+      }
+    }
+  }
+  std::vector<const Special*> found;
+  for (size_t i = 0; i < specials_.size(); ++i) {
+    if (present[i]) found.push_back(&specials_[i]);
+  }
+  return found;
+}
+
+std::vector<Fragment> SpecialTokens::partition(std::string_view text, bool parse_special) const {
+  std::vector<Fragment> fragments;
+  if (text.empty()) return fragments;
+  fragments.push_back({text});
+  // A token missing from the whole text is missing from every piece of it: most texts skip the loop.
+  for (const Special* special : present_in(text, parse_special)) {
+    std::vector<Fragment> next;
+    for (const Fragment& fragment : fragments) {
+      if (fragment.id >= 0) {
+        next.push_back(fragment);
+        continue;
+      }
+      std::string_view rest = fragment.text;
+      for (size_t at = rest.find(special->text); at != std::string_view::npos; at = rest.find(special->text)) {
+        if (at > 0) next.push_back({rest.substr(0, at)});
+        next.push_back({special->text, special->id});
+        rest.remove_prefix(at + special->text.size());
+        if (special->rstrip) {
+          while (!rest.empty() && is_space(rest.front())) rest.remove_prefix(1);
+        }
+      }
+      if (!rest.empty()) next.push_back({rest});
+    }
+    fragments = std::move(next);
+  }
+  return fragments;
+}
+
+}  // namespace rs::tokenizer

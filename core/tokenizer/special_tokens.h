@@ -1,0 +1,42 @@
+#pragma once
+// Finding special tokens in text before it is tokenized, as llama.cpp's
+// tokenizer_st_partition does: user-defined tokens always, control and
+// unknown tokens only when the caller parses special tokens.
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "core/tokenizer/vocab.h"
+
+namespace rs::tokenizer {
+
+// A run of raw text to tokenize (id < 0), or a special token found in the text.
+struct Fragment {
+  std::string_view text;
+  TokenId id = -1;
+};
+
+class SpecialTokens {
+ public:
+  explicit SpecialTokens(const Vocab& vocab);
+
+  // `text` split into raw text and the special tokens in it. Longer tokens are
+  // matched first over the whole text, then shorter ones in what is left, which
+  // is llama.cpp's order; empty raw text between tokens is dropped.
+  std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
+
+ private:
+  struct Special {
+    std::string_view text;
+    TokenId id;
+    bool always;  // user-defined: matched even when special tokens are not parsed
+    bool rstrip;  // eats the whitespace after it
+  };
+  // The tokens that occur anywhere in `text`, in matching order.
+  std::vector<const Special*> present_in(std::string_view text, bool parse_special) const;
+
+  std::vector<Special> specials_;  // longest first
+  std::array<bool, 256> starts_special_{};  // first bytes of special tokens: a quick filter
+};
+
+}  // namespace rs::tokenizer
