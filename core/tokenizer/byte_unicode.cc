@@ -1,7 +1,6 @@
 #include "core/tokenizer/byte_unicode.h"
 
 #include <array>
-#include <unordered_map>
 
 namespace rs::tokenizer {
 namespace {
@@ -34,10 +33,19 @@ const std::array<std::string, 256>& alphabet() {
   return table;
 }
 
-const std::unordered_map<std::string_view, uint8_t>& reverse_alphabet() {
-  static const std::unordered_map<std::string_view, uint8_t> table = [] {
-    std::unordered_map<std::string_view, uint8_t> reverse;
-    for (size_t b = 0; b < 256; ++b) reverse.emplace(alphabet()[b], uint8_t(b));
+// The alphabet's characters, U+0021 to U+0143, back to their bytes: -1 for
+// code points that stand for no byte.
+constexpr uint32_t kAlphabetEnd = 0x144;
+const std::array<int16_t, kAlphabetEnd>& reverse_alphabet() {
+  static const std::array<int16_t, kAlphabetEnd> table = [] {
+    std::array<int16_t, kAlphabetEnd> reverse;
+    reverse.fill(-1);
+    for (size_t b = 0; b < 256; ++b) {
+      const std::string& utf8 = alphabet()[b];
+      const uint32_t cp =
+          utf8.size() == 1 ? uint8_t(utf8[0]) : (uint8_t(utf8[0]) & 0x1F) << 6 | (uint8_t(utf8[1]) & 0x3F);
+      reverse[cp] = int16_t(b);
+    }
     return reverse;
   }();
   return table;
@@ -55,9 +63,18 @@ std::string bytes_to_unicode(std::string_view bytes) {
 }
 
 std::optional<uint8_t> unicode_to_byte(std::string_view symbol) {
-  const auto it = reverse_alphabet().find(symbol);
-  if (it == reverse_alphabet().end()) return std::nullopt;
-  return it->second;
+  // Every character of the alphabet is one byte of UTF-8 or a well-formed two.
+  uint32_t cp = 0;
+  if (symbol.size() == 1 && uint8_t(symbol[0]) < 0x80) {
+    cp = uint8_t(symbol[0]);
+  } else if (symbol.size() == 2 && (uint8_t(symbol[0]) & 0xE0) == 0xC0 && (uint8_t(symbol[1]) & 0xC0) == 0x80 &&
+             uint8_t(symbol[0]) >= 0xC2) {
+    cp = (uint8_t(symbol[0]) & 0x1F) << 6 | (uint8_t(symbol[1]) & 0x3F);
+  } else {
+    return std::nullopt;
+  }
+  if (cp >= kAlphabetEnd || reverse_alphabet()[cp] < 0) return std::nullopt;
+  return uint8_t(reverse_alphabet()[cp]);
 }
 
 }  // namespace rs::tokenizer

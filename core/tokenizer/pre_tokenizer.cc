@@ -4,7 +4,9 @@
 #include <pcre2.h>
 
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -160,12 +162,49 @@ std::string to_valid_utf8(std::string_view text) {
   return out;
 }
 
+bool needs_utf8_repair(std::string_view text) {
+  const size_t size = text.size();
+  for (size_t i = 0; i < size;) {
+    if (i + 8 <= size) {  // ASCII 8 bytes at a time
+      uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    if (uint8_t(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    uint32_t cp = 0;
+    const size_t n = llama_sequence_length(text, i, cp);
+    if (n == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return true;
+    // An overlong form decodes to a code point that to_valid_utf8 writes shorter.
+    const size_t shortest = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (n != shortest) return true;
+    i += n;
+  }
+  return false;
+}
+
 struct PreTokenizer::Regex {
   Regex() = default;
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
   ~Regex() { pcre2_code_free(code); }
   pcre2_code* code = nullptr;
+  bool jit = false;  // compiled to machine code: pcre2_jit_match skips pcre2_match's checks
+};
+
+struct PreTokenizer::MatchData {
+  MatchData() : data(pcre2_match_data_create(1, nullptr)) {
+    if (data == nullptr) throw std::bad_alloc();
+  }
+  MatchData(const MatchData&) = delete;
+  MatchData& operator=(const MatchData&) = delete;
+  ~MatchData() { pcre2_match_data_free(data); }
+  pcre2_match_data* data;
 };
 
 PreTokenizer::PreTokenizer(std::string_view pre) {
@@ -192,7 +231,8 @@ PreTokenizer::PreTokenizer(std::string_view pre) {
       throw model::ModelError(fmt::format("pre-tokenizer regex for \"{}\" at {}: {}", pre, error_offset,
                                           reinterpret_cast<const char*>(message)));
     }
-    pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter where JIT is unavailable
+    // Falls back to the interpreter where JIT is unavailable.
+    regex->jit = pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE) == 0;
     regexes_.push_back(std::move(regex));
   }
 }
@@ -203,35 +243,45 @@ PreTokenizer& PreTokenizer::operator=(PreTokenizer&&) noexcept = default;
 
 std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
   std::vector<std::string_view> pieces;
-  if (!text.empty()) pieces.push_back(text);
-  const std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match_data(
-      pcre2_match_data_create(1, nullptr), &pcre2_match_data_free);
-  pcre2_match_data* match = match_data.get();
-  for (const auto& regex : regexes_) {
-    std::vector<std::string_view> next;
-    next.reserve(pieces.size());
-    for (std::string_view piece : pieces) {
-      const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
-      size_t done = 0;  // end of the last match: the text before a match is a piece too
-      size_t from = 0;
-      while (from < piece.size()) {
-        const int rc = pcre2_match(regex->code, subject, piece.size(), from, PCRE2_NO_UTF_CHECK, match, nullptr);
-        if (rc < 0) break;  // no further match (or a resource limit: the rest stays one piece)
-        const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match);
-        if (span[1] == span[0]) {  // an empty match splits nothing: step over one character
-          from = span[0] + 1;
-          while (from < piece.size() && (uint8_t(piece[from]) & 0xC0) == 0x80) ++from;
-          continue;
-        }
-        if (span[0] > done) next.push_back(piece.substr(done, span[0] - done));
-        next.push_back(piece.substr(span[0], span[1] - span[0]));
-        done = from = span[1];
-      }
-      if (done < piece.size()) next.push_back(piece.substr(done));
-    }
-    pieces = std::move(next);
-  }
+  for_each_piece(text, [&](std::string_view piece) { pieces.push_back(piece); });
   return pieces;
+}
+
+void PreTokenizer::for_each_piece(std::string_view text, Callback callback, void* context) const {
+  if (text.empty()) return;
+  MatchData match;
+  split_from(0, text, match, callback, context);
+}
+
+// Regex `level` splits `piece`; each of its pieces goes on to the next regex,
+// and after the last one to the callback: depth first, so in text order.
+void PreTokenizer::split_from(size_t level, std::string_view piece, MatchData& match, Callback callback,
+                              void* context) const {
+  if (level == regexes_.size()) {
+    callback(context, piece);
+    return;
+  }
+  const Regex& regex = *regexes_[level];
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
+  const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match.data);
+  size_t done = 0;  // end of the last match: the text before a match is a piece too
+  size_t from = 0;
+  while (from < piece.size()) {
+    const int rc = regex.jit ? pcre2_jit_match(regex.code, subject, piece.size(), from, 0, match.data, nullptr)
+                             : pcre2_match(regex.code, subject, piece.size(), from, PCRE2_NO_UTF_CHECK, match.data,
+                                           nullptr);
+    if (rc < 0) break;  // no further match (or a resource limit: the rest stays one piece)
+    const size_t begin = span[0], end = span[1];  // the next levels reuse the match data
+    if (end == begin) {  // an empty match splits nothing: step over one character
+      from = begin + 1;
+      while (from < piece.size() && (uint8_t(piece[from]) & 0xC0) == 0x80) ++from;
+      continue;
+    }
+    if (begin > done) split_from(level + 1, piece.substr(done, begin - done), match, callback, context);
+    split_from(level + 1, piece.substr(begin, end - begin), match, callback, context);
+    done = from = end;
+  }
+  if (done < piece.size()) split_from(level + 1, piece.substr(done), match, callback, context);
 }
 
 }  // namespace rs::tokenizer

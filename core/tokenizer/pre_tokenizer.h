@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace rs::tokenizer {
@@ -11,6 +12,9 @@ namespace rs::tokenizer {
 // `text` as llama.cpp decodes it: every byte that does not start a
 // well-formed sequence becomes U+FFFD, so that the regexes only see UTF-8.
 std::string to_valid_utf8(std::string_view text);
+
+// Whether to_valid_utf8(text) differs from `text` (most text needs no copy).
+bool needs_utf8_repair(std::string_view text);
 
 class PreTokenizer {
  public:
@@ -24,11 +28,24 @@ class PreTokenizer {
   // and the text between them become pieces. `text` must be valid UTF-8.
   std::vector<std::string_view> split(std::string_view text) const;
 
+  // Calls emit(piece) for each piece split(text) returns, in order, without
+  // making the list.
+  template <typename Emit>
+  void for_each_piece(std::string_view text, Emit&& emit) const {
+    using Function = std::remove_reference_t<Emit>;
+    for_each_piece(text, [](void* f, std::string_view piece) { (*static_cast<Function*>(f))(piece); },
+                   const_cast<void*>(static_cast<const void*>(&emit)));
+  }
+  using Callback = void (*)(void* context, std::string_view piece);
+  void for_each_piece(std::string_view text, Callback callback, void* context) const;
+
   // llama.cpp skips the merges for a piece that is a token by itself (Llama 3).
   bool ignore_merges() const { return ignore_merges_; }
 
  private:
   struct Regex;
+  struct MatchData;
+  void split_from(size_t level, std::string_view piece, MatchData& match, Callback callback, void* context) const;
   std::vector<std::unique_ptr<Regex>> regexes_;
   bool ignore_merges_ = false;
 };

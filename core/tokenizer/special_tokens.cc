@@ -3,12 +3,52 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace rs::tokenizer {
 namespace {
 
 bool is_special(TokenType type) {
   return type == TokenType::control || type == TokenType::user_defined || type == TokenType::unknown;
+}
+
+// Texts llama.cpp takes for end of generation whatever the vocabulary says
+// (llama-vocab.cpp, special_eog_ids): such a token that is not a control token
+// is made one, so that, say, Phi-3's user-defined "</s>" is parsed only with
+// parse_special. (Its end-of-turn, end-of-message texts are among these.)
+constexpr std::string_view kEndOfGeneration[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+};
+
+// The token types llama.cpp tokenizes with: the vocabulary's, retyped by text
+// as llama.cpp's loader does. Not done: its fill-in-the-middle texts ("<PRE>",
+// "<|fim_prefix|>", …), retyped only when the GGUF names no such token, and only
+// the first one found; real vocabularies mark them control already.
+std::vector<TokenType> llama_cpp_types(const Vocab& vocab) {
+  std::vector<TokenType> types = vocab.types;
+  types.resize(vocab.size(), TokenType::normal);
+  const auto retype = [&](std::string_view text, TokenType type) {
+    if (const TokenId id = vocab.id_of(text); id >= 0) types[size_t(id)] = type;
+  };
+  const auto has = [&](std::string_view text) { return vocab.id_of(text) >= 0; };
+  for (const std::string_view text : kEndOfGeneration) {
+    if (const TokenId id = vocab.id_of(text); id >= 0 && types[size_t(id)] != TokenType::control) {
+      types[size_t(id)] = TokenType::control;
+    }
+  }
+  // gpt-oss: always rendered, so always parsed.
+  for (const std::string_view text : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
+    retype(text, TokenType::user_defined);
+  }
+  // o200k_harmony and solar-open: "<|end|>" is no end of generation there.
+  const bool has_call = has("<|call|>") || has("<|calls|>");
+  if (has("<|end|>") && has_call && (has("<|return|>") || has("<|flush|>"))) retype("<|end|>", TokenType::user_defined);
+  // Gemma 4 and PaddleOCR: "</s>" is plain text.
+  if (has("<|tool_response>") && has("</s>")) retype("</s>", TokenType::normal);
+  return types;
 }
 
 // llama.cpp's per-model attributes: Phi-3's special tokens eat the whitespace after them.
@@ -24,11 +64,11 @@ bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0;
 }  // namespace
 
 SpecialTokens::SpecialTokens(const Vocab& vocab) {
+  const std::vector<TokenType> types = llama_cpp_types(vocab);
   for (size_t id = 0; id < vocab.size(); ++id) {
     const std::string& text = vocab.tokens[id];
-    if (!is_special(vocab.types[id]) || text.empty()) continue;
-    specials_.push_back({text, TokenId(id), vocab.types[id] == TokenType::user_defined,
-                         strips_right(vocab, text)});
+    if (!is_special(types[id]) || text.empty()) continue;
+    specials_.push_back({text, TokenId(id), types[id] == TokenType::user_defined, strips_right(vocab, text)});
     starts_special_[uint8_t(text[0])] = true;
   }
   std::stable_sort(specials_.begin(), specials_.end(),

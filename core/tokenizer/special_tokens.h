@@ -1,7 +1,9 @@
 #pragma once
 // Finding special tokens in text before it is tokenized, as llama.cpp's
 // tokenizer_st_partition does: user-defined tokens always, control and
-// unknown tokens only when the caller parses special tokens.
+// unknown tokens only when the caller parses special tokens. Token types are
+// llama.cpp's: it makes a few texts control tokens whatever the vocabulary
+// says (Phi-3's user-defined "</s>" among them; see special_tokens.cc).
 #include <array>
 #include <string_view>
 #include <vector>

@@ -1,5 +1,7 @@
 #include "core/tokenizer/tokenizer.h"
 
+#include "core/tokenizer/utf8.h"
+
 namespace rs::tokenizer {
 namespace {
 
@@ -47,7 +49,8 @@ std::string Tokenizer::decode(std::span<const TokenId> ids) const {
   for (const TokenId id : ids) text += piece(id);
   // SentencePiece's "▁" prefix on the first word is the tokenizer's, not the text's.
   if (vocab_->model == "llama" && vocab_->add_space_prefix && text.starts_with(' ')) text.erase(0, 1);
-  return text;
+  // Byte tokens may leave characters incomplete or invalid: U+FFFD, as StreamDecoder emits them.
+  return replace_invalid_utf8(text);
 }
 
 }  // namespace rs::tokenizer

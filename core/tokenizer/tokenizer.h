@@ -24,7 +24,12 @@ class Tokenizer {
   // adds them. Control tokens written in the text (say "<|eot_id|>") become
   // their ids only when `parse_special`: user text must not forge them.
   std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const;
-  // The text of `ids` (control tokens such as BOS contribute nothing).
+  // The text of `ids` (control tokens such as BOS and ids outside the
+  // vocabulary contribute nothing), always valid UTF-8: bytes that do not form
+  // valid UTF-8 become U+FFFD as Hugging Face's decode (errors="replace")
+  // makes them, one per maximal ill-formed subpart (utf8.h). For a
+  // SentencePiece vocabulary with add_space_prefix, one leading space is the
+  // tokenizer's and is dropped. StreamDecoder gives the same text token by token.
   std::string decode(std::span<const TokenId> ids) const;
   std::string piece(TokenId id) const;
   const Vocab& vocab() const { return *vocab_; }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "tests/tokenizer/llama_cpp_vectors.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/model/model_error.h"
+#include "core/tokenizer/byte_unicode.h"
 #include "core/tokenizer/pre_tokenizer.h"
 
 namespace rs::tokenizer {
@@ -138,6 +140,40 @@ TEST(BpePreTokenizer, SplitsAsLlamaCppRegexes) {
                                      "qwen2", "falcon", "deepseek-llm", "deepseek-coder"}) {
     EXPECT_NO_THROW(PreTokenizer{pre}) << pre;
   }
+}
+
+TEST(BpeByteAlphabet, UnicodeToByteInvertsByteToUnicodeOnly) {
+  for (int byte = 0; byte < 256; ++byte) EXPECT_EQ(unicode_to_byte(byte_to_unicode(uint8_t(byte))), uint8_t(byte));
+  // Every other string of one or two bytes stands for no byte.
+  for (int length = 1; length <= 2; ++length) {
+    for (int bits = 0; bits < (1 << (8 * length)); ++bits) {
+      std::string text(size_t(length), '\0');
+      for (int i = 0; i < length; ++i) text[size_t(i)] = char(bits >> (8 * i));
+      if (const auto byte = unicode_to_byte(text)) {
+        EXPECT_EQ(byte_to_unicode(*byte), text);
+      }
+    }
+  }
+  EXPECT_FALSE(unicode_to_byte("\xC4\xA0\x20"));  // "Ġ" and a byte more
+  EXPECT_FALSE(unicode_to_byte(""));
+}
+
+// encode() skips the copy to_valid_utf8 makes when needs_utf8_repair says it
+// would change nothing: the two must agree on any bytes.
+TEST(BpePreTokenizer, NeedsRepairExactlyWhenRepairChangesText) {
+  std::mt19937 random(20261122);
+  // Bytes that make well-formed, overlong, surrogate, out-of-range and cut-short sequences.
+  const std::vector<uint8_t> alphabet = {'a', ' ', 0x7F, 0x80, 0x8F, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
+                                         0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF};
+  for (int round = 0; round < 200000; ++round) {
+    std::string text;
+    const size_t size = random() % 12;
+    for (size_t i = 0; i < size; ++i) text += char(alphabet[random() % alphabet.size()]);
+    if (random() % 2) text = std::string(random() % 17, 'x') + text;  // past the 8-byte ASCII steps
+    EXPECT_EQ(needs_utf8_repair(text), to_valid_utf8(text) != text) << testing::PrintToString(text);
+  }
+  EXPECT_FALSE(needs_utf8_repair("plain ASCII, then \u00e9\u4e2d\U0001F600 and more ASCII"));
+  EXPECT_TRUE(needs_utf8_repair("overlong \xC0\xAF"));
 }
 
 TEST(BpeTokenizer, RejectsUnknownPreTokenizer) {
