@@ -1,0 +1,53 @@
+#pragma once
+// OpenAI chat messages to the prompt a model was trained on: the model's
+// Hugging Face chat_template rendered as transformers' apply_chat_template
+// renders it, or a built-in template.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/template/template.h"
+#include "core/template/value.h"
+
+namespace rs::chat {
+
+// What a template sees besides `messages`.
+struct ChatContext {
+  std::string bos_token;  // "" when the tokenizer has none: the variable is then undefined, as in transformers
+  std::string eos_token;
+  bool add_generation_prompt = true;
+  jinja::Value tools = jinja::Value::none();  // the request's tools; transformers passes None without them
+  jinja::Value documents = jinja::Value::none();
+  // Extra template variables (transformers' **kwargs), e.g. date_string for Llama 3.1.
+  std::vector<std::pair<std::string, jinja::Value>> variables;
+};
+
+class ChatTemplate {
+ public:
+  // Throws jinja::TemplateError when the source is not valid or uses what the interpreter does not support.
+  static ChatTemplate parse(std::string_view source, std::string name);
+  // A built-in template; std::invalid_argument listing the names for an unknown one.
+  static ChatTemplate builtin(std::string_view name);
+
+  // Throws jinja::TemplateError for a render error, raise_exception() included.
+  std::string render(const jinja::Value& messages, const ChatContext& context) const;
+  const std::string& name() const { return template_->name(); }
+
+ private:
+  explicit ChatTemplate(std::shared_ptr<const jinja::Template> t) : template_(std::move(t)) {}
+  std::shared_ptr<const jinja::Template> template_;  // shared: copies are cheap and render concurrently
+};
+
+// An OpenAI `messages` array as template values; std::invalid_argument naming
+// the bad field (e.g. "messages[2].role is missing").
+jinja::Value messages_from_json(std::string_view json);
+
+// The template to render with. `override_name_or_file` ("" for none) is a
+// built-in name or a .jinja file, and an error when it is neither or does not
+// parse. Otherwise the model's own template; when the model has none, or it
+// does not parse, the built-in ChatML with one warning saying why and what to do.
+ChatTemplate select_chat_template(std::string_view override_name_or_file, std::string_view model_template);
+
+}  // namespace rs::chat
