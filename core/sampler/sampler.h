@@ -1,0 +1,67 @@
+#pragma once
+// One sequence's sampler: turns a row of logits into the next token.
+//
+// The chain, llama.cpp's default order where the parameters overlap:
+//   logit_bias -> repetition / presence / frequency penalties -> greedy argmax
+//   when temperature is 0, else -> top-k -> top-p -> min-p -> temperature ->
+//   softmax -> draw.
+// The bias comes before the penalties as in llama.cpp (its logit_bias sampler
+// heads the chain) and vLLM; truncation sees the distribution before
+// temperature, as in llama.cpp (vLLM applies temperature first).
+//
+// Logprobs are the log-softmax of the logits after bias and penalties, before
+// truncation and temperature: what the model plus the request's bias and
+// penalties say, whatever the temperature.
+//
+// Each sequence draws from its own generator, seeded from params.seed (or a
+// fresh process-wide seed), so a seed and the same logits give the same tokens
+// whatever else shares the batch.
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "core/sampler/penalties.h"
+#include "core/sampler/sampling_params.h"
+#include "core/sampler/truncation.h"
+
+namespace rs::sampler {
+
+struct Sampled {
+  TokenId token = 0;
+  float logprob = 0;                           // of `token`; with params.logprobs only
+  std::vector<std::pair<TokenId, float>> top;  // the params.top_logprobs most likely, most likely first
+};
+
+class Sampler {
+ public:
+  // `params` should have passed validate(); `prompt` feeds repetition_penalty.
+  Sampler(const SamplingParams& params, std::span<const TokenId> prompt);
+
+  // The next token from `logits`, a scratch row of one vocabulary's logits,
+  // which it overwrites with the biased and penalized logits. Allocates only
+  // on its first call and for top logprobs. Does not record the token: accept().
+  Sampled sample(std::span<float> logits);
+  // Records a generated token (sampled or not) for the penalties.
+  void accept(TokenId token);
+
+ private:
+  TokenId draw(std::span<const float> logits);
+  double uniform();  // in [0, 1)
+
+  float temperature_;
+  size_t top_k_;
+  float top_p_;
+  float min_p_;
+  bool logprobs_;
+  size_t top_logprobs_;
+  std::vector<std::pair<TokenId, float>> bias_;  // clamped to [-100, 100]
+  Penalties penalties_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;  // reused by every draw
+  std::vector<float> weights_;         // reused by every draw
+};
+
+}  // namespace rs::sampler
