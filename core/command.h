@@ -18,5 +18,7 @@ Command add_tokenize_command(CLI::App& app);
 Command add_detokenize_command(CLI::App& app);
 Command add_inspect_command(CLI::App& app);
 Command add_load_command(CLI::App& app);
+Command add_run_command(CLI::App& app);
+Command add_template_command(CLI::App& app);
 
 }  // namespace rs

@@ -13,6 +13,7 @@ packages=(
   libcli11-dev        # command line
   libfmt-dev          # formatting
   libpcre2-dev        # Unicode-aware regexes for BPE pre-tokenizers
+  libhwy-dev          # Highway: SIMD kernels written once, dispatched at run time
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   curl                # smoke checks of a running server
   prometheus          # promtool: tests check /metrics with the real validator
@@ -20,7 +21,7 @@ packages=(
 # Optional extras: --perf for the benchmark peers, --fuzz for libFuzzer (clang).
 for extra in "$@"; do
   case "$extra" in
-    --perf) packages+=(wrk nginx-light fio) ;;
+    --perf) packages+=(wrk nginx-light fio fortunes libsentencepiece-dev) ;;  # fortunes: tokenize-bench's English corpus
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $extra (known: --perf, --fuzz)" >&2; exit 2 ;;
   esac

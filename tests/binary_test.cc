@@ -190,7 +190,9 @@ namespace rs::test {
 namespace {
 
 std::string temp_file(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("ringserve-binary-test-" + name)).string();
+  // The pid keeps tests that ctest runs in parallel, each its own process, out of each other's files.
+  return (std::filesystem::temp_directory_path() / ("ringserve-binary-test-" + std::to_string(getpid()) + "-" + name))
+      .string();
 }
 
 std::string file_bytes(const std::string& path) {
@@ -294,15 +296,24 @@ std::pair<int, std::string> run_with_stdin(const std::vector<std::string>& args,
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// A file under ../shared, or "" when a plain clone has none (a failure under CI).
+std::string shared_file(const std::string& relative) {
+  const std::string path = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/" + relative;
+  if (std::filesystem::exists(path)) return path;
+  if (getenv("CI") != nullptr) ADD_FAILURE() << path << " missing under CI";
+  return "";
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // tests/data/llama_cpp_reference.json: llama.cpp's ids for stories260K.
 TEST(Binary, TokenizeAndDetokenizeAgreeWithLlamaCpp) {
-  const std::string model = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/models/stories260K.gguf";
-  if (!std::filesystem::exists(model)) {
-    if (getenv("CI") != nullptr) {
-      FAIL() << model << " missing under CI";
-    }
-    GTEST_SKIP() << model << " not found (../shared is absent in a plain clone)";
-  }
+  const std::string model = shared_file("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "../shared is absent in a plain clone";
   EXPECT_EQ(run_with_stdin({"tokenize", "--model", model}, "Once upon a time"),
             (std::pair<int, std::string>{0, "[1,403,407,261,378]\n"}));
   EXPECT_EQ(run_with_stdin({"tokenize", "--model", model, "--no-bos"}, "Once upon a time").second,
@@ -315,6 +326,65 @@ TEST(Binary, TokenizeAndDetokenizeAgreeWithLlamaCpp) {
   const auto [status, output] = run_with_stdin({"detokenize", "--model", model}, "[1, 600]");
   EXPECT_EQ(status, 1);
   EXPECT_NE(output.find("token id 600 is outside the vocabulary of 512"), std::string::npos) << output;
+}
+
+TEST(Binary, TokenizeReadsSpecialTokensOnlyWithSpecial) {
+  const std::string model = shared_file("tokenizers/llama3.2-vocab.gguf");
+  if (model.empty()) GTEST_SKIP() << "../shared is absent in a plain clone";
+  EXPECT_EQ(run_with_stdin({"tokenize", "--model", model, "--special"}, "<|eot_id|>"),
+            (std::pair<int, std::string>{0, "[128000,128009]\n"}));
+  const auto [status, plain] = run_with_stdin({"tokenize", "--model", model}, "<|eot_id|>");
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(plain.find("128009"), std::string::npos) << plain;
+}
+
+TEST(Binary, TemplateRendersMessagesAsTheModelFamilyDoes) {
+  const std::string llama3 = shared_file("tokenizers/llama3.2-vocab.gguf");
+  const std::string llama2 = shared_file("tokenizers/llama2-vocab.gguf");
+  if (llama3.empty() || llama2.empty()) GTEST_SKIP() << "../shared is absent in a plain clone";
+  const std::string messages = R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}])";
+  const std::string body =
+      "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+      "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+  EXPECT_EQ(run_with_stdin({"template", "--model", llama3, "--chat-template", "llama3"}, messages),
+            (std::pair<int, std::string>{0, body + "<|start_header_id|>assistant<|end_header_id|>\n\n"}));
+  EXPECT_EQ(run_with_stdin({"template", "--model", llama3, "--chat-template", "llama3", "--no-generation-prompt"},
+                           messages),
+            (std::pair<int, std::string>{0, body}));
+  // This vocabulary carries no template: ChatML, with one warning saying what to do.
+  const auto [status, chatml] = run_with_stdin({"template", "--model", llama3}, messages);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(count_of(chatml, "WARN"), 1u) << chatml;
+  EXPECT_NE(chatml.find("--chat-template"), std::string::npos) << chatml;
+  EXPECT_NE(chatml.find("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << chatml;
+
+  const auto [bad_status, bad_json] = run_with_stdin({"template", "--model", llama3}, R"([{"role":"user")");
+  EXPECT_EQ(bad_status, 1);
+  EXPECT_NE(bad_json.find("ERROR"), std::string::npos) << bad_json;
+  const auto [raised, message] = run_with_stdin({"template", "--model", llama2, "--chat-template", "llama2"},
+                                                R"([{"role":"user","content":"a"},{"role":"user","content":"b"}])");
+  EXPECT_EQ(raised, 1);
+  EXPECT_NE(message.find("Conversation roles must alternate user/assistant/user/assistant/..."), std::string::npos)
+      << message;
+}
+
+// tests/data/llama_cpp_reference.json: llama.cpp's greedy continuation, through the whole binary.
+TEST(Binary, RunContinuesTheStoryAsLlamaCppDoes) {
+  const std::string model = shared_file("models/stories260K.gguf");
+  if (model.empty()) GTEST_SKIP() << "../shared is absent in a plain clone";
+  const auto [status, output] =
+      run_with_stdin({"run", "--model", model, "-p", "Once upon a time", "-n", "30", "--json", "--log-level", "warn"}, "");
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_EQ(output.rfind("{\"prompt_tokens\":[1,403,407,261,378],\"tokens\":[432,383,286,261,376,298,315,421,395,317,426,"
+                         "338,401,396,267,337,410,408,419,292,411,322,265,282,295,433,426,385,328,432],\"text\":\""
+                         ", there was a little girl named Lily. She loved to play outside in the park. One day,\",",
+                         0),
+            0u)
+      << output;
+  // The demo model needs no file; its weights are random, so only the shape of the answer is known.
+  const auto [demo_status, demo] = run_with_stdin({"run", "-p", "Hi", "-n", "4", "--json", "--log-level", "warn"}, "");
+  EXPECT_EQ(demo_status, 0) << demo;
+  EXPECT_NE(demo.find("\"decode_tok_s\":"), std::string::npos) << demo;
 }
 
 }  // namespace

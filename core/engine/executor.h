@@ -1,0 +1,22 @@
+#pragma once
+// What runs a model: the scheduler, sampler and caches talk to this and do not
+// know whether a CPU or a GPU computes the step.
+#include "core/engine/batch.h"
+#include "core/engine/kv_layout.h"
+
+namespace rs::engine {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+
+  // Runs every sequence's new tokens through the model, writes their keys and
+  // values into the KV blocks the batch names, and fills `logits` (resized)
+  // for the sequences that want them.
+  virtual void step(const Batch& batch, Logits& logits) = 0;
+
+  // How the KV cache is laid out and how many blocks the executor holds.
+  virtual const KvLayout& kv_layout() const = 0;
+};
+
+}  // namespace rs::engine

@@ -1,0 +1,133 @@
+#include "core/engine/model_weights.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <numbers>
+
+#include "core/model/gguf_describe.h"
+#include "core/model/gguf_reader.h"
+#include "core/model/model_error.h"
+#include "core/model/quantize.h"
+#include "core/model/safetensors_reader.h"
+
+namespace rs::engine {
+namespace {
+
+using model::ModelError;
+using model::TensorInfo;
+
+// Angles per position of each RoPE pair: base^(-2i/d), scaled as Hugging Face
+// scales them (llama.cpp reads the same factors from rope_freqs.weight).
+std::vector<float> rope_frequencies(const model::ModelDesc& d, const std::vector<float>& file_factors) {
+  const uint32_t pairs = d.head_dim / 2;
+  std::vector<float> inv_freq(pairs);
+  for (uint32_t i = 0; i < pairs; ++i) {
+    double freq = std::pow(double(d.rope_freq_base), -2.0 * i / d.head_dim);
+    if (!file_factors.empty()) {
+      freq /= file_factors[i];
+    } else if (d.rope_scaling == model::RopeScaling::linear) {
+      freq /= d.rope_scale_factor;
+    } else if (d.rope_scaling == model::RopeScaling::llama3) {
+      const double wavelength = 2 * std::numbers::pi / freq;
+      const double low_wavelength = d.rope_original_context / d.rope_low_freq_factor;
+      const double high_wavelength = d.rope_original_context / d.rope_high_freq_factor;
+      if (wavelength > low_wavelength) {
+        freq /= d.rope_scale_factor;
+      } else if (wavelength >= high_wavelength) {
+        const double smooth = (d.rope_original_context / wavelength - d.rope_low_freq_factor) /
+                              (d.rope_high_freq_factor - d.rope_low_freq_factor);
+        freq = (1 - smooth) * freq / d.rope_scale_factor + smooth * freq;
+      }
+    }
+    inv_freq[i] = float(freq);
+  }
+  return inv_freq;
+}
+
+}  // namespace
+
+model::ModelDesc describe_model(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(path) || fs::path(path).extension() == ".safetensors") {
+    return model::read_safetensors_model(path);
+  }
+  return model::describe_gguf(model::read_gguf(path), path);
+}
+
+ModelWeights::ModelWeights(model::ModelDesc desc, const io::StreamOptions& options) : desc_(std::move(desc)) {
+  io::stream_files(desc_.files, images_, options);
+  const bool tied = desc_.tied_embeddings;
+  token_embedding = matrix("token_embd.weight");
+  output = tied ? token_embedding : matrix("output.weight");
+  output_norm = vector("output_norm.weight");
+  for (uint32_t l = 0; l < desc_.n_layers; ++l) {
+    const std::string blk = fmt::format("blk.{}.", l);
+    LayerWeights layer;
+    layer.attn_norm = vector(blk + "attn_norm.weight");
+    layer.ffn_norm = vector(blk + "ffn_norm.weight");
+    layer.q = matrix(blk + "attn_q.weight");
+    layer.k = matrix(blk + "attn_k.weight");
+    layer.v = matrix(blk + "attn_v.weight");
+    layer.o = matrix(blk + "attn_output.weight");
+    layer.q_bias = vector(blk + "attn_q.bias", desc_.qkv_bias);
+    layer.k_bias = vector(blk + "attn_k.bias", desc_.qkv_bias);
+    layer.v_bias = vector(blk + "attn_v.bias", desc_.qkv_bias);
+    layer.gate = matrix(blk + "ffn_gate.weight");
+    layer.up = matrix(blk + "ffn_up.weight");
+    layer.down = matrix(blk + "ffn_down.weight");
+    layers.push_back(std::move(layer));
+  }
+  rope_inv_freq = rope_frequencies(desc_, vector("rope_freqs.weight", false));
+}
+
+const TensorInfo& ModelWeights::tensor(const std::string& name) const {
+  const TensorInfo* t = desc_.tensor(name);
+  if (t == nullptr) throw ModelError(fmt::format("{}: tensor {} is missing", desc_.files.at(0), name));
+  return *t;
+}
+
+const std::byte* ModelWeights::bytes_of(const TensorInfo& t) const {
+  const std::span<const std::byte> image = images_.image(t.file);
+  if (t.offset + t.bytes > image.size()) {
+    throw ModelError(fmt::format("{}: tensor {} ends past the end of the file", desc_.files.at(t.file), t.name));
+  }
+  return image.data() + t.offset;
+}
+
+kernels::Matrix ModelWeights::matrix(const std::string& name) {
+  const TensorInfo& t = tensor(name);
+  if (t.shape.size() != 2) throw ModelError(fmt::format("{}: tensor {} is not a matrix", desc_.files.at(0), name));
+  kernels::Matrix m{t.type, bytes_of(t), t.shape[1], t.shape[0], size_t(t.bytes / t.shape[1])};
+  if (t.rope_permute_heads != 0) {
+    auto& copy = permuted_.emplace_back(std::make_unique<std::byte[]>(t.bytes));
+    for (uint64_t row = 0; row < m.rows; ++row) {
+      const uint64_t from = model::rope_permuted_source_row(row, m.rows, t.rope_permute_heads);
+      std::memcpy(copy.get() + row * m.row_bytes, m.row(from), m.row_bytes);
+    }
+    m.data = copy.get();
+  }
+  return m;
+}
+
+std::vector<float> ModelWeights::vector(const std::string& name, bool required) {
+  const TensorInfo* t = desc_.tensor(name);
+  if (t == nullptr) {
+    if (required) tensor(name);  // throws, naming it
+    return {};
+  }
+  std::vector<float> values(t->elements());
+  model::dequantize_row(t->type, bytes_of(*t), values.data(), values.size());
+  if (t->rope_permute_heads != 0) {  // a bias: one value per row
+    std::vector<float> permuted(values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      permuted[i] = values[model::rope_permuted_source_row(i, values.size(), t->rope_permute_heads)];
+    }
+    values = std::move(permuted);
+  }
+  return values;
+}
+
+}  // namespace rs::engine

@@ -1,0 +1,35 @@
+#pragma once
+// The elementwise and per-row operations of a transformer layer, on f32 rows.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/model/tensor_type.h"
+
+namespace rs::kernels {
+
+// out = x / rms(x) * weight over `n` values (out may be x).
+void rms_norm(const float* x, const float* weight, float eps, size_t n, float* out);
+
+// Rotates one head of `head_dim` values at `position` in place. `adjacent_pairs`:
+// GGUF llama's (0,1), (2,3)…; otherwise neox / Hugging Face halves (i, i + d/2).
+// `inv_freq[i]` is the angle per position of pair i (head_dim / 2 of them), with
+// the model's base and scaling already applied.
+void rope(float* head, size_t head_dim, uint32_t position, const float* inv_freq, bool adjacent_pairs);
+
+// gate = silu(gate) * up over `n` values: SwiGLU.
+void swiglu(float* gate, const float* up, size_t n);
+
+// x += y over `n` values.
+void add(float* x, const float* y, size_t n);
+
+// In place softmax over `n` values; returns nothing, the row sums to 1.
+void softmax(float* x, size_t n);
+
+// Attention's inner loops over cached keys and values stored as `type`
+// (f32, f16 or q8_0; q8_0 rows hold n / 32 blocks):
+// store a row, dot(q, k_row), and y += s * v_row.
+void store_kv_row(model::TensorType type, const float* x, std::byte* row, size_t n);
+float dot_kv_row(model::TensorType type, const float* q, const std::byte* k_row, size_t n);
+void axpy_kv_row(model::TensorType type, float s, const std::byte* v_row, float* y, size_t n);
+
+}  // namespace rs::kernels
