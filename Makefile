@@ -35,10 +35,11 @@ fuzz:
 # number of mutations: keeps them compiling and catches shallow crashes.
 # New inputs go to the first directory given, a scratch one, never the seeds.
 FUZZ_RUNS ?= 20000
+FUZZ_TARGETS = $(foreach corpus,$(notdir $(wildcard tests/fuzz/corpus/*)),$(corpus)_fuzz)
 fuzz-smoke:
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
 	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	@for corpus in tests/fuzz/corpus/*/; do \
 	  name=$$(basename $$corpus); scratch=build-fuzz/smoke-corpus/$$name; mkdir -p $$scratch; \
 	  build-fuzz/tests/fuzz/$${name}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=65536 $$scratch $$corpus \

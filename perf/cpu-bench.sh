@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# cpu-bench.sh: ringserve's CPU executor against llama.cpp built natively for
+# this CPU, on the same synth model, in one run.
+#
+# What it measures (same thread count on both sides, interleaved rounds):
+#   decode tokens/s at batch 1, prompt processing tokens/s for a 512-token
+#   prompt, and ringserve's aggregate decode tokens/s with 8 and 32 sequences
+#   in one batch; plus the bandwidth bound = machine read bandwidth (kernel_bench)
+#   / weight bytes read per token.
+# The peer: llama.cpp's llama-bench, built from the llama.cpp sources that the
+#   node-llama-cpp npm package ships (llama/gitRelease.bundle), with
+#   GGML_NATIVE=ON. Install it reproducibly with
+#     NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix perf/out node-llama-cpp@3.22.1
+#   Without it the script measures ringserve alone and says so.
+#
+# Usage: perf/cpu-bench.sh [BUILD_DIR]     (default <repo>/build)
+#   THREADS=2 TYPES="q4_0 q8_0" ROUNDS=3 PRESET=1b
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$repo/build}
+out=$repo/perf/out
+threads=${THREADS:-$(nproc)}
+types=${TYPES:-"q4_0 q8_0"}
+rounds=${ROUNDS:-3}
+preset=${PRESET:-1b}
+mkdir -p "$out"
+
+cmake --build "$build" --target ringserve engine_bench kernel_bench >/dev/null
+
+llama_bench=""
+bundle=$out/node_modules/node-llama-cpp/llama/gitRelease.bundle
+if [[ -f $bundle ]]; then
+  if [[ ! -x $out/llama.cpp/build/bin/llama-bench ]]; then
+    echo "cpu-bench: building llama.cpp natively from $bundle (once)" >&2
+    rm -rf "$out/llama.cpp" && git clone -q "$bundle" "$out/llama.cpp"
+    cmake -S "$out/llama.cpp" -B "$out/llama.cpp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+      -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
+    ninja -C "$out/llama.cpp/build" llama-bench >/dev/null
+  fi
+  llama_bench=$out/llama.cpp/build/bin/llama-bench
+else
+  echo "cpu-bench: node-llama-cpp is not in $out/node_modules: measuring ringserve alone" >&2
+fi
+
+echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads $threads"
+bandwidth=$("$build/perf/kernel_bench" --benchmark_filter="memory_read.*/threads/${threads}/" \
+  --benchmark_format=json 2>/dev/null | python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print(max(x["bytes_per_second"] for x in b)/1e9)')
+echo "# read bandwidth: ${bandwidth} GB/s"
+for type in $types; do
+  model=$out/synth-$preset-$type.gguf
+  [[ -f $model ]] || "$build/ringserve" synth --preset "$preset" --type "$type" -o "$model" --log-level warn
+  for round in $(seq "$rounds"); do
+    "$build/perf/engine_bench" --model "$model" --threads "$threads" --prompt 512 --steps 32 --repeats 3 \
+      --batches 1,8,32 2>/dev/null | sed "s/^/ringserve $type round $round: /"
+    if [[ -n $llama_bench ]]; then
+      "$llama_bench" -m "$model" -t "$threads" -p 512 -n 64 -r 3 -o jsonl 2>/dev/null |
+        python3 -c 'import json,sys
+for line in sys.stdin:
+    r = json.loads(line); what = "prefill" if r["n_prompt"] else "decode"
+    print(json.dumps({"what": what, "tok_s": round(r["avg_ts"], 2)}))' | sed "s/^/llama.cpp $type round $round: /"
+    fi
+  done
+done
