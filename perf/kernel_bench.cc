@@ -86,8 +86,9 @@ void MemoryRead(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations() * buffer.size));
 }
 
-// The calling thread and one helper, spinning between jobs as an engine's
-// pool does during decode: a job splits its rows in two.
+// The calling thread and one helper, spinning (yielding, should the machine
+// be busy) between jobs as an engine's pool does during decode: a job splits
+// its rows in two.
 class TwoThreads {
  public:
   TwoThreads() : helper_([this] { serve(); }) {}
@@ -103,15 +104,13 @@ class TwoThreads {
     done_.store(false);
     epoch_.fetch_add(1);
     job(0);
-    while (!done_.load()) {
-    }
+    while (!done_.load()) std::this_thread::yield();
   }
 
  private:
   void serve() {
     for (uint64_t seen = 0;;) {
-      while (epoch_.load() == seen) {
-      }
+      while (epoch_.load() == seen) std::this_thread::yield();
       ++seen;
       if (stop_) return;
       job_();

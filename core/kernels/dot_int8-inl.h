@@ -36,7 +36,7 @@ namespace rs::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-#if HWY_TARGET == HWY_SCALAR
+#if HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128  // portable loops where there are no x86 intrinsics
 
 constexpr size_t kBlockTokens = 0;  // no rows in registers
 
@@ -284,7 +284,7 @@ void TileRows(const Matrix&, size_t, const UnpackedRows& tile, const Activations
 }
 
 #endif  // HWY_CAP_GE256
-#endif  // HWY_TARGET == HWY_SCALAR
+#endif  // HWY_TARGET == HWY_SCALAR || HWY_TARGET == HWY_EMU128
 
 // ---- The matmul of a family's types, one tile of rows at a time.
 
