@@ -33,7 +33,10 @@ if [[ -f $bundle ]]; then
   if [[ ! -x $out/llama.cpp/build/bin/llama-bench ]]; then
     echo "cpu-bench: building llama.cpp natively from $bundle (once)" >&2
     rm -rf "$out/llama.cpp" && git clone -q "$bundle" "$out/llama.cpp"
+    # Native, but without AMX: where the kernel does not grant AMX tile state (VMs), it dies of SIGILL.
+    no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
     cmake -S "$out/llama.cpp" -B "$out/llama.cpp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
+      -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" \
       -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
     ninja -C "$out/llama.cpp/build" llama-bench >/dev/null
   fi
