@@ -66,6 +66,26 @@ TEST(CpuExecutor, F32LogitsMatchTheFloat64Reference) {
   EXPECT_LT(testing::relative_error(run_chunks(executor, s, s.tokens.size())[0], reference.back()), 1e-4);
 }
 
+// Hugging Face's RoPE layout (halves) and tied embeddings, on a synth model
+// whose description says so: the reference follows the description too.
+TEST(CpuExecutor, HalvesRopeAndTiedEmbeddingsMatchTheReference) {
+  const std::string path = ::testing::TempDir() + "/executor-tiny-f32.gguf";
+  synth_weights("tiny", TensorType::f32);  // writes it
+  model::ModelDesc desc = describe_model(path);
+  desc.rope_layout = model::RopeLayout::halves;
+  desc.tied_embeddings = true;
+  std::erase_if(desc.tensors, [](const model::TensorInfo& t) { return t.name == "output.weight"; });
+  const ModelWeights weights(std::move(desc), {.direct = false});
+  ASSERT_EQ(weights.output.data, weights.token_embedding.data);
+  CpuExecutor executor(weights, {.threads = 2, .kv_type = TensorType::f32, .kv_blocks = 2});
+  const Sequence s{kPrompt, consecutive_blocks(0, 2)};
+  const auto reference = testing::reference_logits(weights, s.tokens);
+  const auto stepped = run_chunks(executor, s, 1);
+  for (size_t t = 0; t < s.tokens.size(); ++t) {
+    EXPECT_LT(testing::relative_error(stepped[t], reference[t]), 1e-4) << "position " << t;
+  }
+}
+
 class QuantizedWeights : public ::testing::TestWithParam<TensorType> {};
 
 bool dots_quantized_activations(TensorType t) { return t == TensorType::q8_0 || t == TensorType::q4_0; }
