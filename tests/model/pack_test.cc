@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/quantize.h"
@@ -18,8 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The pid keeps tests that ctest runs in parallel, each its own process, out of each other's files.
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("ringserve-pack-test-" + name)).string();
+  return (fs::temp_directory_path() / ("ringserve-pack-test-" + std::to_string(::getpid()) + "-" + name)).string();
 }
 
 std::string bytes_of(const std::string& path, const TensorInfo& t) {
@@ -112,7 +115,7 @@ class PackSafetensors : public ::testing::Test {
  protected:
   // Writes the tiny model with finite F32 values; returns its tensors.
   std::vector<FixtureTensor> write_model(const TinyModel& model) {
-    dir_ = fs::temp_directory_path() / ("ringserve-pack-st-" + model.architecture);
+    dir_ = fs::temp_directory_path() / ("ringserve-pack-st-" + std::to_string(::getpid()) + "-" + model.architecture);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     std::vector<FixtureTensor> tensors;

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <unistd.h>
+
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/quantize.h"
@@ -17,8 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The pid keeps tests that ctest runs in parallel, each its own process, out of each other's files.
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("ringserve-synth-test-" + name)).string();
+  return (fs::temp_directory_path() / ("ringserve-synth-test-" + std::to_string(::getpid()) + "-" + name)).string();
 }
 
 std::string slurp(const std::string& path) {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "core/template/builtin_templates.h"
 #include "core/template/error.h"
 #include "core/template/json.h"
@@ -36,7 +38,7 @@ size_t count(const std::string& text, const std::string& needle) {
 class TemporaryFile {
  public:
   TemporaryFile(const std::string& name, const std::string& contents)
-      : path_(std::filesystem::temp_directory_path() / name) {
+      : path_(std::filesystem::temp_directory_path() / (std::to_string(::getpid()) + "-" + name)) {
     std::ofstream(path_) << contents;
   }
   ~TemporaryFile() { std::filesystem::remove(path_); }
