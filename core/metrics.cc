@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace rs::metrics {
@@ -19,6 +20,36 @@ void append_escaped(std::string& out, std::string_view text, bool escape_quote) 
 }
 
 }  // namespace
+
+void Histogram::observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  if (i < kBounds.size()) buckets_[i].add();
+  count_.add();
+  sum_.store(sum_.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
+}
+
+void Exposition::histogram(std::string_view name, const Histogram& histogram, Label label) {
+  const std::string bucket = std::string(name) + "_bucket";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < Histogram::kBounds.size(); ++i) {
+    cumulative += histogram.bucket(i);
+    const std::string le = fmt::format("{}", Histogram::kBounds[i]);
+    if (label.name.empty()) sample(bucket, {{"le", le}}, double(cumulative));
+    else sample(bucket, {label, {"le", le}}, double(cumulative));
+  }
+  // A writer may be mid-observe: +Inf and _count must not fall below the buckets.
+  const uint64_t count = std::max(histogram.count(), cumulative);
+  if (label.name.empty()) {
+    sample(bucket, {{"le", "+Inf"}}, double(count));
+    sample(std::string(name) + "_sum", {}, histogram.sum());
+    sample(std::string(name) + "_count", {}, double(count));
+  } else {
+    sample(bucket, {label, {"le", "+Inf"}}, double(count));
+    sample(std::string(name) + "_sum", {label}, histogram.sum());
+    sample(std::string(name) + "_count", {label}, double(count));
+  }
+}
 
 void Exposition::family(std::string_view name, std::string_view type, std::string_view help) {
   text_.append("# HELP ").append(name).push_back(' ');

@@ -63,6 +63,19 @@ bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0;
 
 }  // namespace
 
+std::vector<TokenId> end_of_generation_tokens(const Vocab& vocab) {
+  std::vector<TokenId> eog;
+  if (vocab.eos >= 0) eog.push_back(vocab.eos);
+  const std::vector<TokenType> types = llama_cpp_types(vocab);
+  for (const std::string_view text : kEndOfGeneration) {
+    const TokenId id = vocab.id_of(text);
+    if (id >= 0 && types[size_t(id)] == TokenType::control && std::find(eog.begin(), eog.end(), id) == eog.end()) {
+      eog.push_back(id);
+    }
+  }
+  return eog;
+}
+
 SpecialTokens::SpecialTokens(const Vocab& vocab) {
   const std::vector<TokenType> types = llama_cpp_types(vocab);
   for (size_t id = 0; id < vocab.size(); ++id) {

@@ -18,6 +18,11 @@ struct Fragment {
   TokenId id = -1;
 };
 
+// The tokens that end generation, as llama.cpp's special_eog_ids: EOS, and the
+// end-of-turn / end-of-message tokens known by their text ("<|eot_id|>",
+// "<|im_end|>", "<end_of_turn>", …) where the vocabulary has them.
+std::vector<TokenId> end_of_generation_tokens(const Vocab& vocab);
+
 class SpecialTokens {
  public:
   explicit SpecialTokens(const Vocab& vocab);

@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "core/model/gguf_reader.h"
+#include "core/tokenizer/special_tokens.h"
+#include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {
 namespace {
@@ -94,6 +96,25 @@ TEST(Tokenizer, LongerSpecialTokensAreMatchedFirst) {
   const std::vector<TokenId> plain = tokenizer.encode("<x><y>", false);
   EXPECT_EQ(plain.back(), 4);
   EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0);
+}
+
+}  // namespace
+}  // namespace rs::tokenizer
+
+namespace rs::tokenizer {
+namespace {
+
+// llama.cpp's special_eog_ids for these vocabularies.
+TEST(EndOfGeneration, EosAndTheEndOfTurnTokens) {
+  const std::optional<Vocab> llama3 = vectors::shared_vocab("tokenizers/llama3.2-vocab.gguf");
+  const std::optional<Vocab> smollm2 = vectors::shared_vocab("tokenizers/smollm2-vocab.gguf");
+  if (!llama3 || !smollm2) GTEST_SKIP() << "llama3.2 / smollm2 vocabularies are not under ../shared/tokenizers";
+  std::vector<TokenId> ids = end_of_generation_tokens(*llama3);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<TokenId>{128001, 128008, 128009}));  // end_of_text, eom_id, eot_id
+  ids = end_of_generation_tokens(*smollm2);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<TokenId>{0, 2}));  // <|endoftext|>, <|im_end|>
 }
 
 }  // namespace

@@ -1,0 +1,185 @@
+#include "core/engine/engine.h"
+
+#include <future>
+#include <stdexcept>
+
+#include "core/log.h"
+
+namespace rs::engine {
+namespace {
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Collects one request's tokens for generate().
+class WaitingSink final : public EventSink {
+ public:
+  void deliver(std::vector<TokenEvent> events) override {
+    for (const TokenEvent& e : events) {
+      tokens_.push_back(e.token);
+      if (e.finish != Finish::none) done_.set_value();
+    }
+  }
+  void reject(uint64_t, std::string message, bool) override {
+    done_.set_exception(std::make_exception_ptr(std::invalid_argument(std::move(message))));
+  }
+  std::vector<TokenId> wait() {
+    done_.get_future().get();
+    return std::move(tokens_);
+  }
+
+ private:
+  std::vector<TokenId> tokens_;
+  std::promise<void> done_;
+};
+
+}  // namespace
+
+Engine::Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation)
+    : limits_(limits),
+      kv_blocks_(executor.kv_layout().n_blocks),
+      scheduler_(executor, limits, std::move(end_of_generation)) {
+  metrics_.kv_blocks_total.set(kv_blocks_);
+  thread_ = std::thread([this] { run(); });
+}
+
+Engine::~Engine() {
+  Command stop;
+  stop.kind = Command::stop;
+  push(std::move(stop));
+  thread_.join();
+}
+
+void Engine::push(Command command) {
+  inbox_.push(std::move(command));
+  signal_.fetch_add(1, std::memory_order_release);
+  signal_.notify_one();
+}
+
+void Engine::submit(GenerationRequest request, EventSink& sink, Clock::time_point arrival) {
+  Command command;
+  command.request = std::move(request);
+  command.sink = &sink;
+  command.arrival = arrival;
+  push(std::move(command));
+}
+
+void Engine::cancel(uint64_t request) {
+  Command command;
+  command.kind = Command::cancel;
+  command.request.id = request;
+  push(std::move(command));
+}
+
+std::vector<TokenId> Engine::generate(GenerationRequest request) {
+  WaitingSink sink;
+  submit(std::move(request), sink);
+  return sink.wait();
+}
+
+bool Engine::take_commands() {
+  while (std::optional<Command> command = inbox_.pop()) {
+    switch (command->kind) {
+      case Command::stop: return false;
+      case Command::cancel:
+        if (tracked_.erase(command->request.id) > 0) {
+          scheduler_.cancel(command->request.id);
+          metrics_.cancelled.add();
+        }
+        break;
+      case Command::submit: {
+        const uint64_t id = command->request.id;
+        const auto prompt_tokens = uint32_t(command->request.prompt.size());
+        try {
+          scheduler_.add(std::move(command->request));
+        } catch (const std::invalid_argument& e) {
+          metrics_.rejected.add();
+          command->sink->reject(id, e.what(), false);
+          break;
+        }
+        tracked_[id] = {command->sink, command->arrival, command->arrival, prompt_tokens};
+        metrics_.prompt_tokens.add(prompt_tokens);
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+void Engine::run() {
+  StepReport report;
+  for (;;) {
+    if (!take_commands()) return;
+    if (scheduler_.idle()) {
+      const uint32_t seen = signal_.load(std::memory_order_acquire);
+      if (!take_commands()) return;
+      update_gauges();
+      if (scheduler_.idle()) {
+        signal_.wait(seen, std::memory_order_acquire);  // until the next push
+        continue;
+      }
+    }
+    try {
+      scheduler_.step(report);
+    } catch (const std::exception& e) {
+      // A failing step leaves no sequence it can trust: end them all, say why, keep serving.
+      log::error("engine: a step failed ({}); ending the {} requests in flight", e.what(), tracked_.size());
+      for (const auto& [id, t] : tracked_) {
+        scheduler_.cancel(id);
+        t.sink->reject(id, std::string("the engine failed: ") + e.what(), true);
+      }
+      tracked_.clear();
+      continue;
+    }
+    metrics_.steps.add();
+    metrics_.preemptions.add(report.preemptions);
+    metrics_.batch_sequences.set(report.batch_sequences);
+    metrics_.batch_tokens.set(report.batch_tokens);
+    publish(report, Clock::now());
+    update_gauges();
+  }
+}
+
+void Engine::publish(StepReport& report, Clock::time_point now) {
+  for (const uint64_t id : report.admitted) {
+    if (const auto it = tracked_.find(id); it != tracked_.end()) {
+      metrics_.queue_wait.observe(seconds_between(it->second.arrival, now));
+    }
+  }
+  for (TokenEvent& event : report.events) {
+    const auto it = tracked_.find(event.request);
+    if (it == tracked_.end()) continue;
+    Tracked& t = it->second;
+    metrics_.generation_tokens.add();
+    if (!t.started) {
+      metrics_.time_to_first_token.observe(seconds_between(t.arrival, now));
+      t.started = true;
+    } else {
+      metrics_.time_per_output_token.observe(seconds_between(t.last_token, now));
+    }
+    t.last_token = now;
+    const Finish finish = event.finish;
+    outgoing_[t.sink].push_back(std::move(event));
+    if (finish != Finish::none) {
+      metrics_.e2e_latency.observe(seconds_between(t.arrival, now));
+      (finish == Finish::stop ? metrics_.finished_stop : metrics_.finished_length).add();
+      tracked_.erase(it);
+    }
+  }
+  for (auto& [sink, events] : outgoing_) {
+    if (!events.empty()) sink->deliver(std::exchange(events, {}));
+  }
+}
+
+void Engine::update_gauges() {
+  metrics_.waiting.set(scheduler_.waiting());
+  metrics_.running.set(scheduler_.running());
+  metrics_.kv_blocks_used.set(scheduler_.blocks().total_blocks() - scheduler_.blocks().free_blocks());
+  if (scheduler_.idle()) {
+    metrics_.batch_sequences.set(0);
+    metrics_.batch_tokens.set(0);
+  }
+}
+
+}  // namespace rs::engine

@@ -1,0 +1,48 @@
+#include "core/engine/engine_metrics.h"
+
+namespace rs::engine {
+
+void EngineMetrics::render(metrics::Exposition& out) const {
+  const auto histogram = [&out](std::string_view name, std::string_view help, const metrics::Histogram& h) {
+    out.family(name, "histogram", help);
+    out.histogram(name, h);
+  };
+  histogram("ringserve_time_to_first_token_seconds", "Request arrival to its first generated token.",
+            time_to_first_token);
+  histogram("ringserve_time_per_output_token_seconds", "Time between consecutive tokens of a request.",
+            time_per_output_token);
+  histogram("ringserve_e2e_request_latency_seconds", "Request arrival to its last token.", e2e_latency);
+  histogram("ringserve_request_queue_time_seconds", "Request arrival to its first scheduled step.", queue_wait);
+
+  const auto counter = [&out](std::string_view name, std::string_view help, const metrics::Counter& c) {
+    out.family(name, "counter", help);
+    out.sample(name, {}, double(c.value()));
+  };
+  counter("ringserve_prompt_tokens_total", "Prompt tokens of the requests the engine accepted.", prompt_tokens);
+  counter("ringserve_generation_tokens_total", "Tokens generated.", generation_tokens);
+  counter("ringserve_preemptions_total",
+          "Sequences whose KV blocks were taken back for older ones, to be recomputed later.", preemptions);
+  counter("ringserve_engine_steps_total", "Batched forward steps run.", steps);
+  out.family("ringserve_engine_requests_total", "counter",
+             "Engine requests (one per choice) by how they ended: stop, length, cancelled (client gone, stop "
+             "string), rejected.");
+  out.sample("ringserve_engine_requests_total", {{"outcome", "stop"}}, double(finished_stop.value()));
+  out.sample("ringserve_engine_requests_total", {{"outcome", "length"}}, double(finished_length.value()));
+  out.sample("ringserve_engine_requests_total", {{"outcome", "cancelled"}}, double(cancelled.value()));
+  out.sample("ringserve_engine_requests_total", {{"outcome", "rejected"}}, double(rejected.value()));
+
+  const auto gauge = [&out](std::string_view name, std::string_view help, double value) {
+    out.family(name, "gauge", help);
+    out.sample(name, {}, value);
+  };
+  gauge("ringserve_num_requests_waiting", "Requests queued for KV blocks or a batch slot.", double(waiting.value()));
+  gauge("ringserve_num_requests_running", "Requests with KV blocks, in the running batch.", double(running.value()));
+  const double total = double(kv_blocks_total.value());
+  gauge("ringserve_kv_cache_usage_ratio", "Fraction of the KV cache's blocks in use (0-1).",
+        total > 0 ? double(kv_blocks_used.value()) / total : 0.0);
+  gauge("ringserve_kv_cache_blocks", "KV cache blocks in the pool.", total);
+  gauge("ringserve_batch_sequences", "Sequences in the last step's batch.", double(batch_sequences.value()));
+  gauge("ringserve_batch_tokens", "Tokens in the last step's batch.", double(batch_tokens.value()));
+}
+
+}  // namespace rs::engine

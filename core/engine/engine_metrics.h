@@ -1,0 +1,32 @@
+#pragma once
+// What the engine thread measures, for /metrics: the signals Cloud Run and GKE
+// autoscale on (queue depth, running requests, KV cache usage, batch size) and
+// the latencies users feel. The engine thread writes, /metrics reads.
+#include "core/metrics.h"
+
+namespace rs::engine {
+
+struct EngineMetrics {
+  metrics::Histogram time_to_first_token;  // arrival to first token
+  metrics::Histogram time_per_output_token;  // between one token and the next of a request
+  metrics::Histogram e2e_latency;          // arrival to last token
+  metrics::Histogram queue_wait;           // arrival to first scheduled
+  metrics::Counter prompt_tokens;
+  metrics::Counter generation_tokens;
+  metrics::Counter preemptions;
+  metrics::Counter finished_stop;
+  metrics::Counter finished_length;
+  metrics::Counter cancelled;
+  metrics::Counter rejected;
+  metrics::Counter steps;
+  metrics::Gauge waiting;
+  metrics::Gauge running;
+  metrics::Gauge kv_blocks_used;
+  metrics::Gauge kv_blocks_total;
+  metrics::Gauge batch_sequences;  // of the last step
+  metrics::Gauge batch_tokens;
+
+  void render(metrics::Exposition& out) const;
+};
+
+}  // namespace rs::engine
