@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/api/api_routes.h"
 #include "core/command.h"
 #include "core/endpoints.h"
 #include "core/log.h"
@@ -16,7 +17,7 @@
 namespace rs {
 namespace {
 
-// The engine thread (a later issue) needs a core of its own.
+// The engine thread's compute needs the cores; shards are mostly idle.
 constexpr int kCoresReservedForCompute = 1;
 
 void raise_open_files_limit() {
@@ -90,6 +91,47 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command.add_flag("--access-log", s.access_log, "Log one line per request");
+
+  ModelServiceOptions& m = o.model;
+  command.add_option("--model", m.model,
+                     "A GGUF model, or a Hugging Face model directory (default: the built-in demo model, random "
+                     "weights)")
+      ->check(CLI::ExistingPath);
+  command.add_option("--model-name", m.model_name,
+                     "The model's id in /v1/models and in responses (default: the file's name)");
+  command.add_option("--chat-template", m.chat_template,
+                     "Use this chat template instead of the model's: a built-in name (chatml, gemma, llama2, llama3, "
+                     "mistral, phi3, smollm2, zephyr) or a Jinja file");
+  command.add_option("--threads", m.threads, "Compute threads of the engine (default: every core)");
+  command.add_option("--ctx-size", m.ctx_size,
+                     "Context per sequence, prompt plus generated tokens; longer prompts get 400. A smaller context "
+                     "leaves KV blocks for more sequences at once")
+      ->check(CLI::Range(16u, 1u << 24))
+      ->capture_default_str();
+  command.add_option("--kv-type", m.kv_type, "KV cache type: f16, or q8_0 for half the memory (more sequences)")
+      ->check(CLI::IsMember({"f16", "q8_0", "f32"}))
+      ->capture_default_str();
+  command.add_option("--kv-cache-gib", m.kv_cache_gib,
+                     "Memory of the KV cache (default: --max-seqs full contexts, at most a quarter of memory)")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--max-batch-tokens", m.limits.max_batch_tokens,
+                     "Tokens per engine step: running decodes plus chunks of waiting prompts")
+      ->check(CLI::Range(16u, 1u << 20))
+      ->capture_default_str();
+  command.add_option("--max-seqs", m.limits.max_seqs, "Sequences running at once (one per choice of a request)")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  command.add_option("--max-concurrency", o.max_concurrency,
+                     "Requests served at once; set Cloud Run's per-instance concurrency to it (default: --max-seqs)")
+      ->check(CLI::Range(1u, 1u << 20));
+  command.add_option("--max-queue", o.max_queue,
+                     "Requests waiting beyond --max-concurrency; past both, 429 with Retry-After (default: as many "
+                     "as --max-concurrency)")
+      ->check(CLI::Range(0u, 1u << 20));
+  command.add_option("--api-key", o.api_key,
+                     "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
+                     "/health, /ready and /metrics stay open")
+      ->envname("RINGSERVE_API_KEY");
   return {&command, [options] { return serve(*options); }};
 }
 
@@ -121,15 +163,35 @@ int serve(ServeOptions o) {
 
   std::atomic<bool> model_ready{false};
   io::Server server(o.server);
-  add_health_endpoints(server, model_ready);
+  const uint32_t concurrency = o.max_concurrency ? o.max_concurrency : o.model.limits.max_seqs;
+  const uint32_t queue = o.max_queue ? o.max_queue : concurrency;
+  api::Api api(server, {o.api_key, concurrency + queue});
+  std::unique_ptr<ModelService> service;
+  add_health_endpoints(server, model_ready, service);
   try {
     server.start();
   } catch (const std::exception& e) {
     log::error("cannot start the HTTP server: {}", e.what());
     return 1;
   }
-  log::info("listening on http://{}:{} with {} shard(s); no model loaded yet: /ready answers 503",
+  log::info("listening on http://{}:{} with {} shard(s); loading the model: /ready answers 503 until it is served",
             o.server.host, server.port(), server.shard_count());
+
+  // Loads beside the signal loop, so SIGTERM during a long load still stops the server.
+  std::atomic<bool> load_failed{false};
+  std::thread loader([&] {
+    try {
+      service = std::make_unique<ModelService>(o.model);
+      api.serve(service->serving(), service->engine());
+      model_ready.store(true, std::memory_order_release);
+      log::info("ready: serving \"{}\"; at most {} requests at once plus {} queued (429 beyond)",
+                service->serving().id, concurrency, queue);
+    } catch (const std::exception& e) {
+      log::error("cannot serve the model: {}", e.what());
+      load_failed = true;
+      server.stop();
+    }
+  });
 
   std::atomic<bool> exited{false};
   std::thread waiter([&] {
@@ -153,8 +215,9 @@ int serve(ServeOptions o) {
     }
   }
   waiter.join();
+  loader.join();
   log::info("stopped");
-  return 0;
+  return load_failed ? 1 : 0;
 }
 
 }  // namespace rs

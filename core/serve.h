@@ -2,6 +2,7 @@
 // `ringserve serve`: the HTTP server until SIGTERM / SIGINT.
 #include <CLI/CLI.hpp>
 
+#include "core/model_service.h"
 #include "io/server_config.h"
 
 namespace rs {
@@ -13,6 +14,10 @@ struct ServeOptions {
   double idle_timeout_s = 60;
   double drain_timeout_s = 8;
   bool no_pin = false;
+  ModelServiceOptions model;
+  std::string api_key;           // also RINGSERVE_API_KEY
+  uint32_t max_concurrency = 0;  // 0: --max-seqs
+  uint32_t max_queue = 0;        // 0: as many as max_concurrency
 };
 
 int serve(ServeOptions options);

@@ -67,19 +67,24 @@ std::string_view error_type(int status) {
 
 }  // namespace
 
-std::string error_body(int status, std::string_view message) {
+std::string error_body(int status, std::string_view message, std::string_view param) {
   std::string body = R"({"error":{"message":)";
   json::append_string(body, message);
-  body.append(R"(,"type":")").append(error_type(status));
-  fmt::format_to(std::back_inserter(body), R"(","param":null,"code":{}}}}})", status);
+  body.append(R"(,"type":")").append(error_type(status)).append(R"(","param":)");
+  if (param.empty()) {
+    body.append("null");
+  } else {
+    json::append_string(body, param);
+  }
+  fmt::format_to(std::back_inserter(body), R"(,"code":{}}}}})", status);
   body.push_back('\n');
   return body;
 }
 
-Response error_response(int status, std::string_view message) {
+Response error_response(int status, std::string_view message, std::string_view param) {
   Response r;
   r.status = status;
-  r.body = error_body(status, message);
+  r.body = error_body(status, message, param);
   return r;
 }
 

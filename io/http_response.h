@@ -45,9 +45,10 @@ struct StreamHead {
 
 std::string_view reason_phrase(int status);
 
-// OpenAI-style error: {"error":{"message":…,"type":…,"param":null,"code":status}}.
-Response error_response(int status, std::string_view message);
-std::string error_body(int status, std::string_view message);
+// OpenAI-style error: {"error":{"message":…,"type":…,"param":…,"code":status}};
+// param is the request field at fault, null when "".
+Response error_response(int status, std::string_view message, std::string_view param = "");
+std::string error_body(int status, std::string_view message, std::string_view param = "");
 
 enum class Framing { content_length, chunked, until_close };
 

@@ -25,7 +25,7 @@ class ServerTest : public ::testing::Test {
     config.port = 0;
     config.pin_shards = false;
     server_ = std::make_unique<io::Server>(config);
-    add_health_endpoints(*server_, ready_);
+    add_health_endpoints(*server_, ready_, no_service_);
     io::Router& r = server_->router();
     r.add(io::Method::post, "/echo", [](Request& req, Reply reply) {
       io::Response response;
@@ -104,6 +104,7 @@ class ServerTest : public ::testing::Test {
 
   std::unique_ptr<io::Server> server_;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<ModelService> no_service_;  // the HTTP layer alone: no model
   uint16_t port_ = 0;
   std::promise<void> gate_;
   bool gate_released_ = false;

@@ -1,0 +1,204 @@
+#include "core/api/api_routes.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "core/api/completion.h"
+#include "core/api/openai_response.h"
+#include "core/api/prompt.h"
+#include "core/json_write.h"
+
+namespace rs::api {
+namespace {
+
+// Same time whatever the key's first wrong byte: no timing oracle for guessing it.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
+
+io::Response json_response(std::string body) {
+  io::Response response;
+  response.body = std::move(body);
+  return response;
+}
+
+void send_error(io::Reply& reply, const ApiError& e) { reply.send(io::error_response(e.status(), e.what(), e.param())); }
+
+simdjson::dom::object parse_object(simdjson::dom::parser& parser, const std::string& body) {
+  simdjson::dom::element root;
+  if (const auto error = parser.parse(body).get(root)) {
+    throw ApiError(400, fmt::format("the body is not valid JSON: {}", simdjson::error_message(error)));
+  }
+  simdjson::dom::object object;
+  if (root.get(object)) throw ApiError(400, "the body is not a JSON object");
+  return object;
+}
+
+}  // namespace
+
+Api::Api(io::Server& server, ApiOptions options)
+    : server_(server), options_(std::move(options)), admission_(options_.max_in_flight) {
+  add_routes();
+}
+
+void Api::serve(const ServingModel& model, engine::Engine& engine) {
+  for (size_t i = 0; i < server_.shard_count(); ++i) {
+    streams_.push_back(std::make_unique<ShardStreams>(server_.shard(i), engine));
+  }
+  model_.store(&model, std::memory_order_release);
+}
+
+void Api::add_routes() {
+  io::Router& router = server_.router();
+  router.add(io::Method::post, "/v1/chat/completions", [this](io::Request& request, io::Reply reply) {
+    complete(request, reply, Endpoint::chat);
+  });
+  router.add(io::Method::post, "/v1/completions", [this](io::Request& request, io::Reply reply) {
+    complete(request, reply, Endpoint::completion);
+  });
+  router.add(io::Method::get, "/v1/models", [this](io::Request& request, io::Reply reply) {
+    if (authorized(request, reply)) models(reply);
+  });
+  router.add(io::Method::post, "/tokenize", [this](io::Request& request, io::Reply reply) {
+    if (authorized(request, reply)) tokenize(request, reply);
+  });
+  router.add(io::Method::post, "/detokenize", [this](io::Request& request, io::Reply reply) {
+    if (authorized(request, reply)) detokenize(request, reply);
+  });
+}
+
+bool Api::authorized(const io::Request& request, io::Reply& reply) const {
+  if (options_.api_key.empty()) return true;
+  const std::string_view header = request.header("authorization").value_or("");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() > kBearer.size() && io::iequals(header.substr(0, kBearer.size()), kBearer) &&
+      constant_time_equal(header.substr(kBearer.size()), options_.api_key)) {
+    return true;
+  }
+  io::Response response = io::error_response(
+      401, header.empty() ? "You didn't provide an API key: send it as \"Authorization: Bearer KEY\""
+                          : "Incorrect API key provided");
+  response.headers.push_back({"WWW-Authenticate", "Bearer"});
+  reply.send(std::move(response));
+  return false;
+}
+
+const ServingModel* Api::model_or_503(io::Reply& reply) const {
+  const ServingModel* model = model_.load(std::memory_order_acquire);
+  if (model == nullptr) {
+    io::Response response = io::error_response(503, "the model is still loading; /ready answers 200 once it is served");
+    response.headers.push_back({"Retry-After", "5"});
+    reply.send(std::move(response));
+  }
+  return model;
+}
+
+void Api::complete(io::Request& request, io::Reply reply, Endpoint endpoint) {
+  if (!authorized(request, reply)) return;
+  const ServingModel* model = model_or_503(reply);
+  if (model == nullptr) return;
+  AdmissionTicket ticket = admission_.take();
+  if (!ticket) {
+    io::Response response = io::error_response(
+        429, fmt::format("the server is at capacity ({} requests running or queued); retry shortly",
+                         admission_.limit()));
+    response.headers.push_back({"Retry-After", "1"});
+    reply.send(std::move(response));
+    return;
+  }
+  try {
+    CompletionRequest parsed = parse_completion_request(request.body, endpoint);
+    if (!parsed.model.empty() && parsed.model != model->id) {
+      throw ApiError(404, fmt::format("The model `{}` does not exist: this server serves `{}`", parsed.model, model->id),
+                     "model");
+    }
+    if (const auto error = parsed.sampling.validate(model->tokenizer->vocab().size())) {
+      throw ApiError(400, *error, error->substr(0, error->find_first_of(" :")));
+    }
+    std::vector<PreparedPrompt> prompts = prepare_prompts(parsed, *model);
+    ShardStreams& streams = *streams_[size_t(reply.shard().index())];
+    auto completion = std::make_shared<Completion>(*model, streams, std::move(parsed), std::move(prompts), reply,
+                                                   std::move(ticket));
+    completion->start();
+  } catch (const ApiError& e) {
+    send_error(reply, e);
+  }
+}
+
+void Api::models(io::Reply reply) {
+  const ServingModel* model = model_or_503(reply);
+  if (model == nullptr) return;
+  std::string body;
+  append_model_list(body, model->id, model->created, model->ctx_size);
+  reply.send(json_response(std::move(body)));
+}
+
+// vLLM's /tokenize: {"prompt": text} or {"messages": [...]}, with add_special_tokens
+// (default true) and add_generation_prompt; answers {"count","max_model_len","tokens"}.
+void Api::tokenize(io::Request& request, io::Reply reply) {
+  const ServingModel* model = model_or_503(reply);
+  if (model == nullptr) return;
+  try {
+    simdjson::dom::parser parser;
+    const simdjson::dom::object object = parse_object(parser, request.body);
+    bool add_special = true;
+    bool add_generation_prompt = true;
+    if (const auto field = object["add_special_tokens"]; !field.error() && field.get(add_special)) {
+      throw ApiError(400, "\"add_special_tokens\" must be a boolean", "add_special_tokens");
+    }
+    if (const auto field = object["add_generation_prompt"]; !field.error() && field.get(add_generation_prompt)) {
+      throw ApiError(400, "\"add_generation_prompt\" must be a boolean", "add_generation_prompt");
+    }
+    std::vector<tokenizer::TokenId> tokens;
+    std::string_view prompt;
+    simdjson::dom::array messages;
+    if (!object["prompt"].get(prompt)) {
+      tokens = model->tokenizer->encode(prompt, add_special, true);
+    } else if (!object["messages"].get(messages)) {
+      const std::string text =
+          render_chat(*model, simdjson::minify(messages), "", add_generation_prompt);
+      tokens = tokenize_chat(*model->tokenizer, text);
+    } else {
+      throw ApiError(400, "give \"prompt\" (a string) or \"messages\" (an array of chat messages)", "prompt");
+    }
+    std::string body = fmt::format("{{\"count\":{},\"max_model_len\":{},\"tokens\":[", tokens.size(), model->ctx_size);
+    for (size_t i = 0; i < tokens.size(); ++i) fmt::format_to(std::back_inserter(body), "{}{}", i ? "," : "", tokens[i]);
+    body.append("]}");
+    reply.send(json_response(std::move(body)));
+  } catch (const ApiError& e) {
+    send_error(reply, e);
+  }
+}
+
+// vLLM's /detokenize: {"tokens": [ids]} → {"prompt": text}.
+void Api::detokenize(io::Request& request, io::Reply reply) {
+  const ServingModel* model = model_or_503(reply);
+  if (model == nullptr) return;
+  try {
+    simdjson::dom::parser parser;
+    const simdjson::dom::object object = parse_object(parser, request.body);
+    simdjson::dom::array array;
+    if (object["tokens"].get(array)) throw ApiError(400, "\"tokens\" must be an array of token ids", "tokens");
+    std::vector<tokenizer::TokenId> tokens;
+    const size_t vocab = model->tokenizer->vocab().size();
+    for (const simdjson::dom::element element : array) {
+      int64_t id = -1;
+      if (element.get(id) || id < 0 || uint64_t(id) >= vocab) {
+        throw ApiError(400, fmt::format("\"tokens[{}]\" must be a token id from 0 to {}", tokens.size(), vocab - 1),
+                       fmt::format("tokens[{}]", tokens.size()));
+      }
+      tokens.push_back(tokenizer::TokenId(id));
+    }
+    std::string body = "{\"prompt\":";
+    json::append_string(body, model->tokenizer->decode(tokens));
+    body.push_back('}');
+    reply.send(json_response(std::move(body)));
+  } catch (const ApiError& e) {
+    send_error(reply, e);
+  }
+}
+
+}  // namespace rs::api

@@ -1,0 +1,201 @@
+#include "core/api/completion.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <random>
+
+namespace rs::api {
+namespace {
+
+// Response ids only need to be unique: a per-thread generator, seeded once.
+std::string response_id(Endpoint endpoint) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return fmt::format("{}{:016x}{:08x}", endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-", random(),
+                     uint32_t(random()));
+}
+
+}  // namespace
+
+Completion::Completion(const ServingModel& model, ShardStreams& streams, CompletionRequest request,
+                       std::vector<PreparedPrompt> prompts, io::Reply reply, AdmissionTicket ticket)
+    : model_(model),
+      streams_(streams),
+      request_(std::move(request)),
+      prompts_(std::move(prompts)),
+      reply_(reply),
+      ticket_(std::move(ticket)) {
+  meta_ = {response_id(request_.endpoint), int64_t(std::time(nullptr)), model_.id, model_.system_fingerprint};
+  choices_.reserve(prompts_.size() * size_t(request_.n));
+  for (uint32_t p = 0; p < prompts_.size(); ++p) {
+    for (int32_t i = 0; i < request_.n; ++i) {
+      Choice& c = choices_.emplace_back(*model_.tokenizer, request_.sampling.stop);
+      c.request = streams_.next_request_id();
+      c.prompt = p;
+    }
+  }
+  remaining_ = uint32_t(choices_.size());
+}
+
+void Completion::start() {
+  const bool chat = request_.endpoint == Endpoint::chat;
+  reply_.on_abort([weak = weak_from_this()] {
+    if (const auto self = weak.lock()) self->on_client_gone();
+  });
+  if (request_.stream) {
+    reply_.start({200, "text/event-stream", {{"Cache-Control", "no-cache"}}});
+  }
+  for (uint32_t i = 0; i < choices_.size(); ++i) {
+    Choice& c = choices_[i];
+    const PreparedPrompt& prompt = prompts_[c.prompt];
+    const std::string_view echo = request_.echo && !chat ? std::string_view(prompt.text) : std::string_view();
+    if (request_.stream && (chat || !echo.empty())) {
+      chunk_.clear();
+      ChunkPiece first;
+      first.index = i;
+      first.first = true;
+      first.text = echo;
+      if (chat) append_chat_chunk(chunk_, meta_, first, request_.include_usage);
+      else append_completion_chunk(chunk_, meta_, first, request_.include_usage);
+      reply_.event(chunk_);
+    } else {
+      c.text = echo;
+    }
+    c.text_bytes = echo.size();
+
+    engine::GenerationRequest g;
+    g.id = c.request;
+    g.prompt = prompt.tokens;
+    g.sampling = request_.sampling;
+    // Each choice its own stream of random numbers; with a seed, still repeatable.
+    if (g.sampling.seed) g.sampling.seed = *g.sampling.seed + i;
+    const uint32_t room = model_.ctx_size - uint32_t(prompt.tokens.size());
+    g.max_tokens = request_.sampling.max_tokens ? std::min<uint32_t>(uint32_t(*request_.sampling.max_tokens), room) : room;
+    streams_.track(c.request, shared_from_this(), i);
+    streams_.engine().submit(std::move(g), streams_);
+  }
+}
+
+TokenLogprob Completion::logprob_of(const engine::TokenEvent& event) const {
+  const tokenizer::Tokenizer& t = *model_.tokenizer;
+  TokenLogprob out{t.piece(event.token), event.logprob, {}};
+  for (const auto& [id, logprob] : event.top) out.top.push_back({t.piece(id), logprob});
+  return out;
+}
+
+void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
+  if (ended_) return;
+  Choice& c = choices_[choice];
+  ++c.tokens;
+  const bool stop_token = event.finish == engine::Finish::stop;  // its text is not part of the output
+  std::string text;
+  if (!stop_token) {
+    text = c.decoder.push(event.token);
+    if (request_.sampling.logprobs) {
+      c.logprobs.push_back(logprob_of(event));
+      c.offsets.push_back(uint32_t(c.text_bytes));
+    }
+  }
+  if (event.finish != engine::Finish::none) text += c.decoder.finish();
+  sampler::StopOutput out = c.stop.push(text);
+  if (out.stopped) {
+    if (event.finish == engine::Finish::none) streams_.cancel(c.request);
+    emit(c, out.emit, "stop");
+  } else if (event.finish != engine::Finish::none) {
+    out.emit += c.stop.finish();
+    emit(c, out.emit, stop_token ? "stop" : "length");
+  } else {
+    emit(c, out.emit, "");
+  }
+}
+
+void Completion::emit(Choice& c, std::string_view text, std::string_view finish_reason) {
+  c.text_bytes += text.size();
+  if (request_.stream) {
+    if (!text.empty() || !finish_reason.empty() || !c.logprobs.empty()) {
+      chunk_.clear();
+      ChunkPiece piece;
+      piece.index = uint32_t(&c - choices_.data());
+      piece.text = text;
+      piece.finish_reason = finish_reason;
+      piece.logprobs = request_.sampling.logprobs;
+      piece.tokens = c.logprobs;
+      piece.text_offsets = c.offsets;
+      if (request_.endpoint == Endpoint::chat) append_chat_chunk(chunk_, meta_, piece, request_.include_usage);
+      else append_completion_chunk(chunk_, meta_, piece, request_.include_usage);
+      c.logprobs.clear();
+      c.offsets.clear();
+      if (!reply_.event(chunk_)) {  // gone, or too slow to keep up: stop generating for it
+        on_client_gone();
+        return;
+      }
+    }
+  } else {
+    c.text.append(text);
+  }
+  if (!finish_reason.empty()) finish(c, finish_reason);
+}
+
+void Completion::finish(Choice& c, std::string_view finish_reason) {
+  c.finish_reason = finish_reason;
+  if (--remaining_ == 0) complete();
+}
+
+void Completion::complete() {
+  ended_ = true;
+  Usage usage;
+  for (const PreparedPrompt& p : prompts_) usage.prompt_tokens += uint32_t(p.tokens.size());
+  for (const Choice& c : choices_) usage.completion_tokens += c.tokens;
+  const bool chat = request_.endpoint == Endpoint::chat;
+  if (request_.stream) {
+    if (request_.include_usage) {
+      chunk_.clear();
+      append_usage_chunk(chunk_, meta_, chat, usage);
+      reply_.event(chunk_);
+    }
+    reply_.event("[DONE]");
+    reply_.end();
+  } else {
+    std::vector<ChoiceResult> results;
+    results.reserve(choices_.size());
+    for (uint32_t i = 0; i < choices_.size(); ++i) {
+      Choice& c = choices_[i];
+      results.push_back({i, std::move(c.text), c.finish_reason, request_.sampling.logprobs, std::move(c.logprobs),
+                         std::move(c.offsets)});
+    }
+    io::Response response;
+    std::string body;
+    if (chat) append_chat_completion(body, meta_, results, usage);
+    else append_completion(body, meta_, results, usage);
+    response.body = std::move(body);
+    reply_.send(std::move(response));
+  }
+  ticket_ = AdmissionTicket();
+}
+
+void Completion::on_reject(uint32_t, int status, const std::string& message) {
+  if (ended_) return;
+  for (const Choice& c : choices_) streams_.cancel(c.request);
+  ended_ = true;
+  if (request_.stream) {
+    std::string body = io::error_body(status, message);
+    while (!body.empty() && body.back() == '\n') body.pop_back();  // one SSE data line
+    reply_.event(body);
+    reply_.event("[DONE]");
+    reply_.end();
+  } else {
+    reply_.send(io::error_response(status, message));
+  }
+  ticket_ = AdmissionTicket();
+}
+
+void Completion::on_client_gone() {
+  if (ended_) return;
+  ended_ = true;
+  for (const Choice& c : choices_) {
+    if (c.finish_reason.empty()) streams_.cancel(c.request);
+  }
+  ticket_ = AdmissionTicket();
+}
+
+}  // namespace rs::api

@@ -1,0 +1,69 @@
+#pragma once
+// One /v1/chat/completions or /v1/completions request on its shard: its
+// choices run as engine requests; their tokens are detokenized as they come,
+// cut at stop strings, and sent as SSE chunks (stream: true) or gathered into
+// one response. A client that goes away cancels every choice at once.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/api/admission.h"
+#include "core/api/openai_request.h"
+#include "core/api/openai_response.h"
+#include "core/api/prompt.h"
+#include "core/api/serving_model.h"
+#include "core/api/shard_streams.h"
+#include "core/sampler/stop_matcher.h"
+#include "core/tokenizer/stream_decoder.h"
+#include "io/reply.h"
+
+namespace rs::api {
+
+class Completion : public std::enable_shared_from_this<Completion> {
+ public:
+  Completion(const ServingModel& model, ShardStreams& streams, CompletionRequest request,
+             std::vector<PreparedPrompt> prompts, io::Reply reply, AdmissionTicket ticket);
+
+  // Submits every choice to the engine; for a stream, sends the head and the first chunks.
+  void start();
+  void on_event(uint32_t choice, engine::TokenEvent& event);
+  void on_reject(uint32_t choice, int status, const std::string& message);
+
+ private:
+  struct Choice {
+    Choice(const tokenizer::Tokenizer& tokenizer, std::vector<std::string> stops)
+        : decoder(tokenizer), stop(std::move(stops)) {}
+    uint64_t request = 0;  // engine request id
+    uint32_t prompt = 0;   // index in prompts_
+    tokenizer::StreamDecoder decoder;
+    sampler::StopMatcher stop;
+    std::string text;      // everything so far (non-streaming), or the echo prefix
+    uint32_t tokens = 0;   // generated, the stop token included
+    std::vector<TokenLogprob> logprobs;  // non-streaming: all; streaming: since the last chunk
+    std::vector<uint32_t> offsets;       // completions' text_offset, with logprobs
+    size_t text_bytes = 0;               // bytes of text emitted so far (echo included), for offsets
+    std::string finish_reason;           // "" while running
+  };
+
+  void on_client_gone();
+  TokenLogprob logprob_of(const engine::TokenEvent& event) const;
+  // Text (possibly empty) for choice `c`, and its end when finish_reason is set.
+  void emit(Choice& c, std::string_view text, std::string_view finish_reason);
+  void finish(Choice& c, std::string_view finish_reason);
+  void complete();  // every choice is done: the response ends
+
+  const ServingModel& model_;
+  ShardStreams& streams_;
+  CompletionRequest request_;
+  std::vector<PreparedPrompt> prompts_;
+  io::Reply reply_;
+  AdmissionTicket ticket_;
+  ResponseMeta meta_;
+  std::vector<Choice> choices_;
+  uint32_t remaining_ = 0;
+  bool ended_ = false;  // the response is complete (or the client gone)
+  std::string chunk_;   // reused for every chunk
+};
+
+}  // namespace rs::api

@@ -1,0 +1,370 @@
+#include "core/api/openai_request.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "core/json_write.h"
+
+namespace rs::api {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+// Bounds on client-given counts that the header does not name (OpenAI allows 300 logit_bias entries).
+constexpr size_t kMaxLogitBias = 1024;
+constexpr size_t kMaxStopTokenIds = 1024;
+constexpr int64_t kMaxTokenId = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
+// OpenAI's and vLLM's default for /v1/completions (chat has none: until the context is full).
+constexpr int32_t kDefaultCompletionMaxTokens = 16;
+// How much of a bad string value an error message quotes.
+constexpr size_t kMaxQuotedBytes = 40;
+
+// The fields we read; a body's other fields are ignored.
+enum Field : size_t {
+  kModel, kMessages, kTools, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
+  kMaxTokens, kMaxCompletionTokens, kTemperature, kTopP, kTopK, kMinP, kPresencePenalty,
+  kFrequencyPenalty, kRepetitionPenalty, kSeed, kLogitBias, kStop, kStopTokenIds, kIgnoreEos,
+  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kFieldCount
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "model", "messages", "tools", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
+    "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
+    "frequency_penalty", "repetition_penalty", "seed", "logit_bias", "stop", "stop_token_ids", "ignore_eos",
+    "skip_special_tokens", "logprobs", "top_logprobs", "user"};
+
+// A value as an error message shows it: scalars as JSON, strings quoted (cut short), containers by kind.
+std::string describe(element value) {
+  switch (value.type()) {
+    case element_type::ARRAY: return "an array";
+    case element_type::OBJECT: return "an object";
+    case element_type::STRING: {
+      std::string_view text = value.get_string().value_unsafe();
+      if (text.size() <= kMaxQuotedBytes) return json::quote(text);
+      size_t cut = kMaxQuotedBytes;
+      while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;  // whole characters only
+      std::string shortened(text.substr(0, cut));
+      shortened += "\xE2\x80\xA6";  // …
+      return json::quote(shortened);
+    }
+    default: return simdjson::minify(value);
+  }
+}
+
+[[noreturn]] void fail(std::string_view path, std::string_view expected, element value) {
+  throw ApiError(400, fmt::format("\"{}\" must be {}, got {}", path, expected, describe(value)), std::string(path));
+}
+
+[[noreturn]] void fail(std::string_view path, std::string message) {
+  throw ApiError(400, std::move(message), std::string(path));
+}
+
+// The value of an integer-valued number (5 or 5.0); none for anything else or outside int64.
+std::optional<int64_t> integer_value(element value) {
+  switch (value.type()) {
+    case element_type::INT64: return value.get_int64().value_unsafe();
+    case element_type::DOUBLE: {
+      const double number = value.get_double().value_unsafe();
+      // 2^63 is exactly representable; every integral double below it fits.
+      if (number != std::trunc(number) || number < -0x1p63 || number >= 0x1p63) return std::nullopt;
+      return static_cast<int64_t>(number);
+    }
+    default: return std::nullopt;  // UINT64 is above INT64_MAX: outside every range we accept
+  }
+}
+
+int64_t integer_in(element value, std::string_view path, int64_t low, int64_t high, std::string_view expected) {
+  const std::optional<int64_t> number = integer_value(value);
+  if (!number || *number < low || *number > high) fail(path, expected, value);
+  return *number;
+}
+
+std::optional<double> number_value(element value) {
+  switch (value.type()) {
+    case element_type::INT64: return static_cast<double>(value.get_int64().value_unsafe());
+    case element_type::UINT64: return static_cast<double>(value.get_uint64().value_unsafe());
+    case element_type::DOUBLE: return value.get_double().value_unsafe();
+    default: return std::nullopt;
+  }
+}
+
+// A number in [low, high], or in (low, high] when `open_low`.
+float number_in(element value, std::string_view path, double low, double high, bool open_low,
+                std::string_view expected) {
+  const std::optional<double> number = number_value(value);
+  if (!number || *number > high || (open_low ? *number <= low : *number < low)) fail(path, expected, value);
+  return static_cast<float>(*number);
+}
+
+bool boolean(element value, std::string_view path) {
+  if (value.type() != element_type::BOOL) fail(path, "a boolean", value);
+  return value.get_bool().value_unsafe();
+}
+
+std::string_view string(element value, std::string_view path) {
+  if (value.type() != element_type::STRING) fail(path, "a string", value);
+  return value.get_string().value_unsafe();
+}
+
+int32_t token_id(element value, std::string_view path) {
+  return static_cast<int32_t>(integer_in(value, path, 0, kMaxTokenId, "a token id (an integer from 0 to 2147483647)"));
+}
+
+Prompt text_prompt(std::string_view text) {
+  Prompt prompt;
+  prompt.text = text;
+  return prompt;
+}
+
+std::string indexed(std::string_view path, size_t index) { return fmt::format("{}[{}]", path, index); }
+
+std::vector<Prompt> parse_prompts(element value) {
+  static constexpr std::string_view kExpected =
+      "a string, an array of strings, an array of token ids, or an array of arrays of token ids";
+  std::vector<Prompt> prompts;
+  if (value.type() == element_type::STRING) {
+    prompts.push_back(text_prompt(value.get_string().value_unsafe()));
+    return prompts;
+  }
+  if (value.type() != element_type::ARRAY) fail("prompt", kExpected, value);
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  if (items.begin() == items.end()) fail("prompt", "\"prompt\" must not be an empty array");
+  const element_type kind = (*items.begin()).type();
+  if (kind == element_type::INT64 || kind == element_type::UINT64 || kind == element_type::DOUBLE) {
+    Prompt prompt;
+    prompt.is_tokens = true;
+    size_t index = 0;
+    for (const element item : items) prompt.tokens.push_back(token_id(item, indexed("prompt", index++)));
+    prompts.push_back(std::move(prompt));
+    return prompts;
+  }
+  if (kind != element_type::STRING && kind != element_type::ARRAY) fail("prompt[0]", kExpected, *items.begin());
+  size_t index = 0;
+  for (const element item : items) {
+    const std::string path = indexed("prompt", index++);
+    if (prompts.size() == kMaxPrompts) fail("prompt", fmt::format("\"prompt\" holds more than {} prompts", kMaxPrompts));
+    if (kind == element_type::STRING) {
+      prompts.push_back(text_prompt(string(item, path)));
+      continue;
+    }
+    if (item.type() != element_type::ARRAY) fail(path, "an array of token ids", item);
+    Prompt prompt;
+    prompt.is_tokens = true;
+    size_t token_index = 0;
+    const simdjson::dom::array tokens = item.get_array().value_unsafe();
+    for (const element token : tokens) {
+      prompt.tokens.push_back(token_id(token, indexed(path, token_index++)));
+    }
+    if (prompt.tokens.empty()) fail(path, fmt::format("\"{}\" must not be an empty array", path));
+    prompts.push_back(std::move(prompt));
+  }
+  return prompts;
+}
+
+void parse_stop(element value, std::vector<std::string>& stop) {
+  if (value.type() == element_type::STRING) {
+    const std::string_view text = value.get_string().value_unsafe();
+    if (text.empty()) fail("stop", "a non-empty string or an array of non-empty strings", value);
+    stop.emplace_back(text);
+    return;
+  }
+  if (value.type() != element_type::ARRAY) fail("stop", "a string or an array of strings", value);
+  size_t index = 0;
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  for (const element item : items) {
+    if (stop.size() == sampler::kMaxStopStrings) {
+      fail("stop", fmt::format("\"stop\" holds more than {} stop strings", sampler::kMaxStopStrings));
+    }
+    const std::string path = indexed("stop", index++);
+    if (item.type() != element_type::STRING || item.get_string().value_unsafe().empty()) {
+      fail(path, "a non-empty string", item);
+    }
+    stop.emplace_back(item.get_string().value_unsafe());
+  }
+}
+
+void parse_logit_bias(element value, std::map<sampler::TokenId, float>& logit_bias) {
+  if (value.type() != element_type::OBJECT) fail("logit_bias", "an object mapping token ids to numbers", value);
+  size_t count = 0;
+  const simdjson::dom::object entries = value.get_object().value_unsafe();
+  for (const auto& [key, bias] : entries) {
+    if (++count > kMaxLogitBias) {
+      fail("logit_bias", fmt::format("\"logit_bias\" holds more than {} entries", kMaxLogitBias));
+    }
+    int64_t token = 0;
+    bool valid = !key.empty() && key.size() <= 10;
+    for (const char c : key) {
+      valid = valid && c >= '0' && c <= '9';
+      if (valid) token = token * 10 + (c - '0');
+    }
+    if (!valid || token > kMaxTokenId) {
+      fail("logit_bias", fmt::format("\"logit_bias\" keys must be token ids (integers from 0 to 2147483647), got {}",
+                                     json::quote(key.substr(0, kMaxQuotedBytes))));
+    }
+    const std::optional<double> number = number_value(bias);
+    if (!number || *number < -100 || *number > 100) {
+      fail("logit_bias", fmt::format("\"logit_bias\" values must be numbers between -100 and 100, got {} for token {}",
+                                     describe(bias), token));
+    }
+    logit_bias[static_cast<sampler::TokenId>(token)] = static_cast<float>(*number);
+  }
+}
+
+std::string array_of_objects(element value, std::string_view path, bool allow_empty) {
+  const std::string_view expected = allow_empty ? "an array of objects" : "a non-empty array of objects";
+  if (value.type() != element_type::ARRAY) fail(path, expected, value);
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  if (!allow_empty && items.begin() == items.end()) fail(path, expected, value);
+  size_t index = 0;
+  for (const element item : items) {
+    if (item.type() != element_type::OBJECT) fail(indexed(path, index), "an object", item);
+    ++index;
+  }
+  return simdjson::minify(value);
+}
+
+}  // namespace
+
+CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
+  // One parser per thread keeps its buffers between requests; every value is copied out before returning.
+  thread_local simdjson::dom::parser parser;
+  element root;
+  if (const simdjson::error_code error = parser.parse(body.data(), body.size()).get(root)) {
+    throw ApiError(400, fmt::format("the body is not valid JSON: {}", simdjson::error_message(error)));
+  }
+  if (root.type() != element_type::OBJECT) {
+    throw ApiError(400, fmt::format("the body is not a JSON object: got {}", describe(root)));
+  }
+
+  // Last occurrence wins, as with Python's json module; null is the same as absent.
+  std::array<std::optional<element>, kFieldCount> fields;
+  const simdjson::dom::object body_fields = root.get_object().value_unsafe();
+  for (const auto& [key, value] : body_fields) {
+    for (size_t i = 0; i < kFieldCount; ++i) {
+      if (key == kFieldNames[i]) {
+        fields[i] = value;
+        break;
+      }
+    }
+  }
+  for (auto& field : fields) {
+    if (field && field->is_null()) field.reset();
+  }
+  const auto present = [&](Field f) -> const std::optional<element>& { return fields[f]; };
+
+  CompletionRequest request;
+  request.endpoint = endpoint;
+  sampler::SamplingParams& sampling = request.sampling;
+
+  if (const auto& v = present(kModel)) request.model = string(*v, "model");
+
+  if (endpoint == Endpoint::chat) {
+    const auto& messages = present(kMessages);
+    if (!messages) fail("messages", "\"messages\" is required: a non-empty array of message objects");
+    request.messages_json = array_of_objects(*messages, "messages", false);
+    if (const auto& v = present(kTools)) request.tools_json = array_of_objects(*v, "tools", true);
+    if (const auto& v = present(kAddGenerationPrompt)) {
+      request.add_generation_prompt = boolean(*v, "add_generation_prompt");
+    }
+  } else {
+    const auto& prompt = present(kPrompt);
+    if (!prompt) fail("prompt", "\"prompt\" is required: a string, an array of strings or of token ids");
+    request.prompts = parse_prompts(*prompt);
+    if (const auto& v = present(kEcho)) request.echo = boolean(*v, "echo");
+  }
+
+  if (const auto& v = present(kN)) {
+    request.n = static_cast<int32_t>(
+        integer_in(*v, "n", 1, kMaxChoices, fmt::format("an integer between 1 and {}", kMaxChoices)));
+  }
+  if (const auto& v = present(kStream)) request.stream = boolean(*v, "stream");
+  if (const auto& v = present(kStreamOptions)) {
+    if (v->type() != element_type::OBJECT) fail("stream_options", "an object", *v);
+    if (!request.stream) fail("stream_options", "\"stream_options\" can only be set when \"stream\" is true");
+    element include_usage;
+    if (!v->at_key("include_usage").get(include_usage) && !include_usage.is_null()) {
+      request.include_usage = boolean(include_usage, "stream_options.include_usage");
+    }
+  }
+
+  if (endpoint == Endpoint::completion) sampling.max_tokens = kDefaultCompletionMaxTokens;
+  for (const Field f : {kMaxTokens, kMaxCompletionTokens}) {  // in this order: max_completion_tokens wins
+    if (const auto& v = present(f)) {
+      sampling.max_tokens = static_cast<int32_t>(
+          integer_in(*v, kFieldNames[f], 1, kMaxInt32, "an integer between 1 and 2147483647 (or null)"));
+    }
+  }
+
+  if (const auto& v = present(kTemperature)) {
+    sampling.temperature = number_in(*v, "temperature", 0, 2, false, "a number between 0 and 2");
+  }
+  if (const auto& v = present(kTopP)) {
+    sampling.top_p = number_in(*v, "top_p", 0, 1, true, "a number greater than 0 and at most 1");
+  }
+  if (const auto& v = present(kTopK)) {
+    const int64_t top_k = integer_in(*v, "top_k", -1, kMaxInt32, "an integer: -1 or 0 (off), or at least 1");
+    sampling.top_k = top_k <= 0 ? 0 : static_cast<int32_t>(top_k);
+  }
+  if (const auto& v = present(kMinP)) sampling.min_p = number_in(*v, "min_p", 0, 1, false, "a number between 0 and 1");
+  if (const auto& v = present(kPresencePenalty)) {
+    sampling.presence_penalty = number_in(*v, "presence_penalty", -2, 2, false, "a number between -2 and 2");
+  }
+  if (const auto& v = present(kFrequencyPenalty)) {
+    sampling.frequency_penalty = number_in(*v, "frequency_penalty", -2, 2, false, "a number between -2 and 2");
+  }
+  if (const auto& v = present(kRepetitionPenalty)) {
+    sampling.repetition_penalty = number_in(*v, "repetition_penalty", 0, std::numeric_limits<float>::max(), true,
+                                            "a number greater than 0");
+  }
+  if (const auto& v = present(kSeed)) {
+    // OpenAI's clients send any int64; negative seeds keep their bit pattern.
+    if (v->type() == element_type::UINT64) {
+      sampling.seed = v->get_uint64().value_unsafe();
+    } else if (const std::optional<int64_t> seed = integer_value(*v)) {
+      sampling.seed = static_cast<uint64_t>(*seed);
+    } else {
+      fail("seed", "an integer", *v);
+    }
+  }
+  if (const auto& v = present(kLogitBias)) parse_logit_bias(*v, sampling.logit_bias);
+  if (const auto& v = present(kStop)) parse_stop(*v, sampling.stop);
+  if (const auto& v = present(kStopTokenIds)) {
+    if (v->type() != element_type::ARRAY) fail("stop_token_ids", "an array of token ids", *v);
+    size_t index = 0;
+    const simdjson::dom::array items = v->get_array().value_unsafe();
+    for (const element item : items) {
+      if (index == kMaxStopTokenIds) {
+        fail("stop_token_ids", fmt::format("\"stop_token_ids\" holds more than {} token ids", kMaxStopTokenIds));
+      }
+      sampling.stop_token_ids.push_back(token_id(item, indexed("stop_token_ids", index++)));
+    }
+  }
+  if (const auto& v = present(kIgnoreEos)) sampling.ignore_eos = boolean(*v, "ignore_eos");
+  if (const auto& v = present(kSkipSpecialTokens)) request.skip_special_tokens = boolean(*v, "skip_special_tokens");
+
+  if (endpoint == Endpoint::chat) {
+    if (const auto& v = present(kLogprobs)) sampling.logprobs = boolean(*v, "logprobs");
+    if (const auto& v = present(kTopLogprobs)) {
+      sampling.top_logprobs = static_cast<int32_t>(
+          integer_in(*v, "top_logprobs", 0, sampler::kMaxTopLogprobs,
+                     fmt::format("an integer between 0 and {}", sampler::kMaxTopLogprobs)));
+      if (!sampling.logprobs) fail("top_logprobs", "\"top_logprobs\" requires \"logprobs\" to be true");
+    }
+  } else if (const auto& v = present(kLogprobs)) {
+    // Legacy completions: `logprobs` is the number of alternatives per token.
+    sampling.logprobs = true;
+    sampling.top_logprobs = static_cast<int32_t>(
+        integer_in(*v, "logprobs", 0, kMaxCompletionLogprobs,
+                   fmt::format("an integer between 0 and {} (or null)", kMaxCompletionLogprobs)));
+  }
+
+  if (const auto& v = present(kUser)) request.user = string(*v, "user");
+  return request;
+}
+
+}  // namespace rs::api

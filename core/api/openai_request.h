@@ -1,0 +1,62 @@
+#pragma once
+// The body of POST /v1/chat/completions and /v1/completions, parsed with
+// simdjson into what the engine needs. Unknown fields are ignored, as OpenAI's
+// and vLLM's servers ignore them; a field of the wrong type or out of range is
+// an ApiError naming it. Sizes come from the client: every count is bounded.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/api/api_error.h"
+#include "core/sampler/sampling_params.h"
+
+namespace rs::api {
+
+enum class Endpoint { chat, completion };
+
+inline constexpr int32_t kMaxChoices = 16;          // n
+inline constexpr size_t kMaxPrompts = 64;           // /v1/completions prompt arrays
+inline constexpr int32_t kMaxCompletionLogprobs = 5;  // legacy completions `logprobs`
+
+// One /v1/completions prompt: text, or token ids given directly.
+struct Prompt {
+  std::string text;
+  std::vector<int32_t> tokens;
+  bool is_tokens = false;
+};
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::chat;
+  std::string model;  // as sent ("" when absent); the server decides whether it names its model
+
+  // chat: the `messages` array as raw JSON, for chat::messages_from_json; and
+  // `tools` as raw JSON ("" when absent or null), passed to the template.
+  std::string messages_json;
+  std::string tools_json;
+  bool add_generation_prompt = true;  // vLLM extension
+  // completion: one or more prompts; each gives `n` choices.
+  std::vector<Prompt> prompts;
+  bool echo = false;  // completion: the prompt's text precedes each choice's text
+
+  // temperature, top_p, top_k (-1 → 0), min_p, penalties (presence,
+  // frequency, repetition), logit_bias (keys are token ids as strings),
+  // seed, max_tokens / max_completion_tokens (the latter wins), stop (string
+  // or array of strings), stop_token_ids, ignore_eos, logprobs/top_logprobs.
+  // Not yet checked against the vocabulary: SamplingParams::validate does that.
+  sampler::SamplingParams sampling;
+  int32_t n = 1;
+  bool stream = false;
+  bool include_usage = false;       // stream_options.include_usage
+  bool skip_special_tokens = true;  // vLLM extension: control tokens stay out of the text
+  std::string user;
+};
+
+// Throws ApiError (400, param = the field's name, e.g. "messages" or
+// "stop[2]") for a body that is not a JSON object, a missing required field
+// (chat: messages; completion: prompt), a wrong type, or a value out of
+// OpenAI's documented range.
+CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
+
+}  // namespace rs::api

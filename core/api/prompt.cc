@@ -1,0 +1,93 @@
+#include "core/api/prompt.h"
+
+#include <fmt/format.h>
+
+#include "core/template/error.h"
+#include "core/template/json.h"
+
+namespace rs::api {
+namespace {
+
+std::string token_text(const tokenizer::Vocab& vocab, tokenizer::TokenId id) {
+  return id >= 0 && size_t(id) < vocab.size() ? vocab.tokens[size_t(id)] : std::string();
+}
+
+void check_fits(size_t tokens, const ServingModel& model, std::string_view what) {
+  if (tokens == 0) throw ApiError(400, fmt::format("the {} has no tokens", what), "prompt");
+  if (tokens >= model.ctx_size) {
+    throw ApiError(400,
+                   fmt::format("This model's maximum context length is {} tokens. However, your {} resulted in {} "
+                               "tokens, which leaves no room for the completion. Please reduce the length of the "
+                               "{}.",
+                               model.ctx_size, what, tokens, what),
+                   what == "messages" ? "messages" : "prompt");
+  }
+}
+
+}  // namespace
+
+std::string render_chat(const ServingModel& model, std::string_view messages_json, std::string_view tools_json,
+                        bool add_generation_prompt) {
+  const tokenizer::Vocab& vocab = model.tokenizer->vocab();
+  chat::ChatContext context;
+  context.bos_token = token_text(vocab, vocab.bos);
+  context.eos_token = token_text(vocab, vocab.eos);
+  context.add_generation_prompt = add_generation_prompt;
+  try {
+    if (!tools_json.empty()) context.tools = jinja::value_from_json(tools_json);
+    return model.chat_template.render(chat::messages_from_json(messages_json), context);
+  } catch (const std::invalid_argument& e) {
+    throw ApiError(400, e.what(), "messages");
+  } catch (const jinja::TemplateError& e) {
+    // Mostly the template's own raise_exception ("Conversation roles must alternate …").
+    throw ApiError(400, fmt::format("the chat template ({}) rejected the messages: {}", model.chat_template.name(),
+                                    e.what()),
+                   "messages");
+  }
+}
+
+std::vector<tokenizer::TokenId> tokenize_chat(const tokenizer::Tokenizer& tokenizer, std::string_view text) {
+  std::vector<tokenizer::TokenId> tokens = tokenizer.encode(text, false, true);
+  const tokenizer::Vocab& vocab = tokenizer.vocab();
+  if (vocab.add_bos && vocab.bos >= 0 && (tokens.empty() || tokens.front() != vocab.bos)) {
+    tokens.insert(tokens.begin(), vocab.bos);
+  }
+  return tokens;
+}
+
+std::vector<PreparedPrompt> prepare_prompts(const CompletionRequest& request, const ServingModel& model) {
+  const tokenizer::Tokenizer& tokenizer = *model.tokenizer;
+  std::vector<PreparedPrompt> prompts;
+  if (request.endpoint == Endpoint::chat) {
+    PreparedPrompt p;
+    p.text = render_chat(model, request.messages_json, request.tools_json, request.add_generation_prompt);
+    p.tokens = tokenize_chat(tokenizer, p.text);
+    check_fits(p.tokens.size(), model, "messages");
+    prompts.push_back(std::move(p));
+    return prompts;
+  }
+  const size_t vocab_size = tokenizer.vocab().size();
+  for (size_t i = 0; i < request.prompts.size(); ++i) {
+    const Prompt& given = request.prompts[i];
+    PreparedPrompt p;
+    if (given.is_tokens) {
+      for (const int32_t id : given.tokens) {
+        if (id < 0 || size_t(id) >= vocab_size) {
+          throw ApiError(400, fmt::format("token id {} is outside the vocabulary (0 to {})", id, vocab_size - 1),
+                         request.prompts.size() > 1 ? fmt::format("prompt[{}]", i) : "prompt");
+        }
+      }
+      p.tokens.assign(given.tokens.begin(), given.tokens.end());
+      p.text = tokenizer.decode(p.tokens);
+    } else {
+      // As vLLM (add_special_tokens) and llama.cpp's server: BOS as the model wants, special tokens parsed.
+      p.tokens = tokenizer.encode(given.text, true, true);
+      p.text = given.text;
+    }
+    check_fits(p.tokens.size(), model, "prompt");
+    prompts.push_back(std::move(p));
+  }
+  return prompts;
+}
+
+}  // namespace rs::api

@@ -1,0 +1,47 @@
+#pragma once
+// One per shard: the engine's event sink for the requests this shard
+// submitted. The engine thread hands it each step's events in one call; it
+// posts them to the shard (one task per step, not per token), where they are
+// routed to the completion and choice each engine request belongs to.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/engine/engine.h"
+#include "io/shard.h"
+
+namespace rs::api {
+
+class Completion;
+
+class ShardStreams final : public engine::EventSink {
+ public:
+  ShardStreams(io::Shard& shard, engine::Engine& engine);
+
+  // Shard thread only.
+  uint64_t next_request_id();  // unique across shards: the shard's index in the high bits
+  void track(uint64_t request, std::shared_ptr<Completion> completion, uint32_t choice);
+  // Stops routing `request` and tells the engine to drop it (client gone, stop string).
+  void cancel(uint64_t request);
+  engine::Engine& engine() { return engine_; }
+
+  // Engine thread.
+  void deliver(std::vector<engine::TokenEvent> events) override;
+  void reject(uint64_t request, std::string message, bool engine_fault) override;
+
+ private:
+  void dispatch(std::vector<engine::TokenEvent>& events);
+
+  struct Target {
+    std::shared_ptr<Completion> completion;
+    uint32_t choice;
+  };
+  io::Shard& shard_;
+  engine::Engine& engine_;
+  uint64_t next_id_;
+  std::unordered_map<uint64_t, Target> targets_;
+};
+
+}  // namespace rs::api

@@ -1,0 +1,50 @@
+#pragma once
+// The model `serve` serves: its weights, tokenizer and chat template, the CPU
+// executor with its KV cache, and the engine thread, built in that order and
+// warmed up with one real step before anything is served.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/api/serving_model.h"
+#include "core/demo_model.h"
+#include "core/engine/cpu_executor.h"
+#include "core/engine/engine.h"
+
+namespace rs {
+
+struct ModelServiceOptions {
+  std::string model;          // "" : the built-in demo model
+  std::string model_name;     // "" : the file's name
+  std::string chat_template;  // "" : the model's own
+  unsigned threads = 0;       // compute threads; 0: every core
+  std::string kv_type = "f16";
+  uint32_t ctx_size = 4096;   // capped at the model's trained context
+  double kv_cache_gib = 0;    // 0: room for max_seqs full contexts, at most a quarter of memory
+  uint32_t block_tokens = 16;
+  engine::SchedulerLimits limits;
+};
+
+inline constexpr std::string_view kDemoModelId = "ringserve-demo-random-weights";
+
+class ModelService {
+ public:
+  // Loads and warms up; throws std::exception naming the file or option at fault.
+  explicit ModelService(ModelServiceOptions options);
+  ~ModelService();
+
+  const api::ServingModel& serving() const { return serving_; }
+  engine::Engine& engine() { return *engine_; }
+  const engine::KvLayout& kv_layout() const { return executor_->kv_layout(); }
+
+ private:
+  std::optional<DemoModelFile> demo_;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
+  std::unique_ptr<engine::ModelWeights> weights_;
+  std::unique_ptr<engine::CpuExecutor> executor_;
+  std::unique_ptr<engine::Engine> engine_;
+  api::ServingModel serving_;
+};
+
+}  // namespace rs
