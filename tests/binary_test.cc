@@ -141,14 +141,18 @@ TEST(Binary, ServesHealthReadyAndValidMetricsThenExitsCleanlyOnSigterm) {
   auto health = fetch(port, get_request("/health"));
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  EXPECT_TRUE(p.wait_for_line(R"("GET /health HTTP/1.1" 200)"));  // --access-log
+  // The demo model loads in milliseconds: /ready's 503 before that is tested in-process (api_tests).
+  ASSERT_TRUE(p.wait_for_line(R"(ready: serving "ringserve-demo-random-weights")")) << p.output();
   auto ready = fetch(port, get_request("/ready"));
   ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->status, 503);
-  EXPECT_TRUE(p.wait_for_line(R"("GET /health HTTP/1.1" 200)"));  // --access-log
+  EXPECT_EQ(ready->status, 200);
 
   auto metrics = fetch(port, get_request("/metrics"));
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find("ringserve_http_connections_open{shard=\"1\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("ringserve_kv_cache_usage_ratio 0\n"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("ringserve_time_to_first_token_seconds_bucket{le=\"0.001\"}"), std::string::npos);
   const bool have_promtool = system("command -v promtool >/dev/null 2>&1") == 0;
   if (have_promtool) {
     FILE* check = popen("promtool check metrics >/dev/null 2>&1", "w");

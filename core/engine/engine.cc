@@ -1,5 +1,7 @@
 #include "core/engine/engine.h"
 
+#include <pthread.h>
+
 #include <future>
 #include <stdexcept>
 
@@ -41,7 +43,10 @@ Engine::Engine(Executor& executor, const SchedulerLimits& limits, std::vector<To
       kv_blocks_(executor.kv_layout().n_blocks),
       scheduler_(executor, limits, std::move(end_of_generation)) {
   metrics_.kv_blocks_total.set(kv_blocks_);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "engine");  // for top -H and per-thread CPU time in perf/
+    run();
+  });
 }
 
 Engine::~Engine() {
@@ -120,6 +125,7 @@ void Engine::run() {
         continue;
       }
     }
+    const Clock::time_point start = Clock::now();
     try {
       scheduler_.step(report);
     } catch (const std::exception& e) {
@@ -132,11 +138,13 @@ void Engine::run() {
       tracked_.clear();
       continue;
     }
+    const Clock::time_point end = Clock::now();
+    metrics_.step_time.observe(seconds_between(start, end));
     metrics_.steps.add();
     metrics_.preemptions.add(report.preemptions);
     metrics_.batch_sequences.set(report.batch_sequences);
     metrics_.batch_tokens.set(report.batch_tokens);
-    publish(report, Clock::now());
+    publish(report, end);
     update_gauges();
   }
 }

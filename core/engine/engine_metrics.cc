@@ -13,6 +13,7 @@ void EngineMetrics::render(metrics::Exposition& out) const {
             time_per_output_token);
   histogram("ringserve_e2e_request_latency_seconds", "Request arrival to its last token.", e2e_latency);
   histogram("ringserve_request_queue_time_seconds", "Request arrival to its first scheduled step.", queue_wait);
+  histogram("ringserve_engine_step_seconds", "One batched step: scheduling, the forward pass and sampling.", step_time);
 
   const auto counter = [&out](std::string_view name, std::string_view help, const metrics::Counter& c) {
     out.family(name, "counter", help);

@@ -11,6 +11,7 @@ struct EngineMetrics {
   metrics::Histogram time_per_output_token;  // between one token and the next of a request
   metrics::Histogram e2e_latency;          // arrival to last token
   metrics::Histogram queue_wait;           // arrival to first scheduled
+  metrics::Histogram step_time;            // one batched step: schedule, forward pass, sampling
   metrics::Counter prompt_tokens;
   metrics::Counter generation_tokens;
   metrics::Counter preemptions;

@@ -1,0 +1,377 @@
+// The OpenAI API end to end: a real server on loopback, the demo model on the
+// CPU engine, requests over TCP. Outputs are compared as exact bytes: the
+// engine is batch-invariant, so a request gives the same text alone and among
+// 63 others.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "core/api/api_routes.h"
+#include "core/endpoints.h"
+#include "core/json_write.h"
+#include "core/model_service.h"
+#include "tests/http_client.h"
+
+namespace rs::test {
+namespace {
+
+std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers = "") {
+  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
+         std::string(extra_headers) + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         std::string(body);
+}
+
+// The events of an SSE body, without "data: ".
+std::vector<std::string> sse_events(const std::string& body) {
+  std::vector<std::string> events;
+  size_t at = 0;
+  while (at < body.size()) {
+    const size_t end = body.find("\n\n", at);
+    if (end == std::string::npos) break;
+    std::string_view event(body.data() + at, end - at);
+    EXPECT_TRUE(event.starts_with("data: ")) << event;
+    events.emplace_back(event.substr(6));
+    at = end + 2;
+  }
+  EXPECT_EQ(at, body.size()) << "trailing bytes after the last event";
+  return events;
+}
+
+class Serving : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kMaxInFlight = 80;
+
+  void SetUp() override { start({}); }
+  void TearDown() override {
+    if (server_) {
+      server_->stop();
+      server_->wait();
+    }
+  }
+
+  void start(api::ApiOptions api_options, uint32_t ctx_size = 256) {
+    io::ServerConfig config;
+    config.host = "127.0.0.1";
+    config.port = 0;
+    config.shards = 2;
+    config.pin_shards = false;
+    server_ = std::make_unique<io::Server>(config);
+    if (api_options.max_in_flight == 0) api_options.max_in_flight = kMaxInFlight;
+    api_ = std::make_unique<api::Api>(*server_, api_options);
+    add_health_endpoints(*server_, ready_, service_);
+    server_->start();
+    port_ = server_->port();
+    ModelServiceOptions options;
+    options.threads = 1;
+    options.ctx_size = ctx_size;
+    options.limits = {.max_batch_tokens = 256, .max_seqs = 64, .ctx_size = ctx_size};
+    service_ = std::make_unique<ModelService>(options);
+    api_->serve(service_->serving(), service_->engine());
+    ready_ = true;
+  }
+
+  HttpResponse post(std::string_view path, std::string_view body, std::string_view headers = "") {
+    auto response = fetch(port_, post_request(path, body, headers));
+    EXPECT_TRUE(response) << "no response to " << body;
+    return response.value_or(HttpResponse{});
+  }
+
+  simdjson::dom::element json(const std::string& text) {
+    parsed_.push_back(std::make_unique<simdjson::dom::parser>());
+    simdjson::dom::element element;
+    EXPECT_EQ(parsed_.back()->parse(text).get(element), simdjson::SUCCESS) << text;
+    return element;
+  }
+
+  std::string completion_text(const std::string& body) {
+    const HttpResponse r = post("/v1/completions", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::string(json(r.body)["choices"].at(0)["text"].get_string().value_unsafe());
+  }
+
+  // Polls /metrics until `line` appears.
+  bool metrics_show(const std::string& line) {
+    for (int i = 0; i < 200; ++i) {
+      const auto m = fetch(port_, get_request("/metrics"));
+      if (m && m->body.find(line) != std::string::npos) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  std::unique_ptr<io::Server> server_;
+  std::unique_ptr<api::Api> api_;
+  std::unique_ptr<ModelService> service_;
+  std::atomic<bool> ready_{false};
+  uint16_t port_ = 0;
+  std::vector<std::unique_ptr<simdjson::dom::parser>> parsed_;
+};
+
+TEST_F(Serving, ChatCompletionHasOpenAisShape) {
+  const HttpResponse r = post("/v1/chat/completions",
+                              R"({"model":"ringserve-demo-random-weights","messages":[{"role":"user","content":"Hi"}],)"
+                              R"("max_tokens":5,"temperature":0,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  const auto body = json(r.body);
+  EXPECT_TRUE(std::string_view(body["id"]).starts_with("chatcmpl-"));
+  EXPECT_EQ(std::string_view(body["object"]), "chat.completion");
+  EXPECT_EQ(std::string_view(body["model"]), "ringserve-demo-random-weights");
+  EXPECT_GT(int64_t(body["created"]), 1700000000);
+  EXPECT_FALSE(std::string_view(body["system_fingerprint"]).empty());
+  const auto choice = body["choices"].at(0);
+  EXPECT_EQ(uint64_t(choice["index"]), 0u);
+  EXPECT_EQ(std::string_view(choice["message"]["role"]), "assistant");
+  EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+  EXPECT_TRUE(choice["logprobs"].is_null());
+  // The prompt is the ChatML rendering (the demo has no template), tokenized as /tokenize does.
+  const HttpResponse tokens = post("/tokenize", R"({"messages":[{"role":"user","content":"Hi"}]})");
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), uint64_t(json(tokens.body)["count"]));
+  EXPECT_EQ(uint64_t(body["usage"]["completion_tokens"]), 5u);
+  EXPECT_EQ(uint64_t(body["usage"]["total_tokens"]), uint64_t(body["usage"]["prompt_tokens"]) + 5);
+}
+
+TEST_F(Serving, StreamedChunksComeInOrderAndAddUpToTheWholeResponse) {
+  const std::string request =
+      R"({"messages":[{"role":"user","content":"Tell me"}],"max_tokens":12,"temperature":0,"ignore_eos":true)";
+  const HttpResponse whole = post("/v1/chat/completions", request + "}");
+  ASSERT_EQ(whole.status, 200);
+  const std::string expected(json(whole.body)["choices"].at(0)["message"]["content"].get_string().value_unsafe());
+
+  const HttpResponse streamed = post("/v1/chat/completions", request + R"(,"stream":true,"stream_options":{"include_usage":true}})");
+  ASSERT_EQ(streamed.status, 200);
+  EXPECT_EQ(streamed.header("content-type"), "text/event-stream");
+  const std::vector<std::string> events = sse_events(streamed.body);
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text, id;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    const auto chunk = json(events[i]);
+    EXPECT_EQ(std::string_view(chunk["object"]), "chat.completion.chunk");
+    if (i == 0) id = std::string(std::string_view(chunk["id"]));
+    EXPECT_EQ(std::string_view(chunk["id"]), id);
+    EXPECT_TRUE(chunk["usage"].is_null() == (i + 2 < events.size())) << events[i];
+    if (i + 2 == events.size()) {  // the usage chunk
+      EXPECT_EQ(chunk["choices"].get_array().size(), 0u);
+      EXPECT_EQ(uint64_t(chunk["usage"]["completion_tokens"]), 12u);
+      continue;
+    }
+    const auto choice = chunk["choices"].at(0);
+    const auto delta = choice["delta"];
+    EXPECT_EQ(!delta["role"].error(), i == 0) << "role only in the first chunk: " << events[i];
+    std::string_view content;
+    if (!delta["content"].get(content)) text += content;
+    EXPECT_EQ(!choice["finish_reason"].is_null(), i + 3 == events.size()) << "finish_reason only in the last: " << events[i];
+  }
+  EXPECT_EQ(text, expected);
+}
+
+TEST_F(Serving, SixtyFourConcurrentStreamsEachGetWhatTheyGetAlone) {
+  const auto request = [](int i) {
+    return post_request("/v1/completions",
+                        R"({"prompt":"Story )" + std::to_string(i) + R"(:","max_tokens":16,"temperature":1,"seed":)" +
+                            std::to_string(1000 + i) + R"(,"ignore_eos":true,"stream":true})");
+  };
+  const auto text_of = [this](const HttpResponse& r) {
+    std::string text;
+    for (const std::string& e : sse_events(r.body)) {
+      if (e != "[DONE]") text += std::string_view(json(e)["choices"].at(0)["text"]);
+    }
+    return text;
+  };
+  std::vector<std::string> alone;
+  for (int i = 0; i < 64; ++i) alone.push_back(text_of(*fetch(port_, request(i))));
+
+  std::vector<HttpClient> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.emplace_back(port_);
+    clients.back().send(request(i));
+  }
+  for (int i = 0; i < 64; ++i) {
+    const auto r = clients[size_t(i)].read_response(20000ms);
+    ASSERT_TRUE(r) << "stream " << i;
+    EXPECT_EQ(text_of(*r), alone[size_t(i)]) << "stream " << i;
+  }
+  // Distinct seeds, distinct texts.
+  std::sort(alone.begin(), alone.end());
+  EXPECT_GT(std::unique(alone.begin(), alone.end()) - alone.begin(), 60);
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
+}
+
+TEST_F(Serving, AClientThatGoesAwayFreesItsBlocks) {
+  HttpClient client(port_);
+  client.send(post_request("/v1/completions",
+                           R"({"prompt":"Once","max_tokens":200,"ignore_eos":true,"stream":true})"));
+  const std::string first = client.read_until("\"text\"");
+  ASSERT_NE(first.find("200 OK"), std::string::npos) << first;
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
+  client.close();
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_engine_requests_total{outcome=\"cancelled\"} 1\n"));
+}
+
+TEST_F(Serving, NChoicesAndTheSameSeedUnderLoad) {
+  const std::string request = R"({"prompt":"A","max_tokens":8,"n":3,"seed":7,"temperature":1,"ignore_eos":true})";
+  const HttpResponse quiet = post("/v1/completions", request);
+  ASSERT_EQ(quiet.status, 200) << quiet.body;
+  const auto choices = json(quiet.body)["choices"].get_array();
+  ASSERT_EQ(choices.size(), 3u);
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(uint64_t(choices.at(i)["index"]), i);
+    texts.emplace_back(std::string_view(choices.at(i)["text"]));
+  }
+  EXPECT_NE(texts[0], texts[1]);
+  EXPECT_EQ(uint64_t(json(quiet.body)["usage"]["completion_tokens"]), 24u);
+  // Again while 8 other streams run.
+  std::vector<HttpClient> load;
+  for (int i = 0; i < 8; ++i) {
+    load.emplace_back(port_);
+    load.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":150,"ignore_eos":true,"stream":true})"));
+  }
+  const HttpResponse busy = post("/v1/completions", request);
+  EXPECT_EQ(simdjson::minify(json(busy.body)["choices"].value_unsafe()), simdjson::minify(json(quiet.body)["choices"].value_unsafe()));
+}
+
+TEST_F(Serving, TooLongPromptsAre400AndAbsurdMaxTokensAreClamped) {
+  std::string words;
+  for (int i = 0; i < 300; ++i) words += "ab ";  // well over the 256-token context
+  HttpResponse r = post("/v1/completions", R"({"prompt":")" + words + R"("})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "prompt");
+  EXPECT_NE(r.body.find("maximum context length is 256 tokens"), std::string::npos) << r.body;
+
+  r = post("/v1/completions", R"({"prompt":"Hi","max_tokens":1000000000,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = json(r.body);
+  EXPECT_EQ(std::string_view(body["choices"].at(0)["finish_reason"]), "length");
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]) + uint64_t(body["usage"]["completion_tokens"]), 256u);
+}
+
+TEST_F(Serving, BadBodiesAre400NamingTheField) {
+  const struct {
+    std::string body;
+    std::string param;
+  } cases[] = {
+      {"{not json", ""},
+      {"[1,2]", ""},
+      {R"({"prompt":"x","temperature":"hot"})", "temperature"},
+      {R"({"prompt":"x","max_tokens":-3})", "max_tokens"},
+      {R"({"prompt":"x","n":1000})", "n"},
+      {R"({"prompt":[999999]})", "prompt"},
+      {R"({"prompt":"x","logit_bias":{"99999":5}})", "logit_bias"},
+      {R"({"max_tokens":3})", "prompt"},
+  };
+  for (const auto& c : cases) {
+    const HttpResponse r = post("/v1/completions", c.body);
+    EXPECT_EQ(r.status, 400) << c.body << " → " << r.body;
+    const auto error = json(r.body)["error"];
+    EXPECT_EQ(std::string_view(error["type"]), "invalid_request_error");
+    if (c.param.empty()) EXPECT_TRUE(error["param"].is_null()) << r.body;
+    else EXPECT_EQ(std::string_view(error["param"]), c.param) << r.body;
+  }
+  // Unknown fields are ignored; an oversized body never reaches the handler.
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","max_tokens":1,"frobnicate":{"a":[1]}})").status, 200);
+  EXPECT_EQ(post("/v1/completions", std::string(17 << 20, ' ')).status, 413);  // over --max-body-bytes
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","model":"gpt-4"})").status, 404);
+}
+
+TEST_F(Serving, StopStringsAndStopTokensEndTheText) {
+  const std::string free_text = completion_text(R"({"prompt":"Once","max_tokens":20,"temperature":0,"ignore_eos":true})");
+  ASSERT_GE(free_text.size(), 6u);
+  const std::string stop = free_text.substr(3, 2);
+  const std::string stopped = completion_text(R"({"prompt":"Once","max_tokens":20,"temperature":0,"ignore_eos":true,"stop":[)" +
+                                              json::quote(stop) + "]}");
+  EXPECT_EQ(stopped, free_text.substr(0, free_text.find(stop)));
+}
+
+TEST_F(Serving, LogprobsInBothFormats) {
+  HttpResponse r = post("/v1/chat/completions",
+                        R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":3,"logprobs":true,"top_logprobs":2,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto content = json(r.body)["choices"].at(0)["logprobs"]["content"].get_array();
+  ASSERT_EQ(content.size(), 3u);
+  for (const auto token : content) {
+    EXPECT_LE(double(token["logprob"]), 0.0);
+    EXPECT_EQ(token["top_logprobs"].get_array().size(), 2u);
+  }
+  r = post("/v1/completions", R"({"prompt":"Hi","max_tokens":3,"logprobs":1,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto legacy = json(r.body)["choices"].at(0)["logprobs"];
+  EXPECT_EQ(legacy["tokens"].get_array().size(), 3u);
+  EXPECT_EQ(legacy["token_logprobs"].get_array().size(), 3u);
+  EXPECT_EQ(legacy["text_offset"].get_array().size(), 3u);
+}
+
+TEST_F(Serving, TokenizeDetokenizeAndModels) {
+  const HttpResponse t = post("/tokenize", R"({"prompt":"Hello world"})");
+  ASSERT_EQ(t.status, 200) << t.body;
+  std::string ids;
+  for (const auto id : json(t.body)["tokens"].get_array()) ids += (ids.empty() ? "" : ",") + std::to_string(int64_t(id));
+  const HttpResponse d = post("/detokenize", R"({"tokens":[)" + ids + "]}");
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(std::string_view(json(d.body)["prompt"]), "Hello world");
+  const auto models = fetch(port_, get_request("/v1/models"));
+  ASSERT_TRUE(models);
+  EXPECT_EQ(std::string_view(json(models->body)["data"].at(0)["id"]), "ringserve-demo-random-weights");
+  EXPECT_EQ(uint64_t(json(models->body)["data"].at(0)["max_model_len"]), 256u);
+}
+
+class ServingLimits : public Serving {
+ protected:
+  void SetUp() override {}
+};
+
+TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
+  start({.api_key = "", .max_in_flight = 2});
+  std::vector<HttpClient> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.emplace_back(port_);
+    busy.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":240,"ignore_eos":true,"stream":true})"));
+    busy.back().read_until("\"text\"");
+  }
+  const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.header("retry-after"), "1");
+  busy.clear();  // they go away; their slots come back
+  bool admitted = false;
+  for (int i = 0; i < 200 && !admitted; ++i) {
+    admitted = post("/v1/completions", R"({"prompt":"x","max_tokens":1})").status == 200;
+    if (!admitted) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(admitted);
+}
+
+TEST_F(ServingLimits, ApiKeyGuardsTheApiButNotHealth) {
+  start({.api_key = "sekret", .max_in_flight = 8});
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","max_tokens":1})").status, 401);
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","max_tokens":1})", "Authorization: Bearer sekreT\r\n").status, 401);
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","max_tokens":1})", "Authorization: Bearer sekret\r\n").status, 200);
+  EXPECT_EQ(fetch(port_, get_request("/v1/models"))->status, 401);
+  EXPECT_EQ(fetch(port_, get_request("/health"))->status, 200);
+  EXPECT_EQ(fetch(port_, get_request("/ready"))->status, 200);
+  EXPECT_EQ(fetch(port_, get_request("/metrics"))->status, 200);
+}
+
+TEST_F(ServingLimits, NotReadyUntilTheModelIsServed) {
+  io::ServerConfig config;
+  config.host = "127.0.0.1";
+  config.port = 0;
+  config.pin_shards = false;
+  server_ = std::make_unique<io::Server>(config);
+  api_ = std::make_unique<api::Api>(*server_, api::ApiOptions{.api_key = "", .max_in_flight = 4});
+  add_health_endpoints(*server_, ready_, service_);
+  server_->start();
+  port_ = server_->port();
+  EXPECT_EQ(fetch(port_, get_request("/ready"))->status, 503);
+  const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(r.header("retry-after"));
+}
+
+}  // namespace
+}  // namespace rs::test
