@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   curl                # smoke checks of a running server
   prometheus          # promtool: tests check /metrics with the real validator
+  nodejs npm          # tests/sdk: the official OpenAI SDK against the server
 )
 # Optional extras: --perf for the benchmark peers, --fuzz for libFuzzer (clang).
 for extra in "$@"; do
@@ -27,17 +28,30 @@ for extra in "$@"; do
   esac
 done
 
+# Names that installed packages provide count as present: NodeSource's nodejs provides (and
+# conflicts with) Debian's npm, so asking apt for npm there would fail.
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+             awk -F'|' '$1 ~ /^ii/ && $2 != "" { gsub(/ *\([^)]*\)/, "", $2); gsub(/, */, " ", $2); printf "%s ", $2 }')"
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && [[ $provided != *" $p "* ]]; then
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The pinned OpenAI SDK for tests/sdk (from its package-lock.json). Optional: without it the
+# OpenAiSdk test is skipped, so a failure here (no registry access, say) never fails the script.
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ ! -d "$repo_root/tests/sdk/node_modules/openai" ]]; then
+  if ! npm ci --prefix "$repo_root/tests/sdk" --no-audit --no-fund --loglevel=error >/dev/null 2>&1; then
+    echo "install-deps: warning: could not install the OpenAI SDK (npm ci --prefix tests/sdk); the OpenAI SDK test will be skipped" >&2
+  fi
+fi
