@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "core/json_write.h"
+#include "core/tokenizer/utf8.h"
 
 namespace rs::api {
 namespace {
@@ -62,6 +63,19 @@ void append_usage(std::string& out, const Usage& usage) {
   out.push_back('}');
 }
 
+// A token's text as OpenAI shows it: the text, or for a token that is not
+// valid UTF-8 on its own (a byte of a longer character) "bytes:\xe6\x97", so
+// that distinct byte tokens stay distinct and no text is replaced.
+void append_token(std::string& out, std::string_view token) {
+  if (tokenizer::is_valid_utf8(token)) {
+    json::append_string(out, token);
+    return;
+  }
+  std::string shown = "bytes:";
+  for (const char c : token) fmt::format_to(std::back_inserter(shown), "\\x{:02x}", static_cast<uint8_t>(c));
+  json::append_string(out, shown);
+}
+
 // Chat: the UTF-8 bytes of a token, even when they are part of a character.
 void append_bytes(std::string& out, std::string_view token) {
   out.append(",\"bytes\":[");
@@ -74,7 +88,7 @@ void append_bytes(std::string& out, std::string_view token) {
 
 void append_chat_token(std::string& out, std::string_view token, float logprob) {
   out.append("{\"token\":");
-  json::append_string(out, token);
+  append_token(out, token);
   out.append(",\"logprob\":");
   append_logprob(out, logprob);
   append_bytes(out, token);
@@ -123,7 +137,7 @@ void append_completion_logprobs(std::string& out, bool requested, std::span<cons
   out.append("],\"tokens\":[");
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) out.push_back(',');
-    json::append_string(out, tokens[i].token);
+    append_token(out, tokens[i].token);
   }
   out.append("],\"top_logprobs\":[");
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -138,7 +152,7 @@ void append_completion_logprobs(std::string& out, bool requested, std::span<cons
       if (seen) continue;
       if (any) out.push_back(',');
       any = true;
-      json::append_string(out, top[k].token);
+      append_token(out, top[k].token);
       out.push_back(':');
       append_logprob(out, top[k].logprob);
     }

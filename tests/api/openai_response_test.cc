@@ -90,8 +90,8 @@ TEST(WriteResponse, ChatCompletionLogprobs) {
             R"({"token":"Hello","logprob":-0.31,"bytes":[72,101,108,108,111],"top_logprobs":[)"
             R"({"token":"Hello","logprob":-0.31,"bytes":[72,101,108,108,111]},)"
             R"({"token":"Hi","logprob":-1.5,"bytes":[72,105]}]},)"
-            "{\"token\":\"\xEF\xBF\xBD\xEF\xBF\xBD\",\"logprob\":-9999.0,\"bytes\":[228,189],\"top_logprobs\":[]},"
-            "{\"token\":\"\xEF\xBF\xBD\",\"logprob\":0,\"bytes\":[160],\"top_logprobs\":[]}]},"
+            R"({"token":"bytes:\\xe4\\xbd","logprob":-9999.0,"bytes":[228,189],"top_logprobs":[]},)"
+            R"({"token":"bytes:\\xa0","logprob":0,"bytes":[160],"top_logprobs":[]}]},)"
             R"("finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4},)"
             R"("system_fingerprint":"fp_1"})");
   expect_json(out);
@@ -199,7 +199,7 @@ TEST(WriteResponse, CompletionChunks) {
   EXPECT_EQ(chunk(piece(0, false, "lo", "", true, tokens, offsets),
                   false),
             head + "{\"text\":\"lo\",\"index\":0,\"logprobs\":{\"text_offset\":[3],\"token_logprobs\":[-1],"
-                   "\"tokens\":[\"lo\"],\"top_logprobs\":[{\"lo\":-1,\"\xEF\xBF\xBD\":-9.5}]},\"finish_reason\":null}],"
+                   "\"tokens\":[\"lo\"],\"top_logprobs\":[{\"lo\":-1,\"bytes:\\\\xc3\":-9.5}]},\"finish_reason\":null}],"
                    "\"system_fingerprint\":\"fp_1\"}");
 }
 

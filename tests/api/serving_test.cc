@@ -201,19 +201,6 @@ TEST_F(Serving, SixtyFourConcurrentStreamsEachGetWhatTheyGetAlone) {
   EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
 }
 
-TEST_F(Serving, AClientThatGoesAwayFreesItsBlocks) {
-  HttpClient client(port_);
-  client.send(post_request("/v1/completions",
-                           R"({"prompt":"Once","max_tokens":200,"ignore_eos":true,"stream":true})"));
-  const std::string first = client.read_until("\"text\"");
-  ASSERT_NE(first.find("200 OK"), std::string::npos) << first;
-  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
-  client.close();
-  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
-  EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
-  EXPECT_TRUE(metrics_show("ringserve_engine_requests_total{outcome=\"cancelled\"} 1\n"));
-}
-
 TEST_F(Serving, NChoicesAndTheSameSeedUnderLoad) {
   const std::string request = R"({"prompt":"A","max_tokens":8,"n":3,"seed":7,"temperature":1,"ignore_eos":true})";
   const HttpResponse quiet = post("/v1/completions", request);
@@ -327,11 +314,11 @@ class ServingLimits : public Serving {
 };
 
 TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
-  start({.api_key = "", .max_in_flight = 2});
+  start({.api_key = "", .max_in_flight = 2}, 2048);  // long streams: still running when the third comes
   std::vector<HttpClient> busy;
   for (int i = 0; i < 2; ++i) {
     busy.emplace_back(port_);
-    busy.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":240,"ignore_eos":true,"stream":true})"));
+    busy.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":2000,"ignore_eos":true,"stream":true})"));
     busy.back().read_until("\"text\"");
   }
   const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
@@ -344,6 +331,20 @@ TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
     if (!admitted) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(admitted);
+}
+
+TEST_F(ServingLimits, AClientThatGoesAwayFreesItsBlocks) {
+  start({}, 2048);  // 2000 tokens: long enough to still be running when the client leaves
+  HttpClient client(port_);
+  client.send(post_request("/v1/completions",
+                           R"({"prompt":"Once","max_tokens":2000,"ignore_eos":true,"stream":true})"));
+  const std::string first = client.read_until("\"text\"");
+  ASSERT_NE(first.find("200 OK"), std::string::npos) << first;
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
+  client.close();
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_engine_requests_total{outcome=\"cancelled\"} 1\n"));
 }
 
 TEST_F(ServingLimits, ApiKeyGuardsTheApiButNotHealth) {
