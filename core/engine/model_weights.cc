@@ -26,11 +26,10 @@ std::vector<float> rope_frequencies(const model::ModelDesc& d, const std::vector
   std::vector<float> inv_freq(pairs);
   for (uint32_t i = 0; i < pairs; ++i) {
     double freq = std::pow(double(d.rope_freq_base), -2.0 * i / d.head_dim);
-    if (!file_factors.empty()) {
-      freq /= file_factors[i];
-    } else if (d.rope_scaling == model::RopeScaling::linear) {
+    if (!file_factors.empty()) freq /= file_factors[i];  // llama.cpp applies these and a linear scale both
+    if (d.rope_scaling == model::RopeScaling::linear) {
       freq /= d.rope_scale_factor;
-    } else if (d.rope_scaling == model::RopeScaling::llama3) {
+    } else if (d.rope_scaling == model::RopeScaling::llama3 && file_factors.empty()) {
       const double wavelength = 2 * std::numbers::pi / freq;
       const double low_wavelength = d.rope_original_context / d.rope_low_freq_factor;
       const double high_wavelength = d.rope_original_context / d.rope_high_freq_factor;

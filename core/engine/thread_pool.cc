@@ -1,6 +1,7 @@
 #include "core/engine/thread_pool.h"
 
 #include <chrono>
+#include <thread>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -18,6 +19,8 @@ void relax() {
 // How long a worker spins for the next region before sleeping: longer than the
 // gap between regions of a step, far shorter than an idle engine's wait.
 constexpr auto kSpin = std::chrono::microseconds(200);
+// How long the caller spins for the workers to finish a region before yielding its core.
+constexpr auto kCallerSpin = std::chrono::microseconds(20);
 
 }  // namespace
 
@@ -46,7 +49,14 @@ void ThreadPool::run_region(void* task, Trampoline trampoline) {
   generation_.fetch_add(1, std::memory_order_release);
   if (!workers_.empty()) generation_.notify_all();
   trampoline(task, 0, threads_);
-  while (finished_.load(std::memory_order_acquire) != workers_.size()) relax();
+  // Spin, then yield: a worker the OS has descheduled (more runnable threads
+  // than cores: shards, other processes) gets this core instead of waiting a
+  // whole time slice behind a spinning caller.
+  const auto spin_until = std::chrono::steady_clock::now() + kCallerSpin;
+  for (unsigned i = 0; finished_.load(std::memory_order_acquire) != workers_.size(); ++i) {
+    relax();
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > spin_until) std::this_thread::yield();
+  }
 }
 
 void ThreadPool::work(unsigned thread) {

@@ -1,6 +1,10 @@
 #include "tests/engine/reference_model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <numbers>
+#include <stdexcept>
 
 #include "core/model/quantize.h"
 
@@ -9,10 +13,13 @@ namespace {
 
 using Vector = std::vector<double>;
 
-// Rows of exact weights, and the type whose dot product rounds the activations.
+// How a weight type's dot product rounds the activations it reads.
+enum class ActivationRounding { none, q8_0, q8_k };
+
+// Rows of exact weights, and the rounding their dot product applies to activations.
 struct Matrix {
   std::vector<Vector> rows;
-  model::TensorType activation_type = model::TensorType::f32;
+  ActivationRounding activations = ActivationRounding::none;
 };
 
 // `x` stored as `type` and read back: the rounding of a quantized activation or KV row.
@@ -25,11 +32,56 @@ Vector round_trip(const Vector& x, model::TensorType type) {
   return Vector(values.begin(), values.end());
 }
 
-Matrix read_matrix(const kernels::Matrix& m, bool round_activations) {
+// `x` as ggml's quantize_row_q8_K_ref stores it, read back: per block of 256,
+// the value of largest magnitude (the first, if tied) maps to −127,
+// q = min(127, nearest_int(x · iscale)) with iscale = −127 / max, and
+// value = q · d with d = 1 / iscale, all in float as ggml computes it.
+Vector round_trip_q8_k(const Vector& x) {
+  constexpr size_t kBlock = model::kQK_K;
+  Vector y(x.size(), 0.0);
+  for (size_t b = 0; b + kBlock <= x.size(); b += kBlock) {
+    float amax = 0.0f, max = 0.0f;
+    for (size_t j = 0; j < kBlock; ++j) {
+      const float v = float(x[b + j]);
+      if (std::fabs(v) > amax) {
+        amax = std::fabs(v);
+        max = v;
+      }
+    }
+    if (amax == 0.0f) continue;  // d = 0: every value reads back as 0
+    const float iscale = -127.0f / max;
+    const float d = 1 / iscale;
+    for (size_t j = 0; j < kBlock; ++j) {
+      const int q = std::min(127, int(std::nearbyint(iscale * float(x[b + j]))));  // nearest, ties to even
+      y[b + j] = double(d) * double(q);
+    }
+  }
+  return y;
+}
+
+Vector round_activations(const Vector& x, ActivationRounding rounding) {
+  switch (rounding) {
+    case ActivationRounding::q8_0: return round_trip(x, model::TensorType::q8_0);
+    case ActivationRounding::q8_k: return round_trip_q8_k(x);
+    default: return x;
+  }
+}
+
+ActivationRounding activation_rounding_of(model::TensorType weight_type) {
   using model::TensorType;
-  const bool q8_dot = m.type == TensorType::q8_0 || m.type == TensorType::q4_0;
+  switch (weight_type) {
+    case TensorType::q8_0:
+    case TensorType::q4_0: return ActivationRounding::q8_0;
+    case TensorType::q4_k:
+    case TensorType::q5_k:
+    case TensorType::q6_k: return ActivationRounding::q8_k;
+    default: return ActivationRounding::none;
+  }
+}
+
+Matrix read_matrix(const kernels::Matrix& m, bool round_activations) {
   Matrix out{std::vector<Vector>(m.rows, Vector(m.cols)),
-             round_activations && q8_dot ? TensorType::q8_0 : TensorType::f32};
+             round_activations ? activation_rounding_of(m.type) : ActivationRounding::none};
   std::vector<float> row(m.cols);
   for (size_t r = 0; r < m.rows; ++r) {
     model::dequantize_row(m.type, m.row(r), row.data(), m.cols);
@@ -39,7 +91,7 @@ Matrix read_matrix(const kernels::Matrix& m, bool round_activations) {
 }
 
 Vector times(const Matrix& w, const Vector& exact_x) {
-  const Vector x = round_trip(exact_x, w.activation_type);
+  const Vector x = round_activations(exact_x, w.activations);
   Vector y(w.rows.size(), 0.0);
   for (size_t r = 0; r < w.rows.size(); ++r) {
     for (size_t c = 0; c < x.size(); ++c) y[r] += w.rows[r][c] * x[c];
@@ -60,13 +112,13 @@ void add_bias(Vector& x, const std::vector<float>& bias) {
   for (size_t i = 0; i < bias.size(); ++i) x[i] += bias[i];
 }
 
-// RoPE on every head of `x`: rotate pair i of each head by position · base^(−2i/d).
-void rotate(Vector& x, size_t head_dim, size_t position, double base, bool adjacent_pairs) {
+// RoPE on every head of `x`: rotate pair i of each head by position · inv_freq[i].
+void rotate(Vector& x, size_t head_dim, size_t position, const std::vector<double>& inv_freq, bool adjacent_pairs) {
   const size_t half = head_dim / 2;
   for (size_t head = 0; head < x.size() / head_dim; ++head) {
     double* h = &x[head * head_dim];
     for (size_t i = 0; i < half; ++i) {
-      const double angle = double(position) * std::pow(base, -2.0 * double(i) / double(head_dim));
+      const double angle = double(position) * inv_freq[i];
       double& a = adjacent_pairs ? h[2 * i] : h[i];
       double& b = adjacent_pairs ? h[2 * i + 1] : h[i + half];
       const double a0 = a, b0 = b;
@@ -76,7 +128,52 @@ void rotate(Vector& x, size_t head_dim, size_t position, double base, bool adjac
   }
 }
 
+// A 1-D tensor's values, read from its file here rather than through the executor's loader.
+std::vector<float> read_vector(const model::ModelDesc& desc, const model::TensorInfo& t) {
+  std::vector<std::byte> bytes(t.bytes);
+  std::ifstream file(desc.files.at(t.file), std::ios::binary);
+  file.seekg(std::streamoff(t.offset));
+  file.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
+  if (!file) throw std::runtime_error("reference: cannot read " + t.name);
+  std::vector<float> values(t.elements());
+  model::dequantize_row(t.type, bytes.data(), values.data(), values.size());
+  return values;
+}
+
 }  // namespace
+
+std::vector<double> reference_rope_frequencies(const model::ModelDesc& d) {
+  const size_t pairs = d.head_dim / 2;
+  std::vector<double> inv_freq(pairs);
+  // Hugging Face: inv_freq = 1 / base^(arange(0, dim, 2) / dim).
+  for (size_t i = 0; i < pairs; ++i) inv_freq[i] = 1.0 / std::pow(double(d.rope_freq_base), double(2 * i) / d.head_dim);
+  const double factor = d.rope_scale_factor;
+  if (const model::TensorInfo* t = d.tensor("rope_freqs.weight")) {
+    // llama.cpp: theta_i / freq_factors[i] (the converter writes llama3's scaling
+    // as these factors), times freq_scale = 1 / the linear factor, if any.
+    const std::vector<float> factors = read_vector(d, *t);
+    for (size_t i = 0; i < pairs; ++i) {
+      inv_freq[i] /= factors.at(i);
+      if (d.rope_scaling == model::RopeScaling::linear) inv_freq[i] /= factor;
+    }
+  } else if (d.rope_scaling == model::RopeScaling::linear) {
+    for (double& f : inv_freq) f /= factor;  // _compute_linear_scaling_rope_parameters: positions / factor
+  } else if (d.rope_scaling == model::RopeScaling::llama3) {
+    // _compute_llama3_parameters: long wavelengths scaled by 1/factor, short ones kept,
+    // the band between interpolated by smooth_factor.
+    const double low = d.rope_low_freq_factor, high = d.rope_high_freq_factor;
+    const double old_context = d.rope_original_context;
+    const double low_freq_wavelen = old_context / low, high_freq_wavelen = old_context / high;
+    for (double& f : inv_freq) {
+      const double wavelen = 2 * std::numbers::pi / f;
+      const double scaled = wavelen > low_freq_wavelen ? f / factor : f;
+      const double smooth = (old_context / wavelen - low) / (high - low);
+      const bool medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
+      f = medium ? (1 - smooth) * scaled / factor + smooth * scaled : scaled;
+    }
+  }
+  return inv_freq;
+}
 
 std::vector<std::vector<double>> reference_logits(const ModelWeights& weights, std::span<const int32_t> tokens,
                                                   const ReferenceRounding& rounding) {
@@ -85,6 +182,7 @@ std::vector<std::vector<double>> reference_logits(const ModelWeights& weights, s
   const model::ModelDesc& d = weights.desc();
   const size_t hd = d.head_dim, group = d.n_heads / d.n_kv_heads;
   const bool adjacent = d.rope_layout == model::RopeLayout::adjacent_pairs;
+  const std::vector<double> inv_freq = reference_rope_frequencies(d);
   const Matrix embedding = dequantize(weights.token_embedding);
   const Matrix output = dequantize(weights.output);
 
@@ -102,8 +200,8 @@ std::vector<std::vector<double>> reference_logits(const ModelWeights& weights, s
       add_bias(q.back(), w.q_bias);
       add_bias(k.back(), w.k_bias);
       add_bias(v.back(), w.v_bias);
-      rotate(q.back(), hd, t, d.rope_freq_base, adjacent);
-      rotate(k.back(), hd, t, d.rope_freq_base, adjacent);
+      rotate(q.back(), hd, t, inv_freq, adjacent);
+      rotate(k.back(), hd, t, inv_freq, adjacent);
       for (size_t head = 0; head < d.n_kv_heads; ++head) {  // the cache stores each head's row
         for (Vector* row : {&k.back(), &v.back()}) {
           const Vector stored = round_trip(Vector(row->begin() + head * hd, row->begin() + (head + 1) * hd), kv_type);
