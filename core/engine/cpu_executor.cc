@@ -106,9 +106,11 @@ void CpuExecutor::multiply(const float* input, size_t n_tokens, size_t width,
     auto last = first;
     while (last != products.end() && last->weight->type == type) ++last;
     prepared_.prepare(type, input, n_tokens, width);
-    pool_.run([&](unsigned thread, unsigned threads) {
+    // Each chunk takes a slice of every product, so the chunks are even whatever the shapes.
+    const size_t chunks = pool_.chunks_for(first->weight->rows, kRowAlign);
+    pool_.run(chunks, [&](size_t chunk, unsigned) {
       for (auto p = first; p != last; ++p) {
-        const auto [begin, end] = ThreadPool::share(p->weight->rows, thread, threads, kRowAlign);
+        const auto [begin, end] = ThreadPool::share(p->weight->rows, chunk, chunks, kRowAlign);
         kernels::matmul(*p->weight, prepared_, p->output, p->weight->rows, begin, end);
       }
     });
@@ -123,8 +125,7 @@ void CpuExecutor::layer(uint32_t index) {
   const float eps = desc_.norm_eps;
   const size_t n = n_tokens_;
 
-  pool_.run([&](unsigned thread, unsigned threads) {
-    const auto [begin, end] = ThreadPool::share(n, thread, threads);
+  pool_.run_ranges(n, 1, [&](size_t begin, size_t end, unsigned) {
     for (size_t t = begin; t < end; ++t) kernels::rms_norm(&x_[t * d], w.attn_norm.data(), eps, d, &normed_[t * d]);
   });
   multiply(normed_.data(), n, d, {{&w.q, q_.data()}, {&w.k, k_.data()}, {&w.v, v_.data()}});
@@ -132,8 +133,7 @@ void CpuExecutor::layer(uint32_t index) {
   // Biases, RoPE, and this step's keys and values into the cache.
   const bool adjacent = desc_.rope_layout == model::RopeLayout::adjacent_pairs;
   const size_t row_bytes = kv_.row_bytes();
-  pool_.run([&](unsigned thread, unsigned threads) {
-    const auto [begin, end] = ThreadPool::share(n, thread, threads);
+  pool_.run_ranges(n, 1, [&](size_t begin, size_t end, unsigned) {
     for (size_t t = begin; t < end; ++t) {
       float* q = &q_[t * n_heads * hd];
       float* k = &k_[t * n_kv * hd];
@@ -157,9 +157,8 @@ void CpuExecutor::layer(uint32_t index) {
     }
   });
 
-  pool_.run([&](unsigned thread, unsigned threads) {
+  pool_.run_ranges(n * n_heads, 1, [&](size_t begin, size_t end, unsigned thread) {
     std::vector<float>& scores = scores_[thread];
-    const auto [begin, end] = ThreadPool::share(n * n_heads, thread, threads);
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / n_heads;
       grow(scores, slots_[t].position + 1);
@@ -168,21 +167,18 @@ void CpuExecutor::layer(uint32_t index) {
   });
 
   multiply(attn_.data(), n, n_heads * hd, {{&w.o, out_.data()}});
-  pool_.run([&](unsigned thread, unsigned threads) {
-    const auto [begin, end] = ThreadPool::share(n, thread, threads);
+  pool_.run_ranges(n, 1, [&](size_t begin, size_t end, unsigned) {
     for (size_t t = begin; t < end; ++t) {
       kernels::add(&x_[t * d], &out_[t * d], d);
       kernels::rms_norm(&x_[t * d], w.ffn_norm.data(), eps, d, &normed_[t * d]);
     }
   });
   multiply(normed_.data(), n, d, {{&w.gate, gate_.data()}, {&w.up, up_.data()}});
-  pool_.run([&](unsigned thread, unsigned threads) {
-    const auto [begin, end] = ThreadPool::share(n, thread, threads);
+  pool_.run_ranges(n, 1, [&](size_t begin, size_t end, unsigned) {
     for (size_t t = begin; t < end; ++t) kernels::swiglu(&gate_[t * ffn], &up_[t * ffn], ffn);
   });
   multiply(gate_.data(), n, ffn, {{&w.down, out_.data()}});
-  pool_.run([&](unsigned thread, unsigned threads) {
-    const auto [begin, end] = ThreadPool::share(n, thread, threads);
+  pool_.run_ranges(n, 1, [&](size_t begin, size_t end, unsigned) {
     for (size_t t = begin; t < end; ++t) kernels::add(&x_[t * d], &out_[t * d], d);
   });
 }

@@ -21,7 +21,7 @@ using model::TensorType;
 
 std::unique_ptr<ModelWeights> synth_weights(const std::string& preset, TensorType type) {
   const std::string path = ::testing::TempDir() + "/executor-" + preset + "-" + std::string(model::info(type).name) + ".gguf";
-  if (!std::filesystem::exists(path)) model::synth_model({.preset = preset, .type = type, .seed = 7, .output = path});
+  if (!std::filesystem::exists(path)) model::synth_model({.preset = preset, .type = type, .seed = 7, .vocab_from = "", .output = path});
   return std::make_unique<ModelWeights>(describe_model(path), io::StreamOptions{.direct = false});
 }
 

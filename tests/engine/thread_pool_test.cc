@@ -1,0 +1,64 @@
+// The pool hands out every chunk exactly once, whichever threads take them,
+// and finishes a region even when a worker is slow to show up.
+#include "core/engine/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace rs::engine {
+namespace {
+
+TEST(ThreadPool, EveryChunkRunsExactlyOnce) {
+  for (const unsigned threads : {1u, 2u, 5u}) {
+    ThreadPool pool(threads);
+    for (const size_t chunks : {size_t{1}, size_t{3}, size_t{64}, size_t{1000}}) {
+      std::vector<std::atomic<int>> runs(chunks);
+      for (int region = 0; region < 20; ++region) {
+        pool.run(chunks, [&](size_t chunk, unsigned thread) {
+          ASSERT_LT(thread, threads);
+          runs[chunk].fetch_add(1);
+        });
+      }
+      for (size_t c = 0; c < chunks; ++c) EXPECT_EQ(runs[c].load(), 20) << threads << " threads, chunk " << c;
+    }
+  }
+}
+
+TEST(ThreadPool, RangesCoverEveryItemOnceInAlignedPieces) {
+  ThreadPool pool(3);
+  for (const size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{1000}, size_t{4097}}) {
+    std::vector<std::atomic<int>> seen(n);
+    pool.run_ranges(n, 16, [&](size_t begin, size_t end, unsigned) {
+      EXPECT_EQ(begin % 16, 0u);
+      for (size_t i = begin; i < end; ++i) seen[i].fetch_add(1);
+    });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(seen[i].load(), 1) << "n " << n << ", item " << i;
+  }
+}
+
+// A chunk that stalls (its thread descheduled, say) holds up only itself: the
+// other chunks go to the free thread. Here chunk 0 cannot finish until chunk 7
+// has run, which with work fixed per thread would wait forever half the time.
+TEST(ThreadPool, OtherThreadsTakeTheChunksOfAStalledOne) {
+  ThreadPool pool(2);
+  for (int region = 0; region < 10; ++region) {
+    std::atomic<bool> last_done{false};
+    bool waited_out = false;
+    pool.run(8, [&](size_t chunk, unsigned) {
+      if (chunk == 0) {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!last_done.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        waited_out = !last_done.load();
+      }
+      if (chunk == 7) last_done = true;
+    });
+    EXPECT_FALSE(waited_out) << "region " << region;
+  }
+}
+
+}  // namespace
+}  // namespace rs::engine
