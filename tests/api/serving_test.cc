@@ -308,6 +308,69 @@ TEST_F(Serving, TokenizeDetokenizeAndModels) {
   EXPECT_EQ(uint64_t(json(models->body)["data"].at(0)["max_model_len"]), 256u);
 }
 
+// The sampling fields reach the sampler: each one changes the output the way it should.
+TEST_F(Serving, SamplingFieldsTakeEffect) {
+  const std::string greedy = completion_text(R"({"prompt":"Once","max_tokens":12,"temperature":0,"ignore_eos":true})");
+  // top_k 1 is greedy whatever the temperature; so is a min_p of 1.
+  EXPECT_EQ(completion_text(R"({"prompt":"Once","max_tokens":12,"temperature":1.5,"top_k":1,"seed":3,"ignore_eos":true})"), greedy);
+  EXPECT_EQ(completion_text(R"({"prompt":"Once","max_tokens":12,"temperature":1.5,"min_p":1,"seed":3,"ignore_eos":true})"), greedy);
+  // A +100 bias on one token makes it every token: "A", the last token of "A" (after SentencePiece's "▁").
+  const HttpResponse a = post("/tokenize", R"({"prompt":"A","add_special_tokens":false})");
+  const auto a_tokens = json(a.body)["tokens"].get_array();
+  const int64_t a_id = int64_t(a_tokens.at(a_tokens.size() - 1));
+  EXPECT_EQ(completion_text(R"({"prompt":"Once","max_tokens":5,"temperature":0,"ignore_eos":true,"logit_bias":{")" +
+                            std::to_string(a_id) + R"(":100}})"),
+            "AAAAA");
+  // Penalties steer away from what was generated: the greedy text repeats itself, the penalized one less.
+  const std::string penalized = completion_text(
+      R"({"prompt":"Once","max_tokens":12,"temperature":0,"ignore_eos":true,"frequency_penalty":2,"presence_penalty":2})");
+  EXPECT_NE(penalized, greedy);
+  // max_completion_tokens wins over max_tokens; stop_token_ids end the text with "stop".
+  HttpResponse r = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":9,)"
+                                                R"("max_completion_tokens":3,"ignore_eos":true,"user":"u-1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(uint64_t(json(r.body)["usage"]["completion_tokens"]), 3u);
+  r = post("/v1/completions", R"({"prompt":"Once","max_tokens":5,"temperature":0,"logit_bias":{")" + std::to_string(a_id) +
+                                  R"(":100},"stop_token_ids":[)" + std::to_string(a_id) + "]}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(std::string_view(json(r.body)["choices"].at(0)["finish_reason"]), "stop");
+  EXPECT_EQ(std::string_view(json(r.body)["choices"].at(0)["text"]), "");
+  EXPECT_EQ(uint64_t(json(r.body)["usage"]["completion_tokens"]), 1u);  // the stop token counts, as in vLLM
+}
+
+TEST_F(Serving, PromptArraysEchoAndStreamedChoices) {
+  HttpResponse r = post("/v1/completions", R"({"prompt":["One","Two"],"n":2,"max_tokens":3,"echo":true,"seed":1,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto choices = json(r.body)["choices"].get_array();
+  ASSERT_EQ(choices.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(uint64_t(choices.at(i)["index"]), i);
+    EXPECT_TRUE(std::string_view(choices.at(i)["text"]).starts_with(i < 2 ? "One" : "Two")) << i;
+  }
+  const HttpResponse one = post("/tokenize", R"({"prompt":"One"})");
+  const HttpResponse two = post("/tokenize", R"({"prompt":"Two"})");
+  EXPECT_EQ(uint64_t(json(r.body)["usage"]["prompt_tokens"]),
+            uint64_t(json(one.body)["count"]) + uint64_t(json(two.body)["count"]));  // each prompt once, not per choice
+  EXPECT_EQ(uint64_t(json(r.body)["usage"]["completion_tokens"]), 12u);
+
+  r = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"n":2,"max_tokens":4,"stream":true,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200);
+  int roles[2] = {0, 0}, finishes[2] = {0, 0};
+  for (const std::string& e : sse_events(r.body)) {
+    if (e == "[DONE]") continue;
+    const auto choice = json(e)["choices"].at(0);
+    const uint64_t index = uint64_t(choice["index"]);
+    ASSERT_LT(index, 2u);
+    EXPECT_EQ(finishes[index], 0) << "a chunk after its choice finished";
+    if (!choice["delta"]["role"].error()) ++roles[index];
+    if (!choice["finish_reason"].is_null()) ++finishes[index];
+  }
+  EXPECT_EQ(roles[0], 1);
+  EXPECT_EQ(roles[1], 1);
+  EXPECT_EQ(finishes[0], 1);
+  EXPECT_EQ(finishes[1], 1);
+}
+
 class ServingLimits : public Serving {
  protected:
   void SetUp() override {}
