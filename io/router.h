@@ -1,5 +1,7 @@
 #pragma once
-// Exact-path routing table: path → method → handler. HEAD runs the GET handler.
+// Routing table: path → method → handler. HEAD runs the GET handler. A path
+// ending in "/*" matches every path under it that has no exact route
+// ("/v1/models/*": "/v1/models/llama"); the handler reads the rest itself.
 #include <functional>
 #include <map>
 #include <string>

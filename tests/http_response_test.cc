@@ -77,5 +77,21 @@ TEST(Router, ExactPathsMethodsAndHead) {
   EXPECT_EQ(router.find(Method::get, "/v1/completions").allow, "POST");
 }
 
+TEST(Router, WildcardRoutesTakeWhatHasNoExactRoute) {
+  Router router;
+  int exact = 0, any_model = 0, deeper = 0;
+  router.add(Method::get, "/v1/models", [&](Request&, Reply) { ++exact; });
+  router.add(Method::get, "/v1/models/*", [&](Request&, Reply) { ++any_model; });
+  router.add(Method::get, "/v1/models/special/*", [&](Request&, Reply) { ++deeper; });
+  EXPECT_EQ(router.find(Method::get, "/v1/models").handler, router.find(Method::get, "/v1/models").handler);
+  EXPECT_NE(router.find(Method::get, "/v1/models/llama").handler, router.find(Method::get, "/v1/models").handler);
+  EXPECT_NE(router.find(Method::get, "/v1/models/org/llama").handler, nullptr);  // ids may hold a slash
+  EXPECT_NE(router.find(Method::get, "/v1/models/special/x").handler,
+            router.find(Method::get, "/v1/models/llama").handler);  // the longest prefix wins
+  EXPECT_EQ(router.find(Method::get, "/v1/modelsX").status, 404);
+  EXPECT_EQ(router.find(Method::get, "/v2/models/llama").status, 404);
+  EXPECT_EQ(router.find(Method::post, "/v1/models/llama").status, 405);
+}
+
 }  // namespace
 }  // namespace rs::io

@@ -62,6 +62,9 @@ void Api::add_routes() {
   router.add(io::Method::get, "/v1/models", [this](io::Request& request, io::Reply reply) {
     if (authorized(request, reply)) models(reply);
   });
+  router.add(io::Method::get, "/v1/models/*", [this](io::Request& request, io::Reply reply) {
+    if (authorized(request, reply)) model(request.path().substr(std::string_view("/v1/models/").size()), reply);
+  });
   router.add(io::Method::post, "/tokenize", [this](io::Request& request, io::Reply reply) {
     if (authorized(request, reply)) tokenize(request, reply);
   });
@@ -133,6 +136,19 @@ void Api::models(io::Reply reply) {
   if (model == nullptr) return;
   std::string body;
   append_model_list(body, model->id, model->created, model->ctx_size);
+  reply.send(json_response(std::move(body)));
+}
+
+void Api::model(std::string_view id, io::Reply reply) {
+  const ServingModel* model = model_or_503(reply);
+  if (model == nullptr) return;
+  if (id != model->id) {
+    reply.send(io::error_response(404, fmt::format("The model `{}` does not exist: this server serves `{}`", id, model->id),
+                                  "model"));
+    return;
+  }
+  std::string body;
+  append_model(body, model->id, model->created, model->ctx_size);
   reply.send(json_response(std::move(body)));
 }
 

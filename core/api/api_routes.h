@@ -1,6 +1,7 @@
 #pragma once
 // The OpenAI-compatible API on the HTTP server: /v1/chat/completions,
-// /v1/completions, /v1/models, and vLLM's /tokenize and /detokenize. Routes
+// /v1/completions, /v1/models (and /v1/models/{id}), and vLLM's /tokenize and
+// /detokenize. Routes
 // are added before the server starts; they answer 503 until serve() hands
 // them a loaded model and its engine.
 #include <atomic>
@@ -41,6 +42,7 @@ class Api {
   void tokenize(io::Request& request, io::Reply reply);
   void detokenize(io::Request& request, io::Reply reply);
   void models(io::Reply reply);
+  void model(std::string_view id, io::Reply reply);
 
   io::Server& server_;
   ApiOptions options_;

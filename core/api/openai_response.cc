@@ -276,14 +276,20 @@ void append_usage_chunk(std::string& out, const ResponseMeta& meta, bool chat, c
   out.push_back('}');
 }
 
-void append_model_list(std::string& out, std::string_view model_id, int64_t created, uint32_t max_model_len) {
-  out.append("{\"object\":\"list\",\"data\":[{\"id\":");
+void append_model(std::string& out, std::string_view model_id, int64_t created, uint32_t max_model_len) {
+  out.append("{\"id\":");
   json::append_string(out, model_id);
   out.append(",\"object\":\"model\",\"created\":");
   append_integer(out, created);
   out.append(",\"owned_by\":\"ringserve\",\"max_model_len\":");
   append_integer(out, max_model_len);
-  out.append("}]}");
+  out.push_back('}');
+}
+
+void append_model_list(std::string& out, std::string_view model_id, int64_t created, uint32_t max_model_len) {
+  out.append("{\"object\":\"list\",\"data\":[");
+  append_model(out, model_id, created, max_model_len);
+  out.append("]}");
 }
 
 }  // namespace rs::api

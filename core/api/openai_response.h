@@ -72,7 +72,9 @@ void append_completion_chunk(std::string& out, const ResponseMeta& meta, const C
 // The last chunk with stream_options.include_usage: "choices":[] and usage.
 void append_usage_chunk(std::string& out, const ResponseMeta& meta, bool chat, const Usage& usage);
 
-// GET /v1/models: {"object":"list","data":[{"id":…,"object":"model","created":…,"owned_by":"ringserve","max_model_len":…}]}
+// GET /v1/models/{id}: {"id":…,"object":"model","created":…,"owned_by":"ringserve","max_model_len":…}
+void append_model(std::string& out, std::string_view model_id, int64_t created, uint32_t max_model_len);
+// GET /v1/models: {"object":"list","data":[model]}
 void append_model_list(std::string& out, std::string_view model_id, int64_t created, uint32_t max_model_len);
 
 }  // namespace rs::api

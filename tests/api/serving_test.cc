@@ -306,6 +306,12 @@ TEST_F(Serving, TokenizeDetokenizeAndModels) {
   ASSERT_TRUE(models);
   EXPECT_EQ(std::string_view(json(models->body)["data"].at(0)["id"]), "ringserve-demo-random-weights");
   EXPECT_EQ(uint64_t(json(models->body)["data"].at(0)["max_model_len"]), 256u);
+  const auto one = fetch(port_, get_request("/v1/models/ringserve-demo-random-weights"));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);
+  EXPECT_EQ(std::string_view(json(one->body)["object"]), "model");
+  EXPECT_EQ(fetch(port_, get_request("/v1/models/gpt-4"))->status, 404);
+  EXPECT_EQ(fetch(port_, get_request("/v1/modelsX"))->status, 404);
 }
 
 // The sampling fields reach the sampler: each one changes the output the way it should.
