@@ -25,6 +25,7 @@ constexpr auto kCallerSpin = std::chrono::microseconds(20);
 constexpr size_t kChunksPerThread = 4;
 
 uint32_t generation_of(uint64_t next) { return uint32_t(next >> 32); }
+constexpr uint64_t kClosed = UINT32_MAX;  // a next chunk no region has
 
 }  // namespace
 
@@ -56,7 +57,7 @@ void ThreadPool::take_chunks(uint32_t generation, unsigned thread) {
   for (;;) {
     if (generation_of(next) != generation) return;
     const size_t chunk = uint32_t(next);
-    if (chunk >= chunks_.load(std::memory_order_relaxed)) return;
+    if (chunk >= chunks_.load(std::memory_order_acquire)) return;
     if (!next_.compare_exchange_weak(next, next + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     // The chunk is ours, so the region cannot end before done_ counts it: its task is still current.
     trampoline_.load(std::memory_order_relaxed)(task_.load(std::memory_order_relaxed), chunk, thread);
@@ -67,11 +68,14 @@ void ThreadPool::take_chunks(uint32_t generation, unsigned thread) {
 
 void ThreadPool::run_region(size_t chunks, void* task, Trampoline trampoline) {
   if (chunks == 0) return;
+  const uint32_t generation = generation_of(next_.load(std::memory_order_relaxed)) + 1;
+  // Closed first: a thread still looking at the last region, which may read
+  // this region's chunk count below, can no longer take a chunk.
+  next_.store(uint64_t(generation) << 32 | kClosed, std::memory_order_relaxed);
   task_.store(task, std::memory_order_relaxed);
   trampoline_.store(trampoline, std::memory_order_relaxed);
-  chunks_.store(chunks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  const uint32_t generation = generation_of(next_.load(std::memory_order_relaxed)) + 1;
+  chunks_.store(chunks, std::memory_order_release);  // whoever sees it sees next_ closed
   next_.store(uint64_t(generation) << 32, std::memory_order_release);
   if (!workers_.empty()) {
     wake_.fetch_add(1, std::memory_order_release);

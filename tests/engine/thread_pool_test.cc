@@ -28,6 +28,20 @@ TEST(ThreadPool, EveryChunkRunsExactlyOnce) {
   }
 }
 
+// Back-to-back regions of different sizes: a thread still looking at the last
+// region must not take a chunk of the next one as its own (this once hung).
+TEST(ThreadPool, RegionsOfChangingSizesBackToBack) {
+  ThreadPool pool(4);  // more threads than this machine's cores: stragglers are likely
+  std::atomic<uint64_t> sum{0};
+  uint64_t expected = 0;
+  for (size_t region = 0; region < 300000; ++region) {
+    const size_t chunks = 1 + region % 8;
+    pool.run(chunks, [&](size_t chunk, unsigned) { sum.fetch_add(chunk + 1, std::memory_order_relaxed); });
+    expected += chunks * (chunks + 1) / 2;
+  }
+  EXPECT_EQ(sum.load(), expected);
+}
+
 TEST(ThreadPool, RangesCoverEveryItemOnceInAlignedPieces) {
   ThreadPool pool(3);
   for (const size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{1000}, size_t{4097}}) {
