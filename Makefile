@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 SERVE_ARGS ?= --host 0.0.0.0 --port 8080
 
-.PHONY: deps build serve test fuzz fuzz-smoke bench-http clean
+.PHONY: deps build serve test fuzz fuzz-smoke bench-http perf clean
 
 deps:
 	@deploy/install-deps.sh
@@ -51,6 +51,16 @@ fuzz-smoke:
 bench-http: build
 	@deploy/install-deps.sh --perf
 	perf/http-bench.sh $(BUILD_DIR)/ringserve
+
+# ringperf's default sweep against ringserve on the demo model (a free loopback port), results in
+# PERF_OUT: report.md, results.json/.csv, latency-throughput.png. PERF_ARGS go to `ringperf run`
+# (e.g. --target-ntpot-ms 50 --gpu-dollars-per-hour 2.5); PERF_SERVE_ARGS to `ringserve serve`.
+PERF_SCENARIO ?= perf/scenarios/default.json
+PERF_OUT ?= perf/out/ringperf
+PERF_ARGS ?=
+PERF_SERVE_ARGS ?=
+perf: build
+	SERVE_ARGS="$(PERF_SERVE_ARGS)" perf/ringperf/run-against-ringserve.sh $(BUILD_DIR) $(PERF_SCENARIO) $(PERF_OUT) $(PERF_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -16,6 +16,7 @@ packages=(
   libhwy-dev          # Highway: SIMD kernels written once, dispatched at run time
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   curl                # smoke checks of a running server
+  gnuplot-nox         # ringperf's latency-throughput chart (perf/ringperf/)
   prometheus          # promtool: tests check /metrics with the real validator
   nodejs npm          # tests/sdk: the official OpenAI SDK against the server
 )

@@ -1,0 +1,3 @@
+#include "perf/ringperf/cli.h"
+
+int main(int argc, char** argv) { return rs::ringperf::run_cli(argc, argv); }
