@@ -20,7 +20,7 @@ DemoModelFile::DemoModelFile() {
   }
   directory_ = pattern;
   path_ = directory_ + "/demo.gguf";
-  model::synth_model({.preset = "tiny", .type = model::TensorType::f32, .seed = 0, .output = path_});
+  model::synth_model({.preset = "tiny", .type = model::TensorType::f32, .seed = 0, .vocab_from = "", .output = path_});
 }
 
 DemoModelFile::~DemoModelFile() {
