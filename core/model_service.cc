@@ -94,8 +94,11 @@ ModelService::ModelService(ModelServiceOptions o) {
   engine_->generate(std::move(warm));
   log::info("serve: warm-up step done in {:.1f} ms",
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  huge_pages_ = std::thread([this] { weights_->move_to_huge_pages(); });
 }
 
-ModelService::~ModelService() = default;
+ModelService::~ModelService() {
+  if (huge_pages_.joinable()) huge_pages_.join();
+}
 
 }  // namespace rs

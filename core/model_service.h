@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "core/api/serving_model.h"
 #include "core/demo_model.h"
@@ -45,6 +46,7 @@ class ModelService {
   std::unique_ptr<engine::CpuExecutor> executor_;
   std::unique_ptr<engine::Engine> engine_;
   api::ServingModel serving_;
+  std::thread huge_pages_;  // moves the weights to huge pages while the engine already serves
 };
 
 }  // namespace rs

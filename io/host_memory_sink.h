@@ -24,6 +24,12 @@ class HostMemorySink final : public StreamSink {
   std::span<std::byte> destination(const FileRange& range) override;
   void landed(const FileRange&, std::span<const std::byte>) override {}
 
+  // Once every file has landed: asks the kernel to back the images with huge
+  // pages (MADV_COLLAPSE), so that streaming through the weights misses the
+  // TLB far less. Returns the bytes collapsed; 0 where the kernel cannot (before
+  // Linux 6.1, gVisor, no free huge pages), which only costs speed.
+  uint64_t collapse_to_huge_pages() const;
+
   // File `file`'s bytes (its size, not rounded), valid while the sink lives.
   std::span<const std::byte> image(uint32_t file) const;
 

@@ -44,9 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "Decode steps per measurement")->capture_default_str();
   app.add_option("--repeats", repeats, "Measurements; the median is reported")->capture_default_str();
   app.add_option("--batches", batches, "Sequences decoding together")->delimiter(',')->capture_default_str();
+  bool no_huge_pages = false;
+  app.add_flag("--no-huge-pages", no_huge_pages, "Leave the weights on 4 KiB pages (serve moves them to huge pages)");
   CLI11_PARSE(app, argc, argv);
 
   const engine::ModelWeights weights(engine::describe_model(model), {});
+  if (!no_huge_pages) weights.move_to_huge_pages();  // as serve does, beside the engine, once started
   const uint32_t max_batch = *std::max_element(batches.begin(), batches.end());
   const uint32_t context = std::max(prompt, 16 + steps) + 1;
   const uint32_t blocks_per_sequence = (context + 15) / 16;

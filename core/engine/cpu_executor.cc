@@ -44,7 +44,8 @@ CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& 
     throw std::invalid_argument(fmt::format("{} attention heads cannot share {} KV heads", desc_.n_heads,
                                             desc_.n_kv_heads));
   }
-  kv_memory_ = std::make_unique<std::byte[]>(kv_.block_bytes() * kv_.n_blocks);
+  // Not zeroed: every row is written before it is read, and untouched pages cost no memory or start-up time.
+  kv_memory_ = std::make_unique_for_overwrite<std::byte[]>(kv_.block_bytes() * kv_.n_blocks);
   scores_.resize(pool_.size());
 }
 

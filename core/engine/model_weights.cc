@@ -1,12 +1,17 @@
 #include "core/engine/model_weights.h"
 
+#include "core/log.h"
+
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <numbers>
 
+#include "core/log.h"
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/model_error.h"
@@ -47,6 +52,14 @@ std::vector<float> rope_frequencies(const model::ModelDesc& d, const std::vector
 }
 
 }  // namespace
+
+void ModelWeights::move_to_huge_pages() const {
+  const auto start = std::chrono::steady_clock::now();
+  if (const uint64_t bytes = images_.collapse_to_huge_pages()) {
+    log::info("weights moved to huge pages: {:.1f} MB in {:.0f} ms (decoding reads them with fewer TLB misses)",
+              double(bytes) / 1e6, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+}
 
 model::ModelDesc describe_model(const std::string& path) {
   namespace fs = std::filesystem;

@@ -30,6 +30,12 @@ class ModelWeights {
 
   const model::ModelDesc& desc() const { return desc_; }
 
+  // Backs the weights with huge pages where the kernel can (about +15% decode
+  // on a 1B model, TLB misses), at about 2.6 ms per MB: slower than the load
+  // itself, so serve calls it beside the engine, after start-up. Safe while
+  // steps read the weights: the kernel moves pages under its own locks.
+  void move_to_huge_pages() const;
+
   kernels::Matrix token_embedding;
   kernels::Matrix output;  // the LM head (token_embedding when tied)
   std::vector<float> output_norm;
