@@ -166,24 +166,18 @@ void append_finish_reason(std::string& out, std::string_view finish_reason) {
   append_string_or_null(out, finish_reason);
 }
 
-}  // namespace
-
-void append_chat_completion(std::string& out, const ResponseMeta& meta, std::span<const ChoiceResult> choices,
-                            const Usage& usage) {
+// A whole response: head, each choice as `append_choice` writes it, usage, fingerprint.
+template <class AppendChoice>
+void append_response(std::string& out, const ResponseMeta& meta, std::string_view object,
+                     std::span<const ChoiceResult> choices, const Usage& usage, AppendChoice append_choice) {
   out.push_back('{');
-  append_head(out, meta, "chat.completion");
+  append_head(out, meta, object);
   out.append(",\"choices\":[");
   for (size_t i = 0; i < choices.size(); ++i) {
-    const ChoiceResult& choice = choices[i];
     if (i > 0) out.push_back(',');
-    out.append("{\"index\":");
-    append_integer(out, choice.index);
-    out.append(",\"message\":{\"role\":\"assistant\",\"content\":");
-    json::append_string(out, choice.text);
-    out.append("},");
-    append_chat_logprobs(out, choice.logprobs, choice.tokens);
+    append_choice(choices[i]);
     out.push_back(',');
-    append_finish_reason(out, choice.finish_reason);
+    append_finish_reason(out, choices[i].finish_reason);
     out.push_back('}');
   }
   out.append("],");
@@ -193,29 +187,30 @@ void append_chat_completion(std::string& out, const ResponseMeta& meta, std::spa
   out.push_back('}');
 }
 
+}  // namespace
+
+void append_chat_completion(std::string& out, const ResponseMeta& meta, std::span<const ChoiceResult> choices,
+                            const Usage& usage) {
+  append_response(out, meta, "chat.completion", choices, usage, [&out](const ChoiceResult& choice) {
+    out.append("{\"index\":");
+    append_integer(out, choice.index);
+    out.append(",\"message\":{\"role\":\"assistant\",\"content\":");
+    json::append_string(out, choice.text);
+    out.append("},");
+    append_chat_logprobs(out, choice.logprobs, choice.tokens);
+  });
+}
+
 void append_completion(std::string& out, const ResponseMeta& meta, std::span<const ChoiceResult> choices,
                        const Usage& usage) {
-  out.push_back('{');
-  append_head(out, meta, "text_completion");
-  out.append(",\"choices\":[");
-  for (size_t i = 0; i < choices.size(); ++i) {
-    const ChoiceResult& choice = choices[i];
-    if (i > 0) out.push_back(',');
+  append_response(out, meta, "text_completion", choices, usage, [&out](const ChoiceResult& choice) {
     out.append("{\"text\":");
     json::append_string(out, choice.text);
     out.append(",\"index\":");
     append_integer(out, choice.index);
     out.push_back(',');
     append_completion_logprobs(out, choice.logprobs, choice.tokens, choice.text_offsets);
-    out.push_back(',');
-    append_finish_reason(out, choice.finish_reason);
-    out.push_back('}');
-  }
-  out.append("],");
-  append_usage(out, usage);
-  out.push_back(',');
-  append_fingerprint(out, meta);
-  out.push_back('}');
+  });
 }
 
 void append_chat_chunk(std::string& out, const ResponseMeta& meta, const ChunkPiece& piece, bool usage_null) {

@@ -17,6 +17,7 @@
 #include "core/model/quantize.h"
 #include "hwy/targets.h"
 #include "tests/engine/reference_model.h"
+#include "tests/kernels/per_target.h"
 
 namespace rs::engine {
 namespace {
@@ -335,14 +336,6 @@ TEST_P(KQuantWeights, LogitsMatchTheReference) {
   }
 }
 
-// Dispatches every kernel to one SIMD target while alive (as tests/kernels do).
-class ForceTarget {
- public:
-  explicit ForceTarget(int64_t target) { hwy::SetSupportedTargetsForTest(target); }
-  ~ForceTarget() { hwy::SetSupportedTargetsForTest(0); }
-  ForceTarget(const ForceTarget&) = delete;
-  ForceTarget& operator=(const ForceTarget&) = delete;
-};
 
 // One token, on every SIMD target: the executor computes exactly the sums of
 // the reference that rounds activations to q8_K as ggml does. Random blocks
@@ -356,7 +349,7 @@ TEST_P(KQuantWeights, OneTokenMatchesTheReferenceRoundingAsGgml) {
                                .random_blocks = random_blocks});
     const auto rounded = testing::reference_logits(*weights, one, {.activations = true});
     for (const int64_t target : kernels::simd_targets()) {
-      const ForceTarget force(target);
+      const kernels::ForceTarget force(target);
       const double error = testing::relative_error(run(*weights, one, false)[0], rounded[0]);
       EXPECT_LT(error, 1e-5) << (random_blocks ? "random blocks on " : "quantized weights on ")
                              << hwy::TargetName(target);
