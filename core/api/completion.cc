@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <ctime>
 #include <random>
 
@@ -50,14 +51,11 @@ void Completion::start() {
     const PreparedPrompt& prompt = prompts_[c.prompt];
     const std::string_view echo = request_.echo && !chat ? std::string_view(prompt.text) : std::string_view();
     if (request_.stream && (chat || !echo.empty())) {
-      chunk_.clear();
       ChunkPiece first;
       first.index = i;
       first.first = true;
       first.text = echo;
-      if (chat) append_chat_chunk(chunk_, meta_, first, request_.include_usage);
-      else append_completion_chunk(chunk_, meta_, first, request_.include_usage);
-      reply_.event(chunk_);
+      send_chunk(first);
     } else {
       c.text = echo;
     }
@@ -69,8 +67,7 @@ void Completion::start() {
     g.sampling = request_.sampling;
     // Each choice its own stream of random numbers; with a seed, still repeatable.
     if (g.sampling.seed) g.sampling.seed = *g.sampling.seed + i;
-    const uint32_t room = model_.ctx_size - uint32_t(prompt.tokens.size());
-    g.max_tokens = request_.sampling.max_tokens ? std::min<uint32_t>(uint32_t(*request_.sampling.max_tokens), room) : room;
+    g.max_tokens = request_.sampling.max_tokens ? uint32_t(*request_.sampling.max_tokens) : UINT32_MAX;  // clamped to what fits
     streams_.track(c.request, shared_from_this(), i);
     streams_.engine().submit(std::move(g), streams_);
   }
@@ -113,7 +110,6 @@ void Completion::emit(Choice& c, std::string_view text, std::string_view finish_
   c.text_bytes += text.size();
   if (request_.stream) {
     if (!text.empty() || !finish_reason.empty() || !c.logprobs.empty()) {
-      chunk_.clear();
       ChunkPiece piece;
       piece.index = uint32_t(&c - choices_.data());
       piece.text = text;
@@ -121,11 +117,10 @@ void Completion::emit(Choice& c, std::string_view text, std::string_view finish_
       piece.logprobs = request_.sampling.logprobs;
       piece.tokens = c.logprobs;
       piece.text_offsets = c.offsets;
-      if (request_.endpoint == Endpoint::chat) append_chat_chunk(chunk_, meta_, piece, request_.include_usage);
-      else append_completion_chunk(chunk_, meta_, piece, request_.include_usage);
+      const bool sent = send_chunk(piece);
       c.logprobs.clear();
       c.offsets.clear();
-      if (!reply_.event(chunk_)) {  // gone, or too slow to keep up: stop generating for it
+      if (!sent) {  // gone, or too slow to keep up: stop generating for it
         on_client_gone();
         return;
       }
@@ -134,6 +129,13 @@ void Completion::emit(Choice& c, std::string_view text, std::string_view finish_
     c.text.append(text);
   }
   if (!finish_reason.empty()) finish(c, finish_reason);
+}
+
+bool Completion::send_chunk(const ChunkPiece& piece) {
+  chunk_.clear();
+  if (request_.endpoint == Endpoint::chat) append_chat_chunk(chunk_, meta_, piece, request_.include_usage);
+  else append_completion_chunk(chunk_, meta_, piece, request_.include_usage);
+  return reply_.event(chunk_);
 }
 
 void Completion::finish(Choice& c, std::string_view finish_reason) {

@@ -50,6 +50,7 @@ class Completion : public std::enable_shared_from_this<Completion> {
   TokenLogprob logprob_of(const engine::TokenEvent& event) const;
   // Text (possibly empty) for choice `c`, and its end when finish_reason is set.
   void emit(Choice& c, std::string_view text, std::string_view finish_reason);
+  bool send_chunk(const ChunkPiece& piece);  // false: the client is gone or too slow
   void finish(Choice& c, std::string_view finish_reason);
   void complete();  // every choice is done: the response ends
 

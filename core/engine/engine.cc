@@ -39,10 +39,8 @@ class WaitingSink final : public EventSink {
 }  // namespace
 
 Engine::Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation)
-    : limits_(limits),
-      kv_blocks_(executor.kv_layout().n_blocks),
-      scheduler_(executor, limits, std::move(end_of_generation)) {
-  metrics_.kv_blocks_total.set(kv_blocks_);
+    : scheduler_(executor, limits, std::move(end_of_generation)) {
+  metrics_.kv_blocks_total.set(executor.kv_layout().n_blocks);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "engine");  // for top -H and per-thread CPU time in perf/
     run();
@@ -95,7 +93,7 @@ bool Engine::take_commands() {
         break;
       case Command::submit: {
         const uint64_t id = command->request.id;
-        const auto prompt_tokens = uint32_t(command->request.prompt.size());
+        const auto prompt_tokens = command->request.prompt.size();
         try {
           scheduler_.add(std::move(command->request));
         } catch (const std::invalid_argument& e) {
@@ -103,7 +101,7 @@ bool Engine::take_commands() {
           command->sink->reject(id, e.what(), false);
           break;
         }
-        tracked_[id] = {command->sink, command->arrival, command->arrival, prompt_tokens};
+        tracked_[id] = {command->sink, command->arrival, command->arrival};
         metrics_.prompt_tokens.add(prompt_tokens);
         break;
       }
@@ -144,15 +142,15 @@ void Engine::run() {
     metrics_.preemptions.add(report.preemptions);
     metrics_.batch_sequences.set(report.batch_sequences);
     metrics_.batch_tokens.set(report.batch_tokens);
-    publish(report, end);
+    publish(report, start, end);
     update_gauges();
   }
 }
 
-void Engine::publish(StepReport& report, Clock::time_point now) {
+void Engine::publish(StepReport& report, Clock::time_point start, Clock::time_point now) {
   for (const uint64_t id : report.admitted) {
     if (const auto it = tracked_.find(id); it != tracked_.end()) {
-      metrics_.queue_wait.observe(seconds_between(it->second.arrival, now));
+      metrics_.queue_wait.observe(seconds_between(it->second.arrival, start));
     }
   }
   for (TokenEvent& event : report.events) {
@@ -175,9 +173,8 @@ void Engine::publish(StepReport& report, Clock::time_point now) {
       tracked_.erase(it);
     }
   }
-  for (auto& [sink, events] : outgoing_) {
-    if (!events.empty()) sink->deliver(std::exchange(events, {}));
-  }
+  for (auto& [sink, events] : outgoing_) sink->deliver(std::move(events));
+  outgoing_.clear();  // no entry outlives its step: a sink may be gone by the next
 }
 
 void Engine::update_gauges() {

@@ -46,8 +46,6 @@ class Engine {
   std::vector<TokenId> generate(GenerationRequest request);
 
   const EngineMetrics& metrics() const { return metrics_; }
-  const SchedulerLimits& limits() const { return limits_; }
-  uint32_t kv_blocks() const { return kv_blocks_; }
 
  private:
   struct Command {
@@ -60,24 +58,22 @@ class Engine {
     EventSink* sink;
     Clock::time_point arrival;
     Clock::time_point last_token;
-    uint32_t prompt_tokens;
     bool started = false;  // a token has been sent
   };
 
   void push(Command command);
   void run();
   bool take_commands();  // false once told to stop
-  void publish(StepReport& report, Clock::time_point now);
+  // `start` and `end`: of the step; queue waits end at its start, tokens exist at its end.
+  void publish(StepReport& report, Clock::time_point start, Clock::time_point end);
   void update_gauges();
 
-  SchedulerLimits limits_;
-  uint32_t kv_blocks_;
   Scheduler scheduler_;
   EngineMetrics metrics_;
   io::MpscQueue<Command> inbox_;
   std::atomic<uint32_t> signal_{0};  // bumped after each push: the thread waits on it when idle
   std::unordered_map<uint64_t, Tracked> tracked_;
-  std::unordered_map<EventSink*, std::vector<TokenEvent>> outgoing_;
+  std::unordered_map<EventSink*, std::vector<TokenEvent>> outgoing_;  // this step's events by sink
   std::thread thread_;
 };
 

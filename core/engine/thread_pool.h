@@ -50,7 +50,7 @@ class ThreadPool {
  private:
   using Trampoline = void (*)(void*, size_t, unsigned);
   void run_region(size_t chunks, void* task, Trampoline trampoline);
-  // Runs chunks of region `generation` until none is left; false if the region was over.
+  // Runs chunks of region `generation` until none is left or a newer region began.
   void take_chunks(uint32_t generation, unsigned thread);
   void work(unsigned thread);
 

@@ -55,20 +55,21 @@ TEST(ThreadPool, RangesCoverEveryItemOnceInAlignedPieces) {
 }
 
 // A chunk that stalls (its thread descheduled, say) holds up only itself: the
-// other chunks go to the free thread. Here chunk 0 cannot finish until chunk 7
-// has run, which with work fixed per thread would wait forever half the time.
+// other chunks go to the free thread. Here chunk 0 cannot finish until chunk 1
+// has run: with a fixed share per thread (chunks 0-3 on one thread) it would
+// wait behind itself until it gives up.
 TEST(ThreadPool, OtherThreadsTakeTheChunksOfAStalledOne) {
   ThreadPool pool(2);
   for (int region = 0; region < 10; ++region) {
-    std::atomic<bool> last_done{false};
+    std::atomic<bool> next_done{false};
     bool waited_out = false;
     pool.run(8, [&](size_t chunk, unsigned) {
       if (chunk == 0) {
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (!last_done.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
-        waited_out = !last_done.load();
+        while (!next_done.load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        waited_out = !next_done.load();
       }
-      if (chunk == 7) last_done = true;
+      if (chunk == 1) next_done = true;
     });
     EXPECT_FALSE(waited_out) << "region " << region;
   }
