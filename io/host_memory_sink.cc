@@ -54,6 +54,11 @@ std::span<std::byte> HostMemorySink::destination(const FileRange& range) {
   return {image.memory + range.offset, image.mapped - range.offset};
 }
 
+std::span<std::byte> HostMemorySink::image(uint32_t file) {
+  const Image& image = images_.at(file);
+  return {image.memory, image.size};
+}
+
 std::span<const std::byte> HostMemorySink::image(uint32_t file) const {
   const Image& image = images_.at(file);
   return {image.memory, image.size};

@@ -30,7 +30,9 @@ class HostMemorySink final : public StreamSink {
   // Linux 6.1, gVisor, no free huge pages), which only costs speed.
   uint64_t collapse_to_huge_pages() const;
 
-  // File `file`'s bytes (its size, not rounded), valid while the sink lives.
+  // File `file`'s bytes (its size, not rounded), valid while the sink lives;
+  // the sink's owner may rewrite them (the CPU kernels' layouts).
+  std::span<std::byte> image(uint32_t file);
   std::span<const std::byte> image(uint32_t file) const;
 
  private:

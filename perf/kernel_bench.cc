@@ -146,10 +146,10 @@ struct Weights {
         cols(cols),
         matrix(random_matrix(type, rows, cols, rng)),
         copies(copies),
-        pool(copies * matrix.bytes.size()) {
-    for (size_t c = 0; c < copies; ++c) std::memcpy(pool.data.get() + c * bytes(), matrix.bytes.data(), bytes());
+        pool(copies * matrix.prepared.size()) {
+    for (size_t c = 0; c < copies; ++c) std::memcpy(pool.data.get() + c * bytes(), matrix.prepared.data(), bytes());
   }
-  size_t bytes() const { return matrix.bytes.size(); }
+  size_t bytes() const { return matrix.prepared.size(); }
   Matrix copy(size_t c) const {
     Matrix m = matrix.matrix();
     m.data = pool.data.get() + c * bytes();
@@ -254,14 +254,11 @@ void KvRows(benchmark::State& state, TensorType type) {
   const size_t head_dim = 128, positions = 4096;
   const RandomMatrix kv = random_matrix(type, positions, head_dim, rng);
   const std::vector<float> q = uniform_floats(head_dim, rng);
-  std::vector<float> out(head_dim);
+  std::vector<float> scores(positions, 1e-4f), out(head_dim);
   for (auto _ : state) {
-    float total = 0.0f;
-    for (size_t p = 0; p < positions; ++p)
-      total += dot_kv_row(type, q.data(), kv.bytes.data() + p * kv.row_bytes, head_dim);
-    for (size_t p = 0; p < positions; ++p)
-      axpy_kv_row(type, 1e-4f, kv.bytes.data() + p * kv.row_bytes, out.data(), head_dim);
-    benchmark::DoNotOptimize(total);
+    dot_kv_rows(type, q.data(), kv.bytes.data(), kv.row_bytes, positions, head_dim, 1.0f, scores.data());
+    axpy_kv_rows(type, scores.data(), kv.bytes.data(), kv.row_bytes, positions, out.data(), head_dim);
+    benchmark::DoNotOptimize(scores.data());
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations() * 2 * kv.bytes.size()));

@@ -96,7 +96,7 @@ void CpuExecutor::embed(const Batch& batch) {
   const kernels::Matrix& table = weights_.token_embedding;
   size_t t = 0;
   for (const SequenceStep& s : batch.sequences) {
-    for (const TokenId id : s.tokens) model::dequantize_row(table.type, table.row(size_t(id)), &x_[t++ * d], d);
+    for (const TokenId id : s.tokens) kernels::dequantize_row(table, size_t(id), &x_[t++ * d]);
   }
 }
 
@@ -195,15 +195,18 @@ void CpuExecutor::attention(uint32_t layer, size_t t, uint32_t head, float* scor
   const float scale = 1.0f / std::sqrt(float(hd));
   const std::byte* memory = kv_memory_.get();
 
-  for (size_t j = 0; j < positions; ++j) {
+  // A block's positions at a time: its rows are contiguous.
+  for (size_t j = 0; j < positions; j += kv_.block_tokens) {
     const std::byte* keys = memory + kv_.rows_offset(slot.blocks[j / kv_.block_tokens], layer, 0, kv_head);
-    scores[j] = kernels::dot_kv_row(kv_.type, q, keys + (j % kv_.block_tokens) * row_bytes, hd) * scale;
+    const size_t rows = std::min<size_t>(kv_.block_tokens, positions - j);
+    kernels::dot_kv_rows(kv_.type, q, keys, row_bytes, rows, hd, scale, scores + j);
   }
   kernels::softmax(scores, positions);
   std::fill(out, out + hd, 0.0f);
-  for (size_t j = 0; j < positions; ++j) {
+  for (size_t j = 0; j < positions; j += kv_.block_tokens) {
     const std::byte* values = memory + kv_.rows_offset(slot.blocks[j / kv_.block_tokens], layer, 1, kv_head);
-    kernels::axpy_kv_row(kv_.type, scores[j], values + (j % kv_.block_tokens) * row_bytes, out, hd);
+    const size_t rows = std::min<size_t>(kv_.block_tokens, positions - j);
+    kernels::axpy_kv_rows(kv_.type, scores + j, values, row_bytes, rows, out, hd);
   }
 }
 

@@ -101,8 +101,8 @@ const TensorInfo& ModelWeights::tensor(const std::string& name) const {
   return *t;
 }
 
-const std::byte* ModelWeights::bytes_of(const TensorInfo& t) const {
-  const std::span<const std::byte> image = images_.image(t.file);
+std::byte* ModelWeights::bytes_of(const TensorInfo& t) {
+  const std::span<std::byte> image = images_.image(t.file);
   if (t.offset + t.bytes > image.size()) {
     throw ModelError(fmt::format("{}: tensor {} ends past the end of the file", desc_.files.at(t.file), t.name));
   }
@@ -112,16 +112,17 @@ const std::byte* ModelWeights::bytes_of(const TensorInfo& t) const {
 kernels::Matrix ModelWeights::matrix(const std::string& name) {
   const TensorInfo& t = tensor(name);
   if (t.shape.size() != 2) throw ModelError(fmt::format("{}: tensor {} is not a matrix", desc_.files.at(0), name));
-  kernels::Matrix m{t.type, bytes_of(t), t.shape[1], t.shape[0], size_t(t.bytes / t.shape[1])};
+  const size_t rows = t.shape[1], cols = t.shape[0], row_bytes = size_t(t.bytes / rows);
+  std::byte* data = bytes_of(t);
   if (t.rope_permute_heads != 0) {
     auto& copy = permuted_.emplace_back(std::make_unique<std::byte[]>(t.bytes));
-    for (uint64_t row = 0; row < m.rows; ++row) {
-      const uint64_t from = model::rope_permuted_source_row(row, m.rows, t.rope_permute_heads);
-      std::memcpy(copy.get() + row * m.row_bytes, m.row(from), m.row_bytes);
+    for (uint64_t row = 0; row < rows; ++row) {
+      const uint64_t from = model::rope_permuted_source_row(row, rows, t.rope_permute_heads);
+      std::memcpy(copy.get() + row * row_bytes, data + from * row_bytes, row_bytes);
     }
-    m.data = copy.get();
+    data = copy.get();
   }
-  return m;
+  return kernels::prepare_matrix(t.type, data, rows, cols, row_bytes);
 }
 
 std::vector<float> ModelWeights::vector(const std::string& name, bool required) {

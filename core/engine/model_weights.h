@@ -1,7 +1,8 @@
 #pragma once
 // A Llama-family model's weights in host memory, in the types the file stores
 // them: views into the whole-file images the loader streamed, so loading is one
-// read and no weight is converted up front.
+// read and no weight is converted up front (q4_0 and q8_0 rows are rearranged
+// in place for the CPU kernels: kernels::prepare_matrix).
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,7 +48,7 @@ class ModelWeights {
   const model::TensorInfo& tensor(const std::string& name) const;
   kernels::Matrix matrix(const std::string& name);
   std::vector<float> vector(const std::string& name, bool required = true);
-  const std::byte* bytes_of(const model::TensorInfo& t) const;
+  std::byte* bytes_of(const model::TensorInfo& t);
 
   model::ModelDesc desc_;
   io::HostMemorySink images_;

@@ -31,27 +31,33 @@ V RoundHalfAway(D d, V v) {
   return hn::Add(whole, hn::IfThenElseZero(round_up, hn::CopySign(hn::Set(d, 1.0f), v)));
 }
 
-// One row of `cols` values as q8_0 blocks: d = amax / 127, kept as the fp16 ggml
-// stores, and q = round(x / d) (divided by the fp32 d, as ggml does).
-void QuantizeQ8_0(const float* x, size_t cols, int8_t* q, float* scales, float* sums) {
+// One row of `cols` values as q8_0 blocks in ActivationGroups: d = amax / 127,
+// kept as the fp16 ggml stores, and q = round(x / d) (divided by the fp32 d, as
+// ggml does). The groups are zeros past the last block.
+void QuantizeQ8_0(const float* x, size_t cols, ActivationGroup* groups) {
   constexpr size_t kBlock = model::kQK8_0;
   const hn::ScalableTag<float> df;
   const hn::RebindToSigned<decltype(df)> di;
   const hn::Rebind<int8_t, decltype(df)> d8;
-  const size_t n = hn::Lanes(df);
-  for (size_t b = 0; b < cols / kBlock; ++b, x += kBlock, q += kBlock) {
+  const size_t n = hn::Lanes(df), blocks = cols / kBlock;
+  if (blocks % kGroupBlocks != 0) groups[blocks / kGroupBlocks] = ActivationGroup{};
+  for (size_t b = 0; b < blocks; ++b, x += kBlock) {
+    ActivationGroup& g = groups[b / kGroupBlocks];
+    const size_t j = b % kGroupBlocks;
     auto amax = hn::Zero(df);
     for (size_t i = 0; i < kBlock; i += n) amax = hn::Max(amax, hn::Abs(hn::LoadU(df, x + i)));
     const float d = hn::GetLane(hn::MaxOfLanes(df, amax)) / 127;
     const auto id = hn::Set(df, d != 0.0f ? 1.0f / d : 0.0f);
     auto sum = hn::Zero(di);
+    int8_t q[kBlock];
     for (size_t i = 0; i < kBlock; i += n) {
       const auto qi = hn::ConvertTo(di, RoundHalfAway(df, hn::Mul(hn::LoadU(df, x + i), id)));
       sum = hn::Add(sum, qi);
       hn::StoreU(hn::DemoteTo(d8, qi), d8, q + i);
     }
-    scales[b] = model::fp16_to_fp32(model::fp32_to_fp16(d));
-    sums[b] = scales[b] * float(hn::GetLane(hn::SumOfLanes(di, sum)));
+    for (size_t k = 0; k < kGroupVectors; ++k) std::memcpy(&g.values[k][4 * j], q + 4 * k, 4);
+    g.scales[j] = model::fp16_to_fp32(model::fp32_to_fp16(d));
+    g.sums[j] = hn::GetLane(hn::SumOfLanes(di, sum));
   }
 }
 
@@ -131,11 +137,16 @@ void Activations::prepare(model::TensorType weight_type, const float* x, size_t 
   n_tokens_ = n_tokens;
   cols_ = cols;
   sub_block_ = sub_block_values(weight_type);
-  if (sub_block_ == 0) {  // float weights read x itself
-    f32_ = x;
+  f32_ = sub_block_ == 0 ? x : nullptr;  // float weights read x itself
+  if (interleaved_type(weight_type)) {
+    groups_ = round_up(cols / block, kGroupBlocks) / kGroupBlocks;
+    const size_t lines = n_tokens * groups_ * sizeof(ActivationGroup) / sizeof(Line);
+    if (memory_.size() < lines) memory_.resize(lines);
+    auto* groups = reinterpret_cast<ActivationGroup*>(memory_.data());
+    for (size_t t = 0; t < n_tokens; ++t) HWY_DYNAMIC_DISPATCH(QuantizeQ8_0)(x + t * cols, cols, groups + t * groups_);
     return;
   }
-  f32_ = nullptr;
+  if (sub_block_ == 0) return;
   padded_cols_ = round_up(cols, kVectorBytes);
   sums_stride_ = sub_block_stride(padded_cols_, sub_block_);
   const size_t value_bytes = n_tokens * padded_cols_;  // a multiple of kVectorBytes, as are the strides
@@ -149,16 +160,25 @@ void Activations::prepare(model::TensorType weight_type, const float* x, size_t 
     auto* values = reinterpret_cast<int8_t*>(base) + t * padded_cols_;
     float* scales = reinterpret_cast<float*>(base) + scales_ + t * sums_stride_;
     float* sums = reinterpret_cast<float*>(base) + sums_ + t * sums_stride_;
-    if (block == model::kQK_K) {
-      HWY_DYNAMIC_DISPATCH(QuantizeQ8K)(x + t * cols, cols, sub_block_, values, scales, sums);
-    } else {
-      HWY_DYNAMIC_DISPATCH(QuantizeQ8_0)(x + t * cols, cols, values, scales, sums);
-    }
+    HWY_DYNAMIC_DISPATCH(QuantizeQ8K)(x + t * cols, cols, sub_block_, values, scales, sums);
     // Zero padding: the kernels read whole vectors past the last value and sub-block.
     std::memset(values + cols, 0, padded_cols_ - cols);
     std::fill(scales + cols / sub_block_, scales + sums_stride_, 0.0f);
     std::fill(sums + cols / sub_block_, sums + sums_stride_, 0.0f);
   }
+}
+
+int Activations::q8_value(size_t t, size_t i) const {
+  if (interleaved_type(weight_type_)) {
+    const size_t b = i / model::kQK8_0, v = i % model::kQK8_0;
+    return group(t, b / kGroupBlocks)->values[v / 4][4 * (b % kGroupBlocks) + v % 4];
+  }
+  return q8_row(t)[i];
+}
+
+float Activations::q8_scale(size_t t, size_t i) const {
+  if (interleaved_type(weight_type_)) return group(t, i / model::kQK8_0 / kGroupBlocks)->scales[i / model::kQK8_0 % kGroupBlocks];
+  return q8_scales(t)[i / sub_block_];
 }
 
 }  // namespace rs::kernels

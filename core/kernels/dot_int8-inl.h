@@ -22,6 +22,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/kernels/dot4-inl.h"
 #include "core/kernels/matmul_kernels.h"
 #include "core/kernels/simd-inl.h"
 #include "hwy/cache_control.h"
@@ -29,8 +30,7 @@
 
 HWY_BEFORE_NAMESPACE();
 #if HWY_TARGET == HWY_AVX3_DL
-// Highway 1.0.3's AVX3_DL target string names avxvnni but not avx512vnni.
-#pragma GCC target("avx512vnni")
+#pragma GCC target("avx512vnni")  // as dot4-inl.h's, to inline its products
 #endif
 namespace rs::kernels {
 namespace HWY_NAMESPACE {
@@ -62,56 +62,6 @@ void TileRows(const Matrix&, size_t, const UnpackedRows& w, const Activations& x
 }
 
 #else
-
-// Each 32-bit lane's sum of its four byte products u · a (u unsigned, a
-// signed with |a| ≤ 127): VNNI's vpdpbusd; otherwise vpmaddubsw then vpmaddwd,
-// exact when u < 128 (kSmallU: the pairs' sums fit int16); otherwise two
-// vpmaddwd on the even and odd bytes widened to 16 bits. (Highway's
-// ReorderWidenMulAccumulate keeps lanes in place on x86 only.)
-#if HWY_TARGET == HWY_AVX3_DL
-template <bool kSmallU>
-HWY_INLINE hn::Vec512<int32_t> Dot4(hn::Vec512<uint8_t> u, hn::Vec512<int8_t> a) {
-  return hn::Vec512<int32_t>{_mm512_dpbusd_epi32(_mm512_setzero_si512(), u.raw, a.raw)};
-}
-template <bool kSmallU>
-HWY_INLINE hn::Vec256<int32_t> Dot4(hn::Vec256<uint8_t> u, hn::Vec256<int8_t> a) {
-  return hn::Vec256<int32_t>{_mm256_dpbusd_epi32(_mm256_setzero_si256(), u.raw, a.raw)};
-}
-#else
-static_assert(HWY_ARCH_X86, "the integer dot products are written for x86");
-
-HWY_INLINE hn::Vec128<int16_t> Maddubs(hn::Vec128<uint8_t> u, hn::Vec128<int8_t> a) {
-  return hn::Vec128<int16_t>{_mm_maddubs_epi16(u.raw, a.raw)};
-}
-#if HWY_CAP_GE256
-HWY_INLINE hn::Vec256<int16_t> Maddubs(hn::Vec256<uint8_t> u, hn::Vec256<int8_t> a) {
-  return hn::Vec256<int16_t>{_mm256_maddubs_epi16(u.raw, a.raw)};
-}
-#endif
-#if HWY_CAP_GE512
-HWY_INLINE hn::Vec512<int16_t> Maddubs(hn::Vec512<uint8_t> u, hn::Vec512<int8_t> a) {
-  return hn::Vec512<int16_t>{_mm512_maddubs_epi16(u.raw, a.raw)};
-}
-#endif
-
-template <bool kSmallU, class VU, class VA>
-HWY_INLINE auto Dot4(VU u, VA a) {
-  const hn::Repartition<int32_t, hn::DFromV<VU>> d32;
-  const hn::Repartition<int16_t, decltype(d32)> d16;
-  auto unused = hn::Zero(d32);
-  if constexpr (kSmallU) {
-    return hn::ReorderWidenMulAccumulate(d32, Maddubs(u, a), hn::Set(d16, 1), hn::Zero(d32), unused);
-  } else {
-    const hn::Repartition<uint16_t, decltype(d32)> du16;
-    const auto u_even = hn::BitCast(d16, hn::And(hn::BitCast(du16, u), hn::Set(du16, 0xFF)));
-    const auto u_odd = hn::BitCast(d16, hn::ShiftRight<8>(hn::BitCast(du16, u)));
-    const auto a_even = hn::ShiftRight<8>(hn::ShiftLeft<8>(hn::BitCast(d16, a)));
-    const auto a_odd = hn::ShiftRight<8>(hn::BitCast(d16, a));
-    const auto even = hn::ReorderWidenMulAccumulate(d32, u_even, a_even, hn::Zero(d32), unused);
-    return hn::ReorderWidenMulAccumulate(d32, u_odd, a_odd, even, unused);
-  }
-}
-#endif
 
 // Σ_j bias[j] · sums[j] into acc: zeros past the last sub-block fill whole vectors.
 template <size_t R, size_t T, class DF>

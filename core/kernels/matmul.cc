@@ -1,12 +1,15 @@
-// matmul: float weights go straight to their kernel; quantized ones to their
-// family's, with this thread's scratch for the rows it unpacks.
+// matmul: float, q4_0 and q8_0 weights go straight to their kernel; k-quants
+// to theirs with this thread's scratch for the rows it unpacks; and the
+// matrices they read.
 #include "core/kernels/matmul.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/kernels/matmul_kernels.h"
+#include "core/model/quantize.h"
 
 namespace rs::kernels {
 namespace {
@@ -42,6 +45,26 @@ bool same_activations(model::TensorType a, model::TensorType b) {
 
 }  // namespace
 
+Matrix prepare_matrix(model::TensorType type, std::byte* data, size_t rows, size_t cols, size_t row_bytes) {
+  Matrix m{type, data, rows, cols, row_bytes};
+  if (!interleaved_type(type)) return m;
+  std::vector<std::byte> file_row(row_bytes);
+  for (size_t r = 0; r < rows; ++r) {
+    std::memcpy(file_row.data(), data + r * row_bytes, row_bytes);
+    interleave_row(type, file_row.data(), cols, data + r * row_bytes);
+  }
+  m.interleaved = true;
+  return m;
+}
+
+void dequantize_row(const Matrix& m, size_t r, float* out) {
+  if (!m.interleaved) return model::dequantize_row(m.type, m.row(r), out, m.cols);
+  thread_local std::vector<std::byte> file_row;
+  file_row.resize(m.row_bytes);
+  deinterleave_row(m.type, m.row(r), m.cols, file_row.data());
+  model::dequantize_row(m.type, file_row.data(), out, m.cols);
+}
+
 void matmul(const Matrix& w, const Activations& x, float* y, size_t y_stride, size_t row_begin, size_t row_end) {
   if (x.cols() != w.cols || !same_activations(x.weight_type(), w.type)) {
     throw std::invalid_argument("matmul: activations prepared for " + std::to_string(x.cols()) + " " +
@@ -49,6 +72,10 @@ void matmul(const Matrix& w, const Activations& x, float* y, size_t y_stride, si
                                 std::to_string(w.cols) + " " + std::string(model::info(w.type).name));
   }
   if (row_end > w.rows || row_begin > row_end) throw std::out_of_range("matmul: row range outside the matrix");
+  if (interleaved_type(w.type) != w.interleaved) {
+    throw std::invalid_argument("matmul: " + std::string(model::info(w.type).name) +
+                                " rows must come from prepare_matrix");
+  }
   if (x.tokens() == 0 || row_begin == row_end) return;
 
   thread_local Scratch scratch;
@@ -58,10 +85,8 @@ void matmul(const Matrix& w, const Activations& x, float* y, size_t y_stride, si
     case model::TensorType::bf16:
       return matmul_float(w, x, y, y_stride, row_begin, row_end);
     case model::TensorType::q4_0:
-    case model::TensorType::q8_0: {
-      UnpackedRows tile = scratch.rows(x.padded_cols(), x.sub_block());
-      return matmul_q4_0_q8_0(w, x, y, y_stride, row_begin, row_end, tile);
-    }
+    case model::TensorType::q8_0:
+      return matmul_q4_0_q8_0(w, x, y, y_stride, row_begin, row_end);
     case model::TensorType::q4_k:
     case model::TensorType::q5_k:
     case model::TensorType::q6_k: {

@@ -1,10 +1,11 @@
 #pragma once
 // The kernels behind matmul(), one per family of weight types, each dispatched
-// to the best SIMD target; and the form quantized weights take for them.
+// to the best SIMD target; and the form k-quant weights take for theirs.
 //
-// Every quantized type becomes the same form, so that one integer dot product
-// serves them all: a row of unsigned bytes u with, per sub-block of values, a
-// float scale and bias,
+// q4_0 and q8_0 rows are interleaved at load (interleaved_rows.h). Every
+// k-quant type becomes the same form, so that one integer dot product serves
+// them all: a row of unsigned bytes u with, per sub-block of values, a float
+// scale and bias,
 //
 //   weight[i] = scale[j] · u[i] + bias[j],   j = i / sub_block,
 //
@@ -15,9 +16,7 @@
 //
 // The integer sums are exact (vpdpbusd's u8 × i8 in 32-bit lanes of 4 values);
 // the scales are exact products of the file's fp16 scales and small integers.
-//   q4_0: u = the nibble, scale = d, bias = −8d          (sub-blocks of 32)
-//   q8_0: u = q + 128,    scale = d, bias = −128d        (32)
-//   q4_K, q5_K: u = q,    scale = d·sc, bias = −dmin·m   (32)
+//   q4_K, q5_K: u = q,    scale = d·sc, bias = −dmin·m   (sub-blocks of 32)
 //   q6_K: u = q,          scale = d·sc, bias = −32·d·sc  (16)
 #include <cstddef>
 #include <cstdint>
@@ -61,10 +60,11 @@ struct UnpackedRows {
 // Rows unpacked at a time, the capacity of the UnpackedRows given below.
 constexpr size_t kTileRows = 4;
 
-// y[t * y_stride + r] for rows [row_begin, row_end) of q4_0 or q8_0 weights,
-// and of q4_K, q5_K or q6_K weights (each family dispatched to the best target).
+// y[t * y_stride + r] for rows [row_begin, row_end) of interleaved q4_0 or q8_0
+// weights, and of q4_K, q5_K or q6_K weights (each family dispatched to the
+// best target).
 void matmul_q4_0_q8_0(const Matrix& w, const Activations& x, float* y, size_t y_stride, size_t row_begin,
-                      size_t row_end, UnpackedRows& tile);
+                      size_t row_end);
 void matmul_kquants(const Matrix& w, const Activations& x, float* y, size_t y_stride, size_t row_begin, size_t row_end,
                     UnpackedRows& tile);
 

@@ -153,6 +153,11 @@ float DotKvRow(model::TensorType type, const float* q, const std::byte* k_row, s
   return hn::GetLane(hn::SumOfLanes(df, acc)) + tail;
 }
 
+void DotKvRows(model::TensorType type, const float* q, const std::byte* k_rows, size_t row_bytes, size_t rows,
+               size_t n, float scale, float* scores) {
+  for (size_t i = 0; i < rows; ++i) scores[i] = DotKvRow(type, q, k_rows + i * row_bytes, n) * scale;
+}
+
 void AxpyKvRow(model::TensorType type, float s, const std::byte* v_row, float* y, size_t n) {
   const hn::ScalableTag<float> df;
   const size_t lanes = hn::Lanes(df);
@@ -179,6 +184,11 @@ void AxpyKvRow(model::TensorType type, float s, const std::byte* v_row, float* y
   }
 }
 
+void AxpyKvRows(model::TensorType type, const float* scores, const std::byte* v_rows, size_t row_bytes, size_t rows,
+                float* y, size_t n) {
+  for (size_t i = 0; i < rows; ++i) AxpyKvRow(type, scores[i], v_rows + i * row_bytes, y, n);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace rs::kernels
 HWY_AFTER_NAMESPACE();
@@ -190,8 +200,8 @@ HWY_EXPORT(RmsNorm);
 HWY_EXPORT(SwiGluRow);
 HWY_EXPORT(AddRow);
 HWY_EXPORT(Softmax);
-HWY_EXPORT(DotKvRow);
-HWY_EXPORT(AxpyKvRow);
+HWY_EXPORT(DotKvRows);
+HWY_EXPORT(AxpyKvRows);
 
 namespace {
 
@@ -236,14 +246,16 @@ void store_kv_row(model::TensorType type, const float* x, std::byte* row, size_t
   model::quantize_row(type, x, row, n);
 }
 
-float dot_kv_row(model::TensorType type, const float* q, const std::byte* k_row, size_t n) {
-  check_kv(type, n, "dot_kv_row");
-  return HWY_DYNAMIC_DISPATCH(DotKvRow)(type, q, k_row, n);
+void dot_kv_rows(model::TensorType type, const float* q, const std::byte* k_rows, size_t row_bytes, size_t rows,
+                 size_t n, float scale, float* scores) {
+  check_kv(type, n, "dot_kv_rows");
+  HWY_DYNAMIC_DISPATCH(DotKvRows)(type, q, k_rows, row_bytes, rows, n, scale, scores);
 }
 
-void axpy_kv_row(model::TensorType type, float s, const std::byte* v_row, float* y, size_t n) {
-  check_kv(type, n, "axpy_kv_row");
-  HWY_DYNAMIC_DISPATCH(AxpyKvRow)(type, s, v_row, y, n);
+void axpy_kv_rows(model::TensorType type, const float* scores, const std::byte* v_rows, size_t row_bytes, size_t rows,
+                  float* y, size_t n) {
+  check_kv(type, n, "axpy_kv_rows");
+  HWY_DYNAMIC_DISPATCH(AxpyKvRows)(type, scores, v_rows, row_bytes, rows, y, n);
 }
 
 }  // namespace rs::kernels

@@ -26,10 +26,13 @@ void add(float* x, const float* y, size_t n);
 void softmax(float* x, size_t n);
 
 // Attention's inner loops over cached keys and values stored as `type`
-// (f32, f16 or q8_0; q8_0 rows hold n / 32 blocks):
-// store a row, dot(q, k_row), and y += s * v_row.
+// (f32, f16 or q8_0; q8_0 rows hold n / 32 blocks), `rows` rows of `n` values
+// `row_bytes` apart (a KV block's positions): store a row;
+// scores[i] = scale · dot(q, key row i); y += Σ_i scores[i] · value row i.
 void store_kv_row(model::TensorType type, const float* x, std::byte* row, size_t n);
-float dot_kv_row(model::TensorType type, const float* q, const std::byte* k_row, size_t n);
-void axpy_kv_row(model::TensorType type, float s, const std::byte* v_row, float* y, size_t n);
+void dot_kv_rows(model::TensorType type, const float* q, const std::byte* k_rows, size_t row_bytes, size_t rows,
+                 size_t n, float scale, float* scores);
+void axpy_kv_rows(model::TensorType type, const float* scores, const std::byte* v_rows, size_t row_bytes, size_t rows,
+                  float* y, size_t n);
 
 }  // namespace rs::kernels

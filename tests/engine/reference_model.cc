@@ -84,7 +84,7 @@ Matrix read_matrix(const kernels::Matrix& m, bool round_activations) {
              round_activations ? activation_rounding_of(m.type) : ActivationRounding::none};
   std::vector<float> row(m.cols);
   for (size_t r = 0; r < m.rows; ++r) {
-    model::dequantize_row(m.type, m.row(r), row.data(), m.cols);
+    kernels::dequantize_row(m, r, row.data());
     for (size_t c = 0; c < m.cols; ++c) out.rows[r][c] = row[c];
   }
   return out;

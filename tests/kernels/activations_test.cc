@@ -31,26 +31,38 @@ std::vector<float> test_rows(size_t n, std::mt19937& rng) {
 }
 
 TEST_P(ActivationsTest, Q8_0MatchesModelQuantizeRow) {
-  constexpr size_t kCols = 1024 + 32, kTokens = 3;  // not a multiple of 64: padded
+  constexpr size_t kCols = 1024 + 32, kTokens = 3;  // 33 blocks: a partial last group
   std::mt19937 rng(7);
   const std::vector<float> x = test_rows(kTokens * kCols, rng);
   Activations a;
+  const std::vector<float> earlier = uniform_floats(4 * kCols, rng);  // memory reused: the padding must be rewritten
+  a.prepare(TensorType::q4_0, earlier.data(), 4, kCols);
   a.prepare(TensorType::q4_0, x.data(), kTokens, kCols);
-  ASSERT_EQ(a.sub_block(), 32u);
-  ASSERT_EQ(a.padded_cols(), 1088u);
   for (size_t t = 0; t < kTokens; ++t) {
     std::vector<model::block_q8_0> expected(kCols / 32);
     model::quantize_row(TensorType::q8_0, x.data() + t * kCols, expected.data(), kCols);
     for (size_t b = 0; b < kCols / 32; ++b) {
-      ASSERT_EQ(a.q8_scales(t)[b], model::fp16_to_fp32(expected[b].d)) << "token " << t << " block " << b;
+      const ActivationGroup& g = *a.group(t, b / kGroupBlocks);
+      const size_t j = b % kGroupBlocks;
+      ASSERT_EQ(a.q8_scale(t, b * 32), model::fp16_to_fp32(expected[b].d)) << "token " << t << " block " << b;
+      ASSERT_EQ(g.scales[j], a.q8_scale(t, b * 32));
       int sum = 0;
       for (size_t i = 0; i < 32; ++i) {
-        ASSERT_EQ(a.q8_row(t)[b * 32 + i], expected[b].qs[i]) << "token " << t << " value " << b * 32 + i;
+        ASSERT_EQ(a.q8_value(t, b * 32 + i), expected[b].qs[i]) << "token " << t << " value " << b * 32 + i;
+        ASSERT_EQ(g.values[i / 4][4 * j + i % 4], expected[b].qs[i]);  // interleaved_rows.h's layout
         sum += expected[b].qs[i];
       }
-      EXPECT_EQ(a.q8_sums(t)[b], a.q8_scales(t)[b] * float(sum));
+      EXPECT_EQ(g.sums[j], sum);
     }
-    for (size_t i = kCols; i < a.padded_cols(); ++i) ASSERT_EQ(a.q8_row(t)[i], 0);
+    // The last group's 16 - 1 blocks past the row's 33 are zeros, scales and sums too.
+    const ActivationGroup& last = *a.group(t, kCols / 32 / kGroupBlocks);
+    for (size_t j = kCols / 32 % kGroupBlocks; j < kGroupBlocks; ++j) {
+      ASSERT_EQ(last.scales[j], 0.0f);
+      ASSERT_EQ(last.sums[j], 0);
+      for (size_t k = 0; k < kGroupVectors; ++k) {
+        for (size_t i = 0; i < 4; ++i) ASSERT_EQ(last.values[k][4 * j + i], 0);
+      }
+    }
   }
 }
 

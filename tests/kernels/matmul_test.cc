@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -101,7 +102,7 @@ TEST_P(Matmul, MatchesDoubleReference) {
     EXPECT_LT(relative_error(y, reference(w, n_tokens, exact_x), n_tokens), type().tolerance);
     if (prepared.sub_block() != 0) {  // the kernel's arithmetic alone, on the activations it was given
       const auto quantized_x = [&](size_t t, size_t i) {
-        return double(prepared.q8_scales(t)[i / prepared.sub_block()]) * prepared.q8_row(t)[i];
+        return double(prepared.q8_scale(t, i)) * prepared.q8_value(t, i);
       };
       EXPECT_LT(relative_error(y, reference(w, n_tokens, quantized_x), n_tokens), 1e-5);
     }
@@ -128,7 +129,7 @@ TEST_P(MatmulBlocks, ManyTokensOverWideRows) {
     matmul(w.matrix(), prepared, y.data(), kWideRows, 0, kWideRows);
     const auto read_x = [&](size_t t, size_t i) {
       if (prepared.sub_block() == 0) return double(x[t * kCols + i]);
-      return double(prepared.q8_scales(t)[i / prepared.sub_block()]) * prepared.q8_row(t)[i];
+      return double(prepared.q8_scale(t, i)) * prepared.q8_value(t, i);
     };
     EXPECT_LT(relative_error(y, reference(w, kTokens, read_x), kTokens, kWideRows, 0, kWideRows, kWideRows), 1e-5);
   }
@@ -158,7 +159,8 @@ TEST_P(MatmulExact, Q8_0AndQ4_0MatchIntegerBlockSums) {
       const uint16_t d = model::fp32_to_fp16(type == TensorType::q8_0 ? 0.0078125f : 0.0625f);
       std::memcpy(bytes.data() + b * block_bytes, &d, sizeof d);
     }
-    const Matrix w{type, bytes.data(), kRows, kCols, blocks * block_bytes};
+    std::vector<std::byte> prepared_bytes = bytes;
+    const Matrix w = prepare_matrix(type, prepared_bytes.data(), kRows, kCols, blocks * block_bytes);
     for (const size_t n_tokens : {size_t{1}, size_t{3}, size_t{8}, size_t{33}}) {
       const std::vector<float> x = exact_activations(n_tokens * kCols, rng);
       Activations prepared;
@@ -169,7 +171,7 @@ TEST_P(MatmulExact, Q8_0AndQ4_0MatchIntegerBlockSums) {
         for (size_t t = 0; t < n_tokens; ++t) {
           double sum = 0.0;
           for (size_t b = 0; b < blocks; ++b) {
-            const std::byte* block = w.row(r) + b * block_bytes;
+            const std::byte* block = bytes.data() + r * blocks * block_bytes + b * block_bytes;
             uint16_t d_bits;
             std::memcpy(&d_bits, block, sizeof d_bits);
             int64_t block_sum = 0;
@@ -179,9 +181,9 @@ TEST_P(MatmulExact, Q8_0AndQ4_0MatchIntegerBlockSums) {
                       ? int(reinterpret_cast<const model::block_q8_0*>(block)->qs[i])
                       : (int(reinterpret_cast<const model::block_q4_0*>(block)->qs[i % 16]) >> (i < 16 ? 0 : 4) & 15) -
                             8;
-              block_sum += qw * prepared.q8_row(t)[b * 32 + i];
+              block_sum += qw * prepared.q8_value(t, b * 32 + i);
             }
-            sum += double(model::fp16_to_fp32(d_bits)) * prepared.q8_scales(t)[b] * double(block_sum);
+            sum += double(model::fp16_to_fp32(d_bits)) * prepared.q8_scale(t, b * 32) * double(block_sum);
           }
           ASSERT_EQ(y[t * kRows + r], float(sum)) << "row " << r << " token " << t;
         }
@@ -214,6 +216,42 @@ TEST_P(MatmulBatch, TokensGiveTheSameResultsInAnyBatch) {
       for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], alone[i]) << n_tokens << " tokens, value " << i;
     }
   }
+}
+
+// q4_0 and q8_0 rows are rearranged in place and read back as the file's;
+// other types are left as they are.
+TEST(PrepareMatrix, InterleavesRowsThatReadBackAsTheFiles) {
+  std::mt19937 rng(5);
+  for (const TensorType type : {TensorType::q4_0, TensorType::q8_0, TensorType::f16, TensorType::q6_k}) {
+    for (const size_t cols : {size_t{256}, size_t{352}, size_t{1024 + 32 * 5}}) {
+      if (cols % model::info(type).block_elements != 0) continue;
+      SCOPED_TRACE(std::string(model::info(type).name) + " cols " + std::to_string(cols));
+      const RandomMatrix w = random_matrix(type, 3, cols, rng);
+      EXPECT_EQ(w.matrix().interleaved, interleaved_type(type));
+      EXPECT_EQ(w.prepared != w.bytes, interleaved_type(type));
+      std::vector<float> row(cols);
+      std::vector<std::byte> file_row(w.row_bytes);
+      for (size_t r = 0; r < w.rows; ++r) {
+        dequantize_row(w.matrix(), r, row.data());
+        EXPECT_EQ(row, w.dequantized_row(r));
+        if (!interleaved_type(type)) continue;
+        deinterleave_row(type, w.matrix().row(r), cols, file_row.data());
+        EXPECT_TRUE(std::equal(file_row.begin(), file_row.end(), w.bytes.begin() + ptrdiff_t(r * w.row_bytes)));
+      }
+    }
+  }
+}
+
+TEST(MatmulChecks, RejectsRowsNotPrepared) {
+  std::mt19937 rng(1);
+  const RandomMatrix w = random_matrix(TensorType::q4_0, 4, 256, rng);
+  const std::vector<float> x = uniform_floats(256, rng);
+  Activations prepared;
+  prepared.prepare(TensorType::q4_0, x.data(), 1, 256);
+  float y[4];
+  Matrix file_layout = w.matrix();
+  file_layout.interleaved = false;
+  EXPECT_THROW(matmul(file_layout, prepared, y, 4, 0, 4), std::invalid_argument);
 }
 
 TEST(MatmulChecks, RejectsActivationsOfAnotherKind) {

@@ -99,16 +99,17 @@ TEST_P(Ops, KvRows) {
       constexpr size_t kRows = 40;
       const RandomMatrix kv = random_matrix(type, kRows, n, rng);
       const std::vector<float> q = uniform_floats(n, rng);
-      std::vector<float> dots(kRows), y(n, 0.0f);
+      constexpr float kScale = 0.125f;
+      std::vector<float> dots(kRows), scores(kRows), y(n, 0.0f);
       std::vector<double> want_dots(kRows), want_y(n, 0.0);
       for (size_t r = 0; r < kRows; ++r) {
         const std::vector<float> row = kv.dequantized_row(r);
-        for (size_t i = 0; i < n; ++i) want_dots[r] += double(q[i]) * row[i];
-        const float s = float(r % 7) * 0.25f - 0.5f;
-        for (size_t i = 0; i < n; ++i) want_y[i] += double(s) * row[i];
-        dots[r] = dot_kv_row(type, q.data(), kv.bytes.data() + r * kv.row_bytes, n);
-        axpy_kv_row(type, s, kv.bytes.data() + r * kv.row_bytes, y.data(), n);
+        for (size_t i = 0; i < n; ++i) want_dots[r] += kScale * double(q[i]) * row[i];
+        scores[r] = float(r % 7) * 0.25f - 0.5f;
+        for (size_t i = 0; i < n; ++i) want_y[i] += double(scores[r]) * row[i];
       }
+      dot_kv_rows(type, q.data(), kv.bytes.data(), kv.row_bytes, kRows, n, kScale, dots.data());
+      axpy_kv_rows(type, scores.data(), kv.bytes.data(), kv.row_bytes, kRows, y.data(), n);
       EXPECT_LT(relative_error(dots, want_dots), kTolerance);
       EXPECT_LT(relative_error(y, want_y), kTolerance);
     }
@@ -118,8 +119,9 @@ TEST_P(Ops, KvRows) {
 TEST(OpsChecks, KvRowsRejectOtherTypes) {
   const float q[64] = {};
   const std::byte row[64 * 4] = {};
-  EXPECT_THROW(dot_kv_row(TensorType::q4_0, q, row, 64), std::invalid_argument);
-  EXPECT_THROW(dot_kv_row(TensorType::q8_0, q, row, 48), std::invalid_argument);
+  float score;
+  EXPECT_THROW(dot_kv_rows(TensorType::q4_0, q, row, 36, 1, 64, 1.0f, &score), std::invalid_argument);
+  EXPECT_THROW(dot_kv_rows(TensorType::q8_0, q, row, 52, 1, 48, 1.0f, &score), std::invalid_argument);
 }
 
 RS_INSTANTIATE_PER_TARGET(Ops);

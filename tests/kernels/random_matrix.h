@@ -24,9 +24,14 @@ inline std::vector<float> uniform_floats(size_t n, std::mt19937& rng, float lo =
 struct RandomMatrix {
   model::TensorType type;
   size_t rows = 0, cols = 0, row_bytes = 0;
-  std::vector<std::byte> bytes;
+  std::vector<std::byte> bytes;     // as a file stores them
+  std::vector<std::byte> prepared;  // as matmul reads them (prepare_matrix)
 
-  Matrix matrix() const { return {type, bytes.data(), rows, cols, row_bytes}; }
+  Matrix matrix() const {
+    Matrix m{type, prepared.data(), rows, cols, row_bytes};
+    m.interleaved = interleaved_type(type);
+    return m;
+  }
 
   // Row r as the file's values: the scalar reference every kernel must match.
   std::vector<float> dequantized_row(size_t r) const {
@@ -58,7 +63,7 @@ void fill_kquant_blocks(std::byte* data, size_t n, std::mt19937& rng) {
 
 inline RandomMatrix random_matrix(model::TensorType type, size_t rows, size_t cols, std::mt19937& rng) {
   using model::TensorType;
-  RandomMatrix m{type, rows, cols, *model::tensor_bytes(type, cols), {}};
+  RandomMatrix m{type, rows, cols, *model::tensor_bytes(type, cols), {}, {}};
   m.bytes.resize(rows * m.row_bytes);
   const size_t blocks = rows * cols / model::kQK_K;
   switch (type) {
@@ -77,6 +82,8 @@ inline RandomMatrix random_matrix(model::TensorType type, size_t rows, size_t co
         model::quantize_row(type, row.data(), m.bytes.data() + r * m.row_bytes, cols);
       }
   }
+  m.prepared = m.bytes;
+  prepare_matrix(type, m.prepared.data(), rows, cols, m.row_bytes);
   return m;
 }
 
