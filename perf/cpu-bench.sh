@@ -46,13 +46,18 @@ else
 fi
 
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads $threads"
-bandwidth=$("$build/perf/kernel_bench" --benchmark_filter="memory_read.*/threads/${threads}/" \
-  --benchmark_format=json 2>/dev/null | python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print(max(x["bytes_per_second"] for x in b)/1e9)')
-echo "# read bandwidth: ${bandwidth} GB/s"
+# The machine's read bandwidth (GB/s) now: this VM's varies by a fifth from
+# minute to minute, so every round measures it beside its decode figures.
+read_bandwidth() {
+  "$build/perf/kernel_bench" --benchmark_filter="memory_read.*/threads/${threads}/" \
+    --benchmark_format=json 2>/dev/null |
+    python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print(round(max(x["bytes_per_second"] for x in b)/1e9, 2))'
+}
 for type in $types; do
   model=$out/synth-$preset-$type.gguf
   [[ -f $model ]] || "$build/ringserve" synth --preset "$preset" --type "$type" -o "$model" --log-level warn
   for round in $(seq "$rounds"); do
+    echo "read bandwidth $type round $round: {\"gb_s\":$(read_bandwidth)}"
     "$build/perf/engine_bench" --model "$model" --threads "$threads" --prompt 512 --steps 32 --repeats 3 \
       --batches 1,8,32 2>/dev/null | sed "s/^/ringserve $type round $round: /"
     if [[ -n $llama_bench ]]; then

@@ -168,9 +168,11 @@ const Weights& weights(TensorType type, size_t rows, size_t cols, bool from_memo
   return *cached;
 }
 
-void Matmul(benchmark::State& state, TensorType type, Shape shape, size_t threads) {
+// Weights come from memory (a fresh copy each time, out of every cache) where
+// few tokens share them, as in decode; from cache otherwise or if `cached`.
+void Matmul(benchmark::State& state, TensorType type, Shape shape, size_t threads, bool cached) {
   std::mt19937 rng(1);
-  const Weights& w = weights(type, shape.rows, shape.cols, shape.tokens <= 64, rng);
+  const Weights& w = weights(type, shape.rows, shape.cols, shape.tokens <= 64 && !cached, rng);
   const std::vector<float> x = uniform_floats(shape.tokens * shape.cols, rng);
   Activations prepared;
   prepared.prepare(type, x.data(), shape.tokens, shape.cols);
@@ -291,16 +293,24 @@ void Register() {
       const std::string shape = name_of(std::to_string(rows), "x2048");
       for (const size_t tokens : {size_t{1}, size_t{8}, size_t{32}, size_t{512}}) {
         benchmark::RegisterBenchmark(name_of("matmul/", name, "/", shape, "/tokens:", std::to_string(tokens)).c_str(),
-                                     Matmul, type, Shape{rows, 2048, tokens}, size_t{1})
+                                     Matmul, type, Shape{rows, 2048, tokens}, size_t{1}, false)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
       }
       // Batch-1 decode as the engine runs it on this machine's two cores.
       benchmark::RegisterBenchmark(name_of("matmul_2threads/", name, "/", shape, "/tokens:1").c_str(), Matmul, type,
-                                   Shape{rows, 2048, 1}, size_t{2})
+                                   Shape{rows, 2048, 1}, size_t{2}, false)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
     }
+  }
+  // Batch-1 decode's arithmetic alone, on weights that stay in L2: how far
+  // the kernels are from being compute-bound.
+  for (const TensorType type : {TensorType::q8_0, TensorType::q4_0}) {
+    benchmark::RegisterBenchmark(name_of("matmul_in_l2/", model::info(type).name, "/512x2048/tokens:1").c_str(), Matmul,
+                                 type, Shape{512, 2048, 1}, size_t{1}, true)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
   }
   for (const TensorType type : {TensorType::q8_0, TensorType::q4_k}) {
     for (const size_t tokens : {size_t{1}, size_t{512}}) {

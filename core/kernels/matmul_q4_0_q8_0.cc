@@ -234,7 +234,7 @@ void GroupBlock(const std::byte* row, size_t row_bytes, RowGroups<Type> groups, 
 
 // Rows a block of tokens meets before the next: the rows stay in L1 or L2
 // while the activations stream past them.
-constexpr size_t kTileRows = 16;
+constexpr size_t kRowTile = 16;
 
 // y[t * y_stride + r] for rows [begin, end) and every token, in blocks of
 // tokens that fit L2, each meeting the rows a tile at a time.
@@ -248,8 +248,8 @@ void MatmulRows(const Matrix& w, const Activations& x, float* y, size_t y_stride
   const size_t block_rows = x.tokens() == 1 ? 1 : kBlockRows;
   for (size_t t0 = 0; t0 < x.tokens(); t0 += token_block) {
     const size_t t1 = std::min(x.tokens(), t0 + token_block);
-    for (size_t r0 = begin; r0 < end; r0 += kTileRows) {
-      const size_t r1 = std::min(end, r0 + kTileRows);
+    for (size_t r0 = begin; r0 < end; r0 += kRowTile) {
+      const size_t r1 = std::min(end, r0 + kRowTile);
       for (size_t t = t0; t < t1; t += kBlockTokens) {
         const size_t tokens = std::min(kBlockTokens, t1 - t);
         for (size_t r = r0; r < r1; r += block_rows) {
