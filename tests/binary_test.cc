@@ -242,11 +242,12 @@ TEST(Binary, LoadPrintsOneJsonLineAndRejectsNonModels) {
   const std::string model = temp_file("load.gguf");
   ASSERT_EQ(Process({"synth", "--preset", "small", "-o", model}).wait_exit(), 0);
   for (const bool buffered : {false, true}) {
-    std::vector<std::string> args{"load", model};
+    std::vector<std::string> args{"load", model, "--device", "cpu"};
     if (buffered) args.push_back("--buffered");
     Process load(args);
     ASSERT_EQ(load.wait_exit(), 0) << load.output();
-    const std::regex line(R"(\{"bytes":(\d+),"seconds":[0-9.e-]+,"gbps":[0-9.e+-]+,"direct":(true|false)\})");
+    const std::regex line(
+        R"(\{"device":"cpu","bytes":(\d+),"seconds":[0-9.e-]+,"gbps":[0-9.e+-]+,"direct":(true|false),"staging_bytes":0\})");
     std::smatch m;
     ASSERT_TRUE(std::regex_search(load.output(), m, line)) << load.output();
     EXPECT_EQ(std::stoull(m[1]), std::filesystem::file_size(model));
@@ -254,6 +255,9 @@ TEST(Binary, LoadPrintsOneJsonLineAndRejectsNonModels) {
       EXPECT_EQ(m[2], "false");
     }
   }
+  Process bad_device({"load", model, "--device", "tpu"});
+  EXPECT_NE(bad_device.wait_exit(), 0);
+  EXPECT_NE(bad_device.output().find("--device"), std::string::npos) << bad_device.output();
   Process not_a_model({"load", "/etc/hostname"});
   EXPECT_EQ(not_a_model.wait_exit(), 1);
   EXPECT_NE(not_a_model.output().find("/etc/hostname: not a GGUF file"), std::string::npos)
