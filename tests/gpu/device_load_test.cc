@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu/device.h"
+#include "tests/gpu/device_copy.h"
 
 namespace rs::gpu {
 namespace {
@@ -23,10 +23,7 @@ namespace fs = std::filesystem;
 
 class DeviceLoad : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string why_none;
-    if (visible_devices(why_none).empty()) GTEST_SKIP() << "no CUDA device: " << why_none;
-  }
+  void SetUp() override { RS_SKIP_WITHOUT_CUDA_DEVICE(); }
 
   // A file of `bytes` random bytes on the real disk (O_DIRECT), removed after the test.
   std::string write_file(size_t bytes, uint32_t seed) {
