@@ -1,0 +1,51 @@
+#pragma once
+// Decode attention on the GPU over the paged KV cache: every token of the
+// batch, every head, reading keys and values through its sequence's block
+// table, with an online softmax so that any context length fits (flash-
+// decoding's recurrence, one thread block per token and head).
+#include <cstddef>
+#include <cstdint>
+
+#include "core/model/tensor_type.h"
+
+struct CUstream_st;
+
+namespace rs::gpu {
+
+// The KV pool's shape, as engine::KvLayout: a block holds
+// [layer][key, value][kv head][position in block] rows of head_dim values.
+struct KvShape {
+  uint32_t n_layers = 0;
+  uint32_t n_kv_heads = 0;
+  uint32_t head_dim = 0;  // at most kMaxHeadDim
+  uint32_t block_tokens = 16;
+  model::TensorType type = model::TensorType::f16;  // f16 or f32 on the GPU
+  size_t row_bytes() const { return size_t(head_dim) * (type == model::TensorType::f32 ? 4 : 2); }
+  size_t block_bytes() const { return size_t(n_layers) * 2 * n_kv_heads * block_tokens * row_bytes(); }
+};
+
+constexpr uint32_t kMaxHeadDim = 256;
+
+// The step's per-token view of the pool: token t attends to positions
+// 0..positions[t] of its sequence, whose blocks are
+// block_tables[t * max_blocks ..]. Device memory.
+struct AttentionBatch {
+  const int32_t* positions = nullptr;
+  const int32_t* block_tables = nullptr;
+  uint32_t max_blocks = 0;  // entries per token in block_tables
+  size_t tokens = 0;
+};
+
+// k and v: [tokens][n_kv_heads][head_dim] f32, written into each token's slot
+// (its position's block and row) of `layer`.
+void store_kv(const KvShape& shape, std::byte* pool, uint32_t layer, const AttentionBatch& batch, const float* k,
+              const float* v, CUstream_st* stream);
+
+// out[t][h] = softmax(scale · q[t][h] · K) · V over the token's positions, K
+// and V of kv head h / (n_heads / n_kv_heads) in `layer`. q and out:
+// [tokens][n_heads][head_dim] f32. Throws std::invalid_argument for a shape
+// the kernel cannot take.
+void attention_decode(const KvShape& shape, const std::byte* pool, uint32_t layer, const AttentionBatch& batch,
+                      uint32_t n_heads, float scale, const float* q, float* out, CUstream_st* stream);
+
+}  // namespace rs::gpu
