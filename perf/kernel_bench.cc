@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -249,6 +250,32 @@ void Softmax(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations() * n));
 }
 
+void Add(benchmark::State& state) {
+  std::mt19937 rng(7);
+  const size_t n = 4096;
+  std::vector<float> x = uniform_floats(n, rng);
+  const std::vector<float> y = uniform_floats(n, rng, -1e-6f, 1e-6f);
+  for (auto _ : state) {
+    add(x.data(), y.data(), n);
+    benchmark::DoNotOptimize(x.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+}
+
+// One token's 32 query heads of 128 values at position 1000.
+void Rope(benchmark::State& state) {
+  std::mt19937 rng(8);
+  const size_t head_dim = 128, heads = 32;
+  std::vector<float> inv_freq(head_dim / 2);
+  for (size_t i = 0; i < inv_freq.size(); ++i) inv_freq[i] = std::pow(500000.0f, -2.0f * float(i) / float(head_dim));
+  std::vector<float> x = uniform_floats(heads * head_dim, rng);
+  for (auto _ : state) {
+    for (size_t h = 0; h < heads; ++h) rope(&x[h * head_dim], head_dim, 1000, inv_freq.data(), false);
+    benchmark::DoNotOptimize(x.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * heads * head_dim));
+}
+
 // One head's attention over 4096 cached positions: dot with every key, then
 // axpy of every value.
 void KvRows(benchmark::State& state, TensorType type) {
@@ -323,6 +350,8 @@ void Register() {
   benchmark::RegisterBenchmark("rms_norm/4096", RmsNorm);
   benchmark::RegisterBenchmark("swiglu/14336", SwiGlu);
   benchmark::RegisterBenchmark("softmax/4096", Softmax);
+  benchmark::RegisterBenchmark("add/4096", Add);
+  benchmark::RegisterBenchmark("rope/32x128", Rope);
   for (const TensorType type : {TensorType::f32, TensorType::f16, TensorType::q8_0}) {
     benchmark::RegisterBenchmark(name_of("attention_kv/", model::info(type).name, "/128x4096").c_str(), KvRows, type)
         ->Unit(benchmark::kMicrosecond);

@@ -91,7 +91,7 @@ HWY_INLINE void Store(DF df, hn::Vec<DF> (&acc)[R][T], float* y, size_t y_stride
 
 constexpr size_t kBlockRows = HWY_CAP_GE512 ? 4 : 2;
 constexpr size_t kBlockTokens = HWY_CAP_GE512 ? 4 : 2;
-using ChunkTag = hn::CappedTag<uint8_t, 32>;  // a q4_0 / q8_0 block, half of a k-quant's 64
+using ChunkTag = hn::CappedTag<uint8_t, 32>;  // half of a k-quant's 64 values
 
 // A chunk's scales from sub-block scales at p: one for all 8 lanes, or (sub-
 // blocks of 16) one for lanes 0-3 and one for 4-7.
