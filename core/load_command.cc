@@ -76,7 +76,8 @@ int load_command(const LoadOptions& options) {
       result.stream = io::stream_files(files, discarded, stream);
     }
     const double gbps = result.stream.seconds > 0 ? double(result.stream.bytes) / result.stream.seconds / 1e9 : 0;
-    fmt::print("{{\"device\":\"{}\",\"bytes\":{},\"seconds\":{:.4f},\"gbps\":{:.3f},\"direct\":{},\"staging_bytes\":{}}}\n",
+    fmt::print("{{\"device\":\"{}\",\"bytes\":{},\"seconds\":{:.4f},\"gbps\":{:.3f},\"direct\":{},"
+               "\"staging_bytes\":{}}}\n",
                cuda ? "cuda" : "cpu", result.stream.bytes, result.stream.seconds, gbps, result.stream.direct,
                result.staging_bytes);
     return 0;

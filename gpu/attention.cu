@@ -140,7 +140,8 @@ void store_kv(const KvShape& shape, std::byte* pool, uint32_t layer, const Atten
   if (batch.tokens == 0) return;
   const dim3 grid(shape.n_kv_heads, unsigned(batch.tokens));
   store_kv_kernel<<<grid, kWarp * kWarps, 0, stream>>>(s, reinterpret_cast<uint8_t*>(pool), int(layer),
-                                                       batch.positions, batch.block_tables, int(batch.max_blocks), k, v);
+                                                       batch.positions, batch.block_tables, int(batch.max_blocks),
+                                                       k, v);
   check_launch("store_kv");
 }
 

@@ -177,7 +177,10 @@ int Activations::q8_value(size_t t, size_t i) const {
 }
 
 float Activations::q8_scale(size_t t, size_t i) const {
-  if (interleaved_type(weight_type_)) return group(t, i / model::kQK8_0 / kGroupBlocks)->scales[i / model::kQK8_0 % kGroupBlocks];
+  if (interleaved_type(weight_type_)) {
+    const size_t b = i / model::kQK8_0;
+    return group(t, b / kGroupBlocks)->scales[b % kGroupBlocks];
+  }
   return q8_scales(t)[i / sub_block_];
 }
 

@@ -188,7 +188,8 @@ void GroupBlock(const std::byte* row, size_t row_bytes, RowGroups<Type> groups, 
       constexpr size_t kChains = R * T < 4 ? 2 : 1;
       hn::Vec<decltype(di32)> dot[R][T][kChains];
       for (size_t t = 0; t < T; ++t) {
-        const auto offset = hn::Neg(hn::ShiftLeft<Type::kOffsetShift>(hn::Load(di32, a[t]->sums + part * hn::Lanes(di32))));
+        const auto sums = hn::Load(di32, a[t]->sums + part * hn::Lanes(di32));
+        const auto offset = hn::Neg(hn::ShiftLeft<Type::kOffsetShift>(sums));
         for (size_t r = 0; r < R; ++r) {
           dot[r][t][0] = offset;
           if constexpr (kChains == 2) dot[r][t][1] = hn::Zero(di32);

@@ -36,7 +36,8 @@ constexpr std::array<Fn, kT> RowOfBlocks(std::index_sequence<Ts...>, auto make) 
 }
 template <class Fn, size_t kT, size_t... Rs>
 constexpr auto TableOfBlocks(std::index_sequence<Rs...>, auto make) {
-  return std::array<std::array<Fn, kT>, sizeof...(Rs)>{RowOfBlocks<Fn, kT, Rs + 1>(std::make_index_sequence<kT>(), make)...};
+  return std::array<std::array<Fn, kT>, sizeof...(Rs)>{
+      RowOfBlocks<Fn, kT, Rs + 1>(std::make_index_sequence<kT>(), make)...};
 }
 
 }  // namespace HWY_NAMESPACE
