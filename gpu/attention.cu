@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gpu/attention.h"
+#include "gpu/cuda_check.h"
 
 namespace rs::gpu {
 namespace {
@@ -124,12 +125,6 @@ Shape device_shape(const KvShape& shape) {
   }
   return {int(shape.n_kv_heads), int(shape.head_dim), int(shape.block_tokens), shape.row_bytes(), shape.block_bytes(),
           shape.type == model::TensorType::f16};
-}
-
-void check_launch(const char* what) {
-  if (const cudaError_t err = cudaGetLastError(); err != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA ") + what + " launch: " + cudaGetErrorString(err));
-  }
 }
 
 }  // namespace

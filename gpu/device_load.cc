@@ -9,14 +9,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "gpu/cuda_check.h"
+
 namespace rs::gpu {
-namespace {
-
-void check(cudaError_t err, const std::string& what) {
-  if (err != cudaSuccess) throw std::runtime_error("CUDA " + what + ": " + cudaGetErrorString(err));
-}
-
-}  // namespace
 
 // Slots go free → reading (given to a read) → copying (landed; its copy queued)
 // → free again once the copy's event has completed. Copies run in order on one

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gpu/cuda_check.h"
 #include "gpu/dequantize.cuh"
 #include "gpu/matvec.h"
 
@@ -65,9 +66,7 @@ void launch(const std::byte* w, size_t rows, size_t cols, size_t row_bytes, cons
   } else {
     matvec_kernel<Reader, 64><<<grid, block, 0, stream>>>(bytes, int(rows), int(cols), row_bytes, x, n, y);
   }
-  if (const cudaError_t err = cudaGetLastError(); err != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA matvec launch: ") + cudaGetErrorString(err));
-  }
+  check_launch("matvec");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gpu/cuda_check.h"
 #include "gpu/dequantize.cuh"
 #include "gpu/matvec.h"
 #include "gpu/ops.h"
@@ -13,12 +14,6 @@ namespace rs::gpu {
 namespace {
 
 constexpr int kThreads = 256;
-
-void check_launch(const char* what) {
-  if (const cudaError_t err = cudaGetLastError(); err != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA ") + what + " launch: " + cudaGetErrorString(err));
-  }
-}
 
 unsigned blocks_for(size_t n) { return unsigned((n + kThreads - 1) / kThreads); }
 
