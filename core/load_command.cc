@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -15,7 +14,6 @@
 #include "core/command.h"
 #include "core/log.h"
 #include "core/model/gguf_reader.h"
-#include "gpu/device.h"
 #include "gpu/device_load.h"
 #include "io/host_memory_sink.h"
 
@@ -63,11 +61,7 @@ int load_command(const LoadOptions& options) {
     const std::vector<std::string> files = model_files(options.model);
     const io::StreamOptions stream{
         .chunk_bytes = options.chunk_bytes, .depth = options.depth, .direct = !options.buffered};
-    bool cuda = options.device == LoadDevice::cuda;
-    if (options.device == LoadDevice::automatic) {
-      std::string why_none;
-      cuda = !gpu::visible_devices(why_none).empty();
-    }
+    const bool cuda = resolves_to_cuda(options.device);
     gpu::DeviceLoadResult result;
     if (cuda) {
       gpu::stream_to_device(files, 0, stream, result);  // freed before printing: `load` measures streaming only
@@ -98,12 +92,7 @@ Command add_load_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingPath);
   command.add_flag("--buffered", options->buffered, "Read through the page cache instead of O_DIRECT");
-  command.add_option("--device", options->device, "Where the bytes go: cpu (host memory), cuda (device 0), or auto")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, LoadDevice>{
-              {"auto", LoadDevice::automatic}, {"cpu", LoadDevice::cpu}, {"cuda", LoadDevice::cuda}},
-          CLI::ignore_case))
-      ->default_str("auto");
+  add_device_option(command, options->device, "Where the bytes go: cpu (host memory), cuda (device 0), or auto");
   command.add_option("--chunk-mib", *chunk_mib, "Size of each read, MiB")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();

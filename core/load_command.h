@@ -5,15 +5,14 @@
 #include <cstddef>
 #include <string>
 
+#include "core/device_choice.h"
 #include "io/file_stream.h"
 
 namespace rs {
 
-enum class LoadDevice { automatic, cpu, cuda };
-
 struct LoadOptions {
   std::string model;  // a .gguf file, a .safetensors file, or a directory of *.safetensors shards
-  LoadDevice device = LoadDevice::automatic;  // automatic: CUDA device 0 where one is visible
+  Device device = Device::automatic;  // automatic: CUDA device 0 where one is visible
   bool buffered = false;  // read through the page cache instead of O_DIRECT
   size_t chunk_bytes = io::StreamOptions{}.chunk_bytes;
   unsigned depth = io::StreamOptions{}.depth;

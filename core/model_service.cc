@@ -54,34 +54,53 @@ ModelService::ModelService(ModelServiceOptions o) {
   model::ModelDesc desc = engine::describe_model(path);
   tokenizer_ = std::make_unique<tokenizer::Tokenizer>(tokenizer::vocab_from_metadata(desc.metadata, path));
   const std::string model_template = tokenizer_->vocab().chat_template;
-  weights_ = std::make_unique<engine::ModelWeights>(std::move(desc), io::StreamOptions{});
-  demo_.reset();  // loaded: the file is no longer needed
-  const model::ModelDesc& d = weights_->desc();
-
-  if (d.context_length && o.ctx_size > d.context_length) {
+  if (desc.context_length && o.ctx_size > desc.context_length) {
     log::info("serve: --ctx-size {} is beyond the {} tokens the model was trained for; using {}", o.ctx_size,
-              d.context_length, d.context_length);
-    o.ctx_size = d.context_length;
+              desc.context_length, desc.context_length);
+    o.ctx_size = desc.context_length;
   }
   o.limits.ctx_size = o.ctx_size;
   const model::TensorType kv_type = *model::tensor_type_from_name(o.kv_type);
-  const uint32_t blocks = kv_blocks(o, d, kv_type);
-  executor_ = std::make_unique<engine::CpuExecutor>(
-      *weights_, engine::CpuExecutorOptions{o.threads, kv_type, blocks, o.block_tokens});
+  const bool cuda = resolves_to_cuda(o.device);
+  if (cuda) {
+    const gpu::CudaExecutorOptions options{
+        .kv_type = kv_type,
+        .kv_blocks = o.kv_cache_gib > 0 ? kv_blocks(o, desc, kv_type) : 0,
+        .block_tokens = o.block_tokens,
+        .max_batch_tokens = o.limits.max_batch_tokens,
+        .max_seqs = o.limits.max_seqs,
+        .ctx_size = o.ctx_size,
+        .memory_fraction = o.gpu_memory_fraction};
+    cuda_ = std::make_unique<gpu::CudaModel>(std::move(desc), 0, options, io::StreamOptions{});
+    const gpu::DeviceLoadResult& load = cuda_->load();
+    log::info("serve: weights streamed to CUDA device 0: {:.2f} GB in {:.2f} s ({:.2f} GB/s, {}), {:.2f} GB of device "
+              "memory", double(load.stream.bytes) / 1e9, load.stream.seconds,
+              load.stream.seconds > 0 ? double(load.stream.bytes) / load.stream.seconds / 1e9 : 0.0,
+              load.stream.direct ? "O_DIRECT" : "buffered", double(cuda_->weight_bytes()) / 1e9);
+    executor_ = &cuda_->executor();
+  } else {
+    weights_ = std::make_unique<engine::ModelWeights>(std::move(desc), io::StreamOptions{});
+    cpu_executor_ = std::make_unique<engine::CpuExecutor>(
+        *weights_, engine::CpuExecutorOptions{o.threads, kv_type, kv_blocks(o, weights_->desc(), kv_type),
+                                              o.block_tokens});
+    executor_ = cpu_executor_.get();
+  }
+  demo_.reset();  // loaded: the file is no longer needed
   const engine::KvLayout& kv = executor_->kv_layout();
-  log::info("serve: KV cache {} blocks of {} tokens ({} tokens, {:.2f} GiB, {}); up to {} sequences of {} tokens, "
+  log::info("serve: KV cache {} blocks of {} tokens ({} tokens, {:.2f} GiB, {}, {}); up to {} sequences of {} tokens, "
             "{} tokens per step",
             kv.n_blocks, kv.block_tokens, uint64_t(kv.n_blocks) * kv.block_tokens,
-            double(kv.block_bytes()) * kv.n_blocks / double(1ull << 30), o.kv_type, o.limits.max_seqs, o.ctx_size,
-            o.limits.max_batch_tokens);
-  engine_ = std::make_unique<engine::Engine>(*executor_, o.limits, tokenizer::end_of_generation_tokens(tokenizer_->vocab()));
+            double(kv.block_bytes()) * kv.n_blocks / double(1ull << 30), o.kv_type, cuda ? "on the GPU" : "in host memory",
+            o.limits.max_seqs, o.ctx_size, o.limits.max_batch_tokens);
+  engine_ = std::make_unique<engine::Engine>(*executor_, o.limits,
+                                             tokenizer::end_of_generation_tokens(tokenizer_->vocab()));
 
   serving_.id = model_id(o);
   serving_.tokenizer = tokenizer_.get();
   serving_.chat_template = chat::select_chat_template(o.chat_template, model_template);
   serving_.ctx_size = o.ctx_size;
   serving_.created = int64_t(std::time(nullptr));
-  serving_.system_fingerprint = fmt::format("ringserve-{}-cpu-{}", RINGSERVE_VERSION, o.kv_type);
+  serving_.system_fingerprint = fmt::format("ringserve-{}-{}-{}", RINGSERVE_VERSION, cuda ? "cuda" : "cpu", o.kv_type);
 
   // Warm-up: one real prompt and token through the engine, so the first client pays no first-step costs.
   const auto start = std::chrono::steady_clock::now();
@@ -94,7 +113,7 @@ ModelService::ModelService(ModelServiceOptions o) {
   engine_->generate(std::move(warm));
   log::info("serve: warm-up step done in {:.1f} ms",
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  huge_pages_ = std::thread([this] { weights_->move_to_huge_pages(); });
+  if (weights_) huge_pages_ = std::thread([this] { weights_->move_to_huge_pages(); });
 }
 
 ModelService::~ModelService() {

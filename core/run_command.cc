@@ -14,11 +14,13 @@
 
 #include "core/command.h"
 #include "core/demo_model.h"
+#include "core/device_choice.h"
 #include "core/engine/cpu_executor.h"
 #include "core/json_write.h"
 #include "core/log.h"
 #include "core/sampler/sampler.h"
 #include "core/tokenizer/stream_decoder.h"
+#include "gpu/cuda_model.h"
 
 namespace rs {
 namespace {
@@ -31,12 +33,15 @@ struct RunOptions {
   bool prompt_given = false;
   int32_t max_tokens = 128;
   sampler::SamplingParams sampling;
+  Device device = Device::automatic;
   unsigned threads = 0;
   std::string kv_type = "f16";
   uint32_t ctx_size = 4096;
   bool special = false;
   bool json = false;
 };
+
+constexpr uint32_t kPrefillChunk = 512;  // prompt tokens per step: bounds the executor's scratch memory
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
@@ -51,24 +56,41 @@ int run(RunOptions& o) {
   const std::string& path = demo ? demo->path() : o.model;
   model::ModelDesc desc = engine::describe_model(path);
   const tokenizer::Tokenizer tokenizer(tokenizer::vocab_from_metadata(desc.metadata, path));
-  const engine::ModelWeights weights(std::move(desc), {});
-  demo.reset();  // loaded: the file is no longer needed
-  const model::ModelDesc& d = weights.desc();
-
   if (!o.prompt_given) o.prompt = std::string(std::istreambuf_iterator<char>(std::cin), {});
   std::vector<engine::TokenId> tokens = tokenizer.encode(o.prompt, true, o.special);
   if (tokens.empty()) throw std::invalid_argument("the prompt is empty and the model adds no BOS: nothing to continue");
-  const uint32_t ctx = d.context_length ? std::min(o.ctx_size, d.context_length) : o.ctx_size;
+  const uint32_t ctx = desc.context_length ? std::min(o.ctx_size, desc.context_length) : o.ctx_size;
   if (tokens.size() >= ctx) {
     throw std::invalid_argument(fmt::format("the prompt is {} tokens, the context {} (--ctx-size)", tokens.size(), ctx));
   }
   const uint32_t max_tokens = std::min<uint32_t>(uint32_t(o.max_tokens), ctx - uint32_t(tokens.size()));
-  if (const auto error = o.sampling.validate(weights.output.rows)) throw std::invalid_argument(*error);
+  const model::TensorType kv_type = *model::tensor_type_from_name(o.kv_type);
+  const uint32_t kv_blocks = (ctx + 15) / 16;
 
-  engine::CpuExecutor executor(weights, {.threads = o.threads,
-                                         .kv_type = *model::tensor_type_from_name(o.kv_type),
-                                         .kv_blocks = (ctx + 15) / 16});
-  std::vector<engine::BlockId> blocks(executor.kv_layout().n_blocks);
+  // The model on the device --device names: the CUDA executor, or host weights and the CPU executor.
+  std::unique_ptr<gpu::CudaModel> cuda;
+  std::unique_ptr<engine::ModelWeights> weights;
+  std::unique_ptr<engine::CpuExecutor> cpu;
+  engine::Executor* executor = nullptr;
+  size_t vocab_size = 0;
+  if (resolves_to_cuda(o.device)) {
+    cuda = std::make_unique<gpu::CudaModel>(
+        std::move(desc), 0,
+        gpu::CudaExecutorOptions{.kv_type = kv_type, .kv_blocks = kv_blocks, .block_tokens = 16,
+                                 .max_batch_tokens = kPrefillChunk, .max_seqs = 1, .ctx_size = ctx},
+        io::StreamOptions{});
+    executor = &cuda->executor();
+    vocab_size = cuda->vocab_size();
+  } else {
+    weights = std::make_unique<engine::ModelWeights>(std::move(desc), io::StreamOptions{});
+    cpu = std::make_unique<engine::CpuExecutor>(
+        *weights, engine::CpuExecutorOptions{.threads = o.threads, .kv_type = kv_type, .kv_blocks = kv_blocks});
+    executor = cpu.get();
+    vocab_size = weights->output.rows;
+  }
+  demo.reset();  // loaded: the file is no longer needed
+  if (const auto error = o.sampling.validate(vocab_size)) throw std::invalid_argument(*error);
+  std::vector<engine::BlockId> blocks(executor->kv_layout().n_blocks);
   std::iota(blocks.begin(), blocks.end(), 0);
 
   const std::vector<engine::TokenId> prompt_tokens = tokens;
@@ -87,13 +109,12 @@ int run(RunOptions& o) {
   Clock::time_point first_token;
   engine::Logits logits;
   std::vector<engine::TokenId> generated;
-  constexpr size_t kPrefillChunk = 512;  // bounds the executor's scratch memory
   size_t done = 0;
   while (generated.size() < max_tokens) {
-    const size_t n = generated.empty() ? std::min(kPrefillChunk, tokens.size() - done) : 1;
+    const size_t n = generated.empty() ? std::min<size_t>(kPrefillChunk, tokens.size() - done) : 1;
     engine::Batch batch;
     batch.sequences.push_back({std::span(tokens).subspan(done, n), uint32_t(done), blocks, done + n == tokens.size()});
-    executor.step(batch, logits);
+    executor->step(batch, logits);
     done += n;
     if (done < tokens.size()) continue;  // more of the prompt to read
     const engine::TokenId next = sampler.sample(logits.row(0)).token;
@@ -124,7 +145,7 @@ int run(RunOptions& o) {
 
 Command add_run_command(CLI::App& app) {
   CLI::App& command = *app.add_subcommand(
-      "run", "Generate a continuation of one prompt on the CPU and print it (greedy unless --temp)");
+      "run", "Generate a continuation of one prompt and print it (greedy unless --temp)");
   auto o = std::make_shared<RunOptions>();
   o->sampling.temperature = 0.0f;
   command.add_option("--model", o->model, "A GGUF model, or a Hugging Face model directory (default: the built-in demo model, random weights)")
@@ -136,7 +157,9 @@ Command add_run_command(CLI::App& app) {
   command.add_option("--top-p", o->sampling.top_p, "Keep the most likely tokens up to this probability mass")->capture_default_str();
   command.add_option("--min-p", o->sampling.min_p, "Drop tokens less likely than this times the most likely")->capture_default_str();
   command.add_option("--seed", o->sampling.seed, "Seed of the sampler (default: random)");
-  command.add_option("--threads", o->threads, "Compute threads (default: every core)");
+  add_device_option(command, o->device, "Where the model runs: cuda (device 0), cpu, or auto (cuda where a GPU is "
+                                        "visible)");
+  command.add_option("--threads", o->threads, "CPU compute threads (default: every core)");
   command.add_option("--kv-type", o->kv_type, "KV cache type: f16, or q8_0 for half the memory")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}))->capture_default_str();
   command.add_option("--ctx-size", o->ctx_size, "Context length: prompt plus generated tokens")->check(CLI::Range(1u, 1u << 24))->capture_default_str();

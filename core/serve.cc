@@ -102,17 +102,27 @@ Command add_serve_command(CLI::App& app) {
   command.add_option("--chat-template", m.chat_template,
                      "Use this chat template instead of the model's: a built-in name (chatml, gemma, llama2, llama3, "
                      "mistral, phi3, smollm2, zephyr) or a Jinja file");
-  command.add_option("--threads", m.threads, "Compute threads of the engine (default: every core)");
+  add_device_option(command, m.device,
+                    "Where the model runs: cuda (device 0: the weights stream from disk to the GPU), cpu, or auto "
+                    "(cuda where a GPU is visible)");
+  command.add_option("--gpu-memory-fraction", m.gpu_memory_fraction,
+                     "Share of the GPU's memory this server takes for weights, activations and the KV cache; the KV "
+                     "cache gets all the rest unless --kv-cache-gib")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
+  command.add_option("--threads", m.threads, "Compute threads of the CPU engine (default: every core)");
   command.add_option("--ctx-size", m.ctx_size,
                      "Context per sequence, prompt plus generated tokens; longer prompts get 400. A smaller context "
                      "leaves KV blocks for more sequences at once")
       ->check(CLI::Range(16u, 1u << 24))
       ->capture_default_str();
-  command.add_option("--kv-type", m.kv_type, "KV cache type: f16, or q8_0 for half the memory (more sequences)")
+  command.add_option("--kv-type", m.kv_type,
+                     "KV cache type: f16, or q8_0 for half the memory (more sequences; CPU only for now)")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}))
       ->capture_default_str();
   command.add_option("--kv-cache-gib", m.kv_cache_gib,
-                     "Memory of the KV cache (default: --max-seqs full contexts, at most a quarter of memory)")
+                     "Memory of the KV cache (default: on the CPU, --max-seqs full contexts, at most a quarter of "
+                     "memory; on a GPU, what --gpu-memory-fraction leaves)")
       ->check(CLI::PositiveNumber);
   command.add_option("--max-batch-tokens", m.limits.max_batch_tokens,
                      "Tokens per engine step: running decodes plus chunks of waiting prompts")

@@ -5,11 +5,10 @@
 #include <cuda_runtime.h>
 
 #include <cfloat>
-#include <stdexcept>
-#include <string>
 
 #include "gpu/attention.h"
 #include "gpu/cuda_check.h"
+#include "gpu/kv_pool.cuh"
 
 namespace rs::gpu {
 namespace {
@@ -18,28 +17,20 @@ constexpr int kWarp = 32;
 constexpr int kWarps = 4;
 constexpr int kDimsPerLane = kMaxHeadDim / kWarp;
 
-struct Shape {  // KvShape's numbers for the device
-  int n_kv_heads, head_dim, block_tokens;
-  size_t row_bytes, block_bytes;
-  bool f16;
-};
+using namespace kv_pool;
 
-// Where a row is in the pool: engine::KvLayout's arithmetic.
-__device__ size_t row_offset(const Shape& s, int block, int layer, int kind, int kv_head, int in_block) {
-  return size_t(block) * s.block_bytes +
-         ((size_t(layer) * 2 + kind) * s.n_kv_heads + kv_head) * s.block_tokens * s.row_bytes +
-         size_t(in_block) * s.row_bytes;
-}
-
-__device__ float load(const Shape& s, const uint8_t* row, int d) {
-  return s.f16 ? __half2float(reinterpret_cast<const __half*>(row)[d]) : reinterpret_cast<const float*>(row)[d];
+// The block table token t reads.
+__device__ inline const int32_t* table_of(const int32_t* block_tables, const int32_t* table_of_token, int max_blocks,
+                                          int t) {
+  return block_tables + size_t(table_of_token != nullptr ? table_of_token[t] : t) * max_blocks;
 }
 
 __global__ void store_kv_kernel(Shape s, uint8_t* pool, int layer, const int32_t* positions,
-                                const int32_t* block_tables, int max_blocks, const float* k, const float* v) {
+                                const int32_t* block_tables, const int32_t* table_of_token, int max_blocks,
+                                const float* k, const float* v) {
   const int t = blockIdx.y, kv_head = blockIdx.x;
   const int position = positions[t];
-  const int block = block_tables[size_t(t) * max_blocks + position / s.block_tokens];
+  const int block = table_of(block_tables, table_of_token, max_blocks, t)[position / s.block_tokens];
   for (int kind = 0; kind < 2; ++kind) {
     uint8_t* row = pool + row_offset(s, block, layer, kind, kv_head, position % s.block_tokens);
     const float* src = (kind == 0 ? k : v) + (size_t(t) * s.n_kv_heads + kv_head) * s.head_dim;
@@ -54,12 +45,12 @@ __global__ void store_kv_kernel(Shape s, uint8_t* pool, int layer, const int32_t
 }
 
 __global__ void attention_decode_kernel(Shape s, const uint8_t* pool, int layer, const int32_t* positions,
-                                        const int32_t* block_tables, int max_blocks, int n_heads, float scale,
-                                        const float* q, float* out) {
+                                        const int32_t* block_tables, const int32_t* table_of_token, int max_blocks,
+                                        int n_heads, float scale, const float* q, float* out) {
   const int head = blockIdx.x, t = blockIdx.y, warp = threadIdx.y, lane = threadIdx.x;
   const int kv_head = head / (n_heads / s.n_kv_heads);
   const float* qh = q + (size_t(t) * n_heads + head) * s.head_dim;
-  const int32_t* table = block_tables + size_t(t) * max_blocks;
+  const int32_t* table = table_of(block_tables, table_of_token, max_blocks, t);
   float qv[kDimsPerLane], acc[kDimsPerLane];
   for (int i = 0; i < kDimsPerLane; ++i) {
     const int d = lane + i * kWarp;
@@ -113,20 +104,6 @@ __global__ void attention_decode_kernel(Shape s, const uint8_t* pool, int layer,
   }
 }
 
-Shape device_shape(const KvShape& shape) {
-  if (shape.type != model::TensorType::f16 && shape.type != model::TensorType::f32) {
-    throw std::invalid_argument("CUDA attention: KV rows are f16 or f32, not " +
-                                std::string(model::info(shape.type).name));
-  }
-  if (shape.head_dim == 0 || shape.head_dim > kMaxHeadDim || shape.n_kv_heads == 0 || shape.block_tokens == 0) {
-    throw std::invalid_argument("CUDA attention: head_dim " + std::to_string(shape.head_dim) + " (at most " +
-                                std::to_string(kMaxHeadDim) + "), " + std::to_string(shape.n_kv_heads) +
-                                " KV heads, " + std::to_string(shape.block_tokens) + " tokens per block");
-  }
-  return {int(shape.n_kv_heads), int(shape.head_dim), int(shape.block_tokens), shape.row_bytes(), shape.block_bytes(),
-          shape.type == model::TensorType::f16};
-}
-
 }  // namespace
 
 void store_kv(const KvShape& shape, std::byte* pool, uint32_t layer, const AttentionBatch& batch, const float* k,
@@ -135,23 +112,20 @@ void store_kv(const KvShape& shape, std::byte* pool, uint32_t layer, const Atten
   if (batch.tokens == 0) return;
   const dim3 grid(shape.n_kv_heads, unsigned(batch.tokens));
   store_kv_kernel<<<grid, kWarp * kWarps, 0, stream>>>(s, reinterpret_cast<uint8_t*>(pool), int(layer),
-                                                       batch.positions, batch.block_tables, int(batch.max_blocks),
-                                                       k, v);
+                                                       batch.positions, batch.block_tables, batch.table_of_token,
+                                                       int(batch.max_blocks), k, v);
   check_launch("store_kv");
 }
 
 void attention_decode(const KvShape& shape, const std::byte* pool, uint32_t layer, const AttentionBatch& batch,
                       uint32_t n_heads, float scale, const float* q, float* out, CUstream_st* stream) {
   const Shape s = device_shape(shape);
-  if (n_heads == 0 || n_heads % shape.n_kv_heads != 0) {
-    throw std::invalid_argument("CUDA attention: " + std::to_string(n_heads) + " heads over " +
-                                std::to_string(shape.n_kv_heads) + " KV heads");
-  }
+  check_heads(shape, n_heads);
   if (batch.tokens == 0) return;
   const dim3 grid(n_heads, unsigned(batch.tokens)), block(kWarp, kWarps);
   attention_decode_kernel<<<grid, block, 0, stream>>>(s, reinterpret_cast<const uint8_t*>(pool), int(layer),
-                                                      batch.positions, batch.block_tables, int(batch.max_blocks),
-                                                      int(n_heads), scale, q, out);
+                                                      batch.positions, batch.block_tables, batch.table_of_token,
+                                                      int(batch.max_blocks), int(n_heads), scale, q, out);
   check_launch("attention_decode");
 }
 

@@ -27,13 +27,15 @@ struct KvShape {
 constexpr uint32_t kMaxHeadDim = 256;
 
 // The step's per-token view of the pool: token t attends to positions
-// 0..positions[t] of its sequence, whose blocks are
-// block_tables[t * max_blocks ..]. Device memory.
+// 0..positions[t] of its sequence, whose blocks are the table
+// block_tables[table_of_token[t] * max_blocks ..] (table t where
+// table_of_token is null: one table per token). Device memory.
 struct AttentionBatch {
   const int32_t* positions = nullptr;
   const int32_t* block_tables = nullptr;
-  uint32_t max_blocks = 0;  // entries per token in block_tables
+  uint32_t max_blocks = 0;  // entries per table
   size_t tokens = 0;
+  const int32_t* table_of_token = nullptr;  // tokens of one sequence share its table
 };
 
 // k and v: [tokens][n_kv_heads][head_dim] f32, written into each token's slot

@@ -14,6 +14,9 @@ struct Device {
   int compute_minor = 0;
 };
 
+// What the stand-ins of a build without nvcc say when asked for a device.
+inline constexpr char kNoCudaSupport[] = "this build has no CUDA support (nvcc was not found at configure time)";
+
 bool built_with_cuda();
 // The visible devices; when there are none, `why_none` says why.
 std::vector<Device> visible_devices(std::string& why_none);

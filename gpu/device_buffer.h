@@ -1,5 +1,7 @@
 #pragma once
-// Device memory held like a unique_ptr: one cudaMalloc, freed with its owner.
+// Memory CUDA hands out, held like a unique_ptr: device memory (cudaMalloc),
+// or pinned host memory (cudaHostAlloc) that copies to and from the device
+// read asynchronously. Freed with its owner.
 #include <cstddef>
 #include <utility>
 
@@ -7,15 +9,18 @@ namespace rs::gpu {
 
 class DeviceBuffer {
  public:
+  enum class Where { device, pinned_host };
+
   DeviceBuffer() = default;
-  // Throws std::runtime_error naming the size when the device has no room.
-  explicit DeviceBuffer(size_t bytes);
+  // Throws std::runtime_error naming the size when there is no room.
+  explicit DeviceBuffer(size_t bytes, Where where = Where::device);
   ~DeviceBuffer();
   DeviceBuffer(DeviceBuffer&& other) noexcept
-      : memory_(std::exchange(other.memory_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+      : memory_(std::exchange(other.memory_, nullptr)), bytes_(std::exchange(other.bytes_, 0)), where_(other.where_) {}
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
     std::swap(memory_, other.memory_);
     std::swap(bytes_, other.bytes_);
+    std::swap(where_, other.where_);
     return *this;
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
@@ -31,6 +36,7 @@ class DeviceBuffer {
  private:
   std::byte* memory_ = nullptr;
   size_t bytes_ = 0;
+  Where where_ = Where::device;
 };
 
 }  // namespace rs::gpu

@@ -55,9 +55,16 @@ __global__ void swiglu_kernel(float* gate, const float* up, size_t n) {
   if (i < n) gate[i] = gate[i] / (1.0f + expf(fminf(-gate[i], 88.0f))) * up[i];
 }
 
-__global__ void add_kernel(float* x, const float* y, size_t n) {
+// x[i] += y[i % period]: a residual add (period n) or a bias on every row.
+__global__ void add_kernel(float* x, const float* y, size_t n, size_t period) {
   const size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) x[i] += y[i];
+  if (i < n) x[i] += y[i % period];
+}
+
+__global__ void gather_rows_kernel(const float* x, const int32_t* rows, int n, float* out) {
+  const float* row = x + size_t(rows[blockIdx.x]) * n;
+  float* dst = out + size_t(blockIdx.x) * n;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = row[i];
 }
 
 template <class Reader>
@@ -96,8 +103,20 @@ void swiglu(float* gate, const float* up, size_t n, CUstream_st* stream) {
 
 void add(float* x, const float* y, size_t n, CUstream_st* stream) {
   if (n == 0) return;
-  add_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n);
+  add_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, y, n, n);
   check_launch("add");
+}
+
+void add_bias(float* x, const float* bias, size_t n, size_t rows, CUstream_st* stream) {
+  if (n == 0 || rows == 0) return;
+  add_kernel<<<blocks_for(n * rows), kThreads, 0, stream>>>(x, bias, n * rows, n);
+  check_launch("add_bias");
+}
+
+void gather_rows(const float* x, const int32_t* rows, size_t n, size_t count, float* out, CUstream_st* stream) {
+  if (count == 0) return;
+  gather_rows_kernel<<<unsigned(count), kThreads, 0, stream>>>(x, rows, int(n), out);
+  check_launch("gather_rows");
 }
 
 void embed(model::TensorType type, const std::byte* table, size_t cols, size_t row_bytes, const int32_t* ids,

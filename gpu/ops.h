@@ -23,6 +23,10 @@ void rope(float* x, size_t tokens, size_t heads, size_t head_dim, const int32_t*
 // gate[i] = silu(gate[i]) · up[i], and x[i] += y[i], over n values.
 void swiglu(float* gate, const float* up, size_t n, CUstream_st* stream);
 void add(float* x, const float* y, size_t n, CUstream_st* stream);
+// x[r][i] += bias[i] for `rows` rows of `n` values (qwen2's Q/K/V biases).
+void add_bias(float* x, const float* bias, size_t n, size_t rows, CUstream_st* stream);
+// out[i] = x[rows[i]] for i < count, rows of `n` values: the tokens whose logits a step wants.
+void gather_rows(const float* x, const int32_t* rows, size_t n, size_t count, float* out, CUstream_st* stream);
 
 // out[t] = row ids[t] of `table` (`cols` values of `type` per row, `row_bytes`
 // apart) as floats, for t < tokens: the embedding lookup. Types as matvec.

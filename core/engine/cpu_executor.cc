@@ -49,26 +49,8 @@ CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& 
   scores_.resize(pool_.size());
 }
 
-void CpuExecutor::check(const Batch& batch) const {
-  for (const SequenceStep& s : batch.sequences) {
-    const uint64_t end = uint64_t(s.position) + s.tokens.size();
-    if (uint64_t(s.blocks.size()) * kv_.block_tokens < end) {
-      throw std::invalid_argument(fmt::format("a sequence reaching position {} has only {} KV blocks", end,
-                                              s.blocks.size()));
-    }
-    for (const BlockId b : s.blocks) {
-      if (b >= kv_.n_blocks) throw std::invalid_argument(fmt::format("KV block {} is outside the pool", b));
-    }
-    for (const TokenId id : s.tokens) {
-      if (id < 0 || uint32_t(id) >= weights_.token_embedding.rows) {
-        throw std::invalid_argument(fmt::format("token id {} is outside the vocabulary", id));
-      }
-    }
-  }
-}
-
 void CpuExecutor::step(const Batch& batch, Logits& logits) {
-  check(batch);
+  check_batch(batch, kv_, weights_.token_embedding.rows);
   n_tokens_ = batch.tokens();
   const size_t d = desc_.embedding_dim;
   const size_t q_width = size_t(desc_.n_heads) * desc_.head_dim;

@@ -30,7 +30,6 @@ class CpuExecutor final : public Executor {
   const KvLayout& kv_layout() const override { return kv_; }
 
  private:
-  void check(const Batch& batch) const;
   void embed(const Batch& batch);
   void layer(uint32_t index);
   void attention(uint32_t layer, size_t token, uint32_t head, float* scores);

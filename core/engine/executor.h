@@ -6,6 +6,11 @@
 
 namespace rs::engine {
 
+// Throws std::invalid_argument when a sequence has too few KV blocks for its
+// positions, names a block outside the pool, or a token outside `vocab`: what
+// every executor checks before a step touches memory.
+void check_batch(const Batch& batch, const KvLayout& kv, size_t vocab);
+
 class Executor {
  public:
   virtual ~Executor() = default;

@@ -1,57 +1,23 @@
 #include "core/engine/model_weights.h"
 
-#include "core/log.h"
-
 #include <fmt/format.h>
 
 #include <chrono>
-
-#include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <numbers>
 
 #include "core/log.h"
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/model_error.h"
 #include "core/model/quantize.h"
+#include "core/model/rope_frequencies.h"
 #include "core/model/safetensors_reader.h"
 
 namespace rs::engine {
-namespace {
 
 using model::ModelError;
 using model::TensorInfo;
-
-// Angles per position of each RoPE pair: base^(-2i/d), scaled as Hugging Face
-// scales them (llama.cpp reads the same factors from rope_freqs.weight).
-std::vector<float> rope_frequencies(const model::ModelDesc& d, const std::vector<float>& file_factors) {
-  const uint32_t pairs = d.head_dim / 2;
-  std::vector<float> inv_freq(pairs);
-  for (uint32_t i = 0; i < pairs; ++i) {
-    double freq = std::pow(double(d.rope_freq_base), -2.0 * i / d.head_dim);
-    if (!file_factors.empty()) freq /= file_factors[i];  // llama.cpp applies these and a linear scale both
-    if (d.rope_scaling == model::RopeScaling::linear) {
-      freq /= d.rope_scale_factor;
-    } else if (d.rope_scaling == model::RopeScaling::llama3 && file_factors.empty()) {
-      const double wavelength = 2 * std::numbers::pi / freq;
-      const double low_wavelength = d.rope_original_context / d.rope_low_freq_factor;
-      const double high_wavelength = d.rope_original_context / d.rope_high_freq_factor;
-      if (wavelength > low_wavelength) {
-        freq /= d.rope_scale_factor;
-      } else if (wavelength >= high_wavelength) {
-        const double smooth = (d.rope_original_context / wavelength - d.rope_low_freq_factor) /
-                              (d.rope_high_freq_factor - d.rope_low_freq_factor);
-        freq = (1 - smooth) * freq / d.rope_scale_factor + smooth * freq;
-      }
-    }
-    inv_freq[i] = float(freq);
-  }
-  return inv_freq;
-}
-
-}  // namespace
 
 void ModelWeights::move_to_huge_pages() const {
   const auto start = std::chrono::steady_clock::now();
@@ -92,7 +58,7 @@ ModelWeights::ModelWeights(model::ModelDesc desc, const io::StreamOptions& optio
     layer.down = matrix(blk + "ffn_down.weight");
     layers.push_back(std::move(layer));
   }
-  rope_inv_freq = rope_frequencies(desc_, vector("rope_freqs.weight", false));
+  rope_inv_freq = model::rope_frequencies(desc_, vector("rope_freqs.weight", false));
 }
 
 const TensorInfo& ModelWeights::tensor(const std::string& name) const {

@@ -92,6 +92,19 @@ TEST_P(GpuAttention, MatchesTheCpuThroughBlockTables) {
   }
   EXPECT_LT(std::sqrt(error / norm), 1e-5);
 
+  // The same tables stored in reverse order and named per token through table_of_token: the same result.
+  std::vector<int32_t> reversed, table_of_token(tokens);
+  for (size_t t = 0; t < tokens; ++t) {
+    reversed.insert(reversed.begin(), tables.begin() + t * kMaxBlocks, tables.begin() + (t + 1) * kMaxBlocks);
+    table_of_token[t] = int32_t(tokens - 1 - t);
+  }
+  const DeviceCopy<int32_t> dreversed(reversed), dtable_of_token(table_of_token);
+  const DeviceCopy<float> dshared_out(std::vector<float>(q.size(), NAN));
+  const AttentionBatch shared{dpositions.get(), dreversed.get(), kMaxBlocks, tokens, dtable_of_token.get()};
+  attention_decode(shape, dpool.get(), kLayer, shared, kHeads, scale, dq.get(), dshared_out.get(), nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(dshared_out.to_host(), got);
+
   // store_kv writes each token's new key and value where the CPU would.
   const std::vector<float> k = kernels::uniform_floats(tokens * shape.n_kv_heads * shape.head_dim, rng);
   const std::vector<float> v = kernels::uniform_floats(k.size(), rng);

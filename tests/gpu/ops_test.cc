@@ -53,6 +53,25 @@ TEST_F(GpuOps, RmsNormSwiGluAndAddMatchTheCpu) {
   EXPECT_EQ(dsum.to_host(), sum);  // one rounding either way
 }
 
+TEST_F(GpuOps, AddBiasToEveryRowAndGatherRows) {
+  std::mt19937 rng(5);
+  constexpr size_t kN = 96, kRows = 7;
+  const std::vector<float> x = kernels::uniform_floats(kN * kRows, rng), bias = kernels::uniform_floats(kN, rng);
+  std::vector<float> biased = x;
+  for (size_t r = 0; r < kRows; ++r) kernels::add(&biased[r * kN], bias.data(), kN);
+  const std::vector<int32_t> rows = {6, 0, 3, 3};
+  std::vector<float> gathered;
+  for (const int32_t r : rows) gathered.insert(gathered.end(), &biased[r * kN], &biased[(r + 1) * kN]);
+
+  const DeviceCopy<float> dx(x), dbias(bias), dout(std::vector<float>(rows.size() * kN, NAN));
+  const DeviceCopy<int32_t> drows(rows);
+  add_bias(dx.get(), dbias.get(), kN, kRows, nullptr);
+  gather_rows(dx.get(), drows.get(), kN, rows.size(), dout.get(), nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(dx.to_host(), biased);
+  EXPECT_EQ(dout.to_host(), gathered);
+}
+
 TEST_F(GpuOps, RopeMatchesTheCpuInBothLayouts) {
   std::mt19937 rng(2);
   constexpr size_t kTokens = 3, kHeads = 4, kHeadDim = 64;

@@ -1,0 +1,27 @@
+#include "core/engine/executor.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace rs::engine {
+
+void check_batch(const Batch& batch, const KvLayout& kv, size_t vocab) {
+  for (const SequenceStep& s : batch.sequences) {
+    const uint64_t end = uint64_t(s.position) + s.tokens.size();
+    if (uint64_t(s.blocks.size()) * kv.block_tokens < end) {
+      throw std::invalid_argument(fmt::format("a sequence reaching position {} has only {} KV blocks", end,
+                                              s.blocks.size()));
+    }
+    for (const BlockId b : s.blocks) {
+      if (b >= kv.n_blocks) throw std::invalid_argument(fmt::format("KV block {} is outside the pool", b));
+    }
+    for (const TokenId id : s.tokens) {
+      if (id < 0 || uint32_t(id) >= vocab) {
+        throw std::invalid_argument(fmt::format("token id {} is outside the vocabulary", id));
+      }
+    }
+  }
+}
+
+}  // namespace rs::engine
