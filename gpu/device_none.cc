@@ -1,4 +1,7 @@
 // Built where nvcc is absent: there is never a device.
+#include <stdexcept>
+
+#include "gpu/bandwidth.h"
 #include "gpu/device.h"
 
 namespace rs::gpu {
@@ -6,8 +9,10 @@ namespace rs::gpu {
 bool built_with_cuda() { return false; }
 
 std::vector<Device> visible_devices(std::string& why_none) {
-  why_none = "this build has no CUDA support (nvcc was not found at configure time)";
+  why_none = kNoCudaSupport;
   return {};
 }
+
+double device_copy_gb_s(int) { throw std::runtime_error(kNoCudaSupport); }
 
 }  // namespace rs::gpu

@@ -74,9 +74,10 @@ double relative_error(std::span<const float> a, std::span<const float> b) {
 
 const std::vector<TokenId> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
 
+// A pool of `blocks` blocks of 16 positions; a context as long as the whole pool.
 CudaExecutorOptions small_options(TensorType kv, uint32_t blocks, bool graphs = true) {
   return {.kv_type = kv, .kv_blocks = blocks, .block_tokens = 16, .max_batch_tokens = 512, .max_seqs = 8,
-          .ctx_size = 512, .graphs = graphs};
+          .ctx_size = blocks * 16, .graphs = graphs};
 }
 
 // f32 and f16 weights with f32 activations: the same products as the CPU's, so
@@ -118,8 +119,9 @@ TEST_F(CudaExecutorTest, LongPrefillMatchesStepByStep) {
   const auto stepped = run_chunks(gpu, prompt, blocks, 1);
   const auto whole = run_chunks(gpu, prompt, blocks, prompt.size());
   const auto chunked = run_chunks(gpu, prompt, blocks, 77);
-  EXPECT_LT(relative_error(whole[0], stepped.back()), 1e-3);
-  EXPECT_LT(relative_error(chunked.back(), stepped.back()), 1e-3);
+  // Past 64 tokens the products round activations to f16 for cuBLAS: the half-precision bound.
+  EXPECT_LT(relative_error(whole[0], stepped.back()), 1e-2);
+  EXPECT_LT(relative_error(chunked.back(), stepped.back()), 1e-2);
 }
 
 // Each sequence gets what it gets alone, whatever shares its batch, with and
@@ -131,12 +133,12 @@ TEST_F(CudaExecutorTest, BatchedAndGraphedStepsEqualEagerAlone) {
   const std::vector<std::vector<TokenId>> prompts = {{1, 2, 3, 4, 5}, {9, 8, 7}, {1, 30, 31, 32, 33, 34, 35}};
   std::vector<std::vector<BlockId>> blocks = {{4, 0}, {7, 1}, {2, 9}};
 
-  // Alone and eager: each prompt, then 6 decode steps feeding token 11 + step.
+  // Alone and eager: each prompt in one step, then 6 decode steps feeding token 11 + step.
   std::vector<std::vector<std::vector<float>>> alone(prompts.size());
   for (size_t s = 0; s < prompts.size(); ++s) {
     std::vector<TokenId> tokens = prompts[s];
     for (int step = 0; step < 6; ++step) tokens.push_back(TokenId(11 + step));
-    const auto rows = run_chunks(eager, tokens, blocks[s], tokens.size());  // fills the cache
+    run_chunks(eager, std::span(tokens).first(prompts[s].size()), blocks[s], prompts[s].size());
     Logits logits;
     for (size_t at = prompts[s].size(); at < tokens.size(); ++at) {
       Batch batch;
@@ -144,7 +146,6 @@ TEST_F(CudaExecutorTest, BatchedAndGraphedStepsEqualEagerAlone) {
       eager.step(batch, logits);
       alone[s].emplace_back(logits.row(0).begin(), logits.row(0).end());
     }
-    (void)rows;
   }
   // Together: the three prompts in one step, then decode steps of all three (a bucket of 4, padded).
   std::vector<std::vector<TokenId>> tokens = prompts;
@@ -176,7 +177,9 @@ TEST_F(CudaExecutorTest, BatchedAndGraphedStepsEqualEagerAlone) {
 TEST_F(CudaExecutorTest, RejectsWhatItCannotRun) {
   const BothWeights w(synth_file("tiny", TensorType::f32));
   EXPECT_THROW(CudaExecutor(w.device, small_options(TensorType::q8_0, 2)), std::invalid_argument);
-  EXPECT_THROW(CudaExecutor(w.device, small_options(TensorType::f16, 1)), std::invalid_argument);  // < one context
+  CudaExecutorOptions one_block = small_options(TensorType::f16, 1);
+  one_block.ctx_size = 512;  // a context of 32 blocks
+  EXPECT_THROW(CudaExecutor(w.device, one_block), std::invalid_argument);
   CudaExecutor gpu(w.device, small_options(TensorType::f16, 32));
   Logits logits;
   const std::vector<TokenId> outside_vocab = {TokenId(w.device.output.rows)};
