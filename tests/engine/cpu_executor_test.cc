@@ -4,7 +4,6 @@
 #include "core/engine/cpu_executor.h"
 
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,6 +11,7 @@
 #include <random>
 
 #include "core/model/synth.h"
+#include "tests/engine/greedy_reference.h"
 #include "tests/engine/reference_model.h"
 
 namespace rs::engine {
@@ -200,29 +200,12 @@ TEST(CpuExecutor, Stories260KGreedyMatchesLlamaCpp) {
     if (std::getenv("CI") != nullptr) FAIL() << path << " is missing under CI";
     GTEST_SKIP() << path << " is absent";
   }
-  simdjson::dom::parser parser;
-  const simdjson::dom::element reference =
-      parser.load(RINGSERVE_SOURCE_DIR "/tests/data/llama_cpp_reference.json")["stories260K.gguf"];
-  std::vector<TokenId> tokens, expected;
-  for (const int64_t id : reference["prompt_ids"].get_array()) tokens.push_back(TokenId(id));
-  for (const int64_t id : reference["greedy_ids"].get_array()) expected.push_back(TokenId(id));
-
+  const testing::GreedyReference reference = testing::llama_cpp_greedy("stories260K.gguf");
   const ModelWeights weights(describe_model(path), {.direct = false});
   CpuExecutor executor(weights, {.threads = 2, .kv_type = TensorType::f16, .kv_blocks = 8});
-  const std::vector<BlockId> blocks = consecutive_blocks(0, 8);
-  std::vector<TokenId> generated;
-  Logits logits;
-  Batch batch;
-  batch.sequences.push_back({tokens, 0, blocks, true});
-  for (size_t i = 0; i < expected.size(); ++i) {
-    executor.step(batch, logits);
-    const auto row = logits.row(0);
-    const TokenId next = TokenId(std::max_element(row.begin(), row.end()) - row.begin());
-    generated.push_back(next);
-    tokens.push_back(next);
-    batch.sequences[0] = {std::span(tokens).last(1), uint32_t(tokens.size() - 1), blocks, true};
-  }
-  EXPECT_EQ(generated, expected);
+  EXPECT_EQ(testing::greedy_continuation(executor, reference.prompt, consecutive_blocks(0, 8),
+                                         reference.continuation.size()),
+            reference.continuation);
 }
 
 }  // namespace
