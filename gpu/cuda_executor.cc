@@ -107,7 +107,6 @@ CudaExecutor::CudaExecutor(const DeviceWeights& weights, const CudaExecutorOptio
     throw std::invalid_argument(fmt::format("--gpu-memory-fraction {} is not in (0, 1]", options.memory_fraction));
   }
   check(cudaSetDevice(weights.device()), "cudaSetDevice");
-  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
 
   kv_ = {.n_layers = desc_.n_layers,
          .n_kv_heads = desc_.n_kv_heads,
@@ -160,6 +159,8 @@ CudaExecutor::CudaExecutor(const DeviceWeights& weights, const CudaExecutorOptio
   }
   kv_.n_blocks = uint32_t(std::min<uint64_t>(blocks, UINT32_MAX - 1));
   b.kv_pool = DeviceBuffer(kv_.block_bytes() * (size_t(kv_.n_blocks) + 1));
+  // Last: nothing after it throws, so the destructor always runs once the stream exists.
+  check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
 }
 
 CudaExecutor::~CudaExecutor() {

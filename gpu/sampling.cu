@@ -116,32 +116,28 @@ __device__ Key philox_bits(uint64_t seed, uint64_t counter) {
   return Key(c0) << 32 | c1;
 }
 
+// Thread 0's `value` for every thread of the block, through `slot`.
+template <class T>
+__device__ T from_thread0(T value, T& slot) {
+  if (threadIdx.x == 0) slot = value;
+  __syncthreads();
+  const T result = slot;
+  __syncthreads();  // before the reduction's temp storage or the slot is reused
+  return result;
+}
+
 // Block-wide reductions; every thread gets the result.
 __device__ Key block_max(Key value, Shared& s) {
   const Key max = KeyReduce(s.temp.key_reduce).Reduce(value, [](Key a, Key b) { return a > b ? a : b; });
-  if (threadIdx.x == 0) s.key_result = max;
-  __syncthreads();
-  const Key result = s.key_result;
-  __syncthreads();  // before temp or key_result is reused
-  return result;
+  return from_thread0(max, s.key_result);
 }
 
 __device__ Key block_sum(Key value, Shared& s) {
-  const Key sum = KeyReduce(s.temp.key_reduce).Sum(value);
-  if (threadIdx.x == 0) s.key_result = sum;
-  __syncthreads();
-  const Key result = s.key_result;
-  __syncthreads();
-  return result;
+  return from_thread0(KeyReduce(s.temp.key_reduce).Sum(value), s.key_result);
 }
 
 __device__ double block_sum(double value, Shared& s) {
-  const double sum = DoubleReduce(s.temp.double_reduce).Sum(value);
-  if (threadIdx.x == 0) s.double_result = sum;
-  __syncthreads();
-  const double result = s.double_result;
-  __syncthreads();
-  return result;
+  return from_thread0(DoubleReduce(s.temp.double_reduce).Sum(value), s.double_result);
 }
 
 // The cut of a descending walk over the candidates (the tokens with key >=
