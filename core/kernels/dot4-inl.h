@@ -28,9 +28,13 @@ template <bool kSmallU>
 HWY_INLINE hn::Vec512<int32_t> Dot4Add(hn::Vec512<uint8_t> u, hn::Vec512<int8_t> a, hn::Vec512<int32_t> acc) {
   return hn::Vec512<int32_t>{_mm512_dpbusd_epi32(acc.raw, u.raw, a.raw)};
 }
+// Always the EVEX form: with the target's avxvnni, GCC picks AVX-VNNI's VEX form for 256 bits, which
+// AVX-512 CPUs without AVX-VNNI (Zen 4) fault on.
 template <bool kSmallU>
 HWY_INLINE hn::Vec256<int32_t> Dot4Add(hn::Vec256<uint8_t> u, hn::Vec256<int8_t> a, hn::Vec256<int32_t> acc) {
-  return hn::Vec256<int32_t>{_mm256_dpbusd_epi32(acc.raw, u.raw, a.raw)};
+  __m256i sum = acc.raw;
+  asm("%{evex%} vpdpbusd %[a], %[u], %[sum]" : [sum] "+v"(sum) : [u] "v"(u.raw), [a] "v"(a.raw));
+  return hn::Vec256<int32_t>{sum};
 }
 #else
 static_assert(HWY_ARCH_X86, "the integer dot products are written for x86");
