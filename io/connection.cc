@@ -10,21 +10,29 @@ namespace {
 // Below this, copying a body next to its framing costs less than a second
 // iovec (and the kernel's copy of it); larger bodies are sent by reference.
 constexpr size_t kCoalesceBytes = 1024;
+// Whole responses from this size on must fit --max-unsent-bytes; smaller ones
+// (error answers among them) always go out.
+constexpr size_t kLargeResponseBytes = 64 * 1024;
 
 }  // namespace
 
-Connection::Connection(uint64_t id, std::string peer, const ServerConfig& config,
-                       HttpMetrics& metrics, const Clock::time_point& now,
-                       const std::string& date, Dispatch dispatch)
+Connection::Connection(uint64_t id, std::string peer, const ServerConfig& config, HttpMetrics& metrics,
+                       OutputBudget& budget, const Clock::time_point& now, const std::string& date,
+                       Dispatch dispatch)
     : id_(id),
       peer_(std::move(peer)),
       config_(config),
       metrics_(metrics),
+      budget_(budget),
       now_(now),
       date_(date),
       dispatch_(std::move(dispatch)),
       parser_(config.limits),
-      last_activity_(now) {}
+      head_started_(now),
+      last_activity_(now),
+      write_progress_(now) {}
+
+Connection::~Connection() { budget_.give_back(pending_bytes_); }
 
 bool Connection::wants_input() const {
   if (reading_done_) return true;  // keep reading (and discarding) until the client closes
@@ -62,7 +70,7 @@ void Connection::parse(std::string_view bytes) {
         stash_.append(bytes);
         break;
       }
-      head_started_ = now_;
+      if (next_exchange_id_ > 1) head_started_ = now_;  // the first request's clock runs from accept
     }
     const auto [event, consumed] = parser_.feed(bytes);
     bytes.remove_prefix(consumed);
@@ -126,9 +134,15 @@ Exchange* Connection::find(uint64_t exchange_id) {
 }
 
 void Connection::emit(Exchange& exchange, Bytes&& bytes) {
+  budget_.take(bytes.size());
+  queue(exchange, std::move(bytes));
+}
+
+void Connection::queue(Exchange& exchange, Bytes&& bytes) {
   const size_t n = bytes.size();
   pending_bytes_ += n;
   if (!pipeline_.empty() && pipeline_.front().get() == &exchange) {
+    if (out_bytes_ == 0) write_progress_ = now_;  // the stall clock starts when output starts waiting
     out_bytes_ += n;
     out_.push_back(std::move(bytes));
   } else {
@@ -146,11 +160,27 @@ std::string Connection::produce_head(Exchange& exchange, int status, std::string
   exchange.keep_alive = exchange.client_keep_alive && framing != Framing::until_close &&
                         !((reading_done_ || draining_) && last);
   metrics_.count_response(status);
-  return format_head({status, content_type, &headers, framing, length, exchange.keep_alive, date_});
+  if (config_.cors_origin.empty()) {
+    return format_head({status, content_type, &headers, framing, length, exchange.keep_alive, date_});
+  }
+  std::vector<Header> with_cors = headers;
+  with_cors.push_back({"Access-Control-Allow-Origin", config_.cors_origin});
+  if (config_.cors_origin != "*") with_cors.push_back({"Vary", "Origin"});
+  return format_head({status, content_type, &with_cors, framing, length, exchange.keep_alive, date_});
 }
 
 void Connection::respond(Exchange& exchange, Response&& response) {
   if (exchange.responded) return;  // a second answer to one request: the first stands
+  const bool large = !exchange.head_only && response.body.size() >= kLargeResponseBytes;
+  if (large && !budget_.try_take(response.body.size())) {
+    log::warn("{} unsent response bytes across all connections would pass --max-unsent-bytes {}: "
+              "answering 503 instead of a {}-byte response", budget_.used(), budget_.cap(), response.body.size());
+    response = error_response(503, fmt::format("the server holds too many unsent response bytes (--max-unsent-bytes "
+                                               "{}) for clients that read slowly; retry shortly", budget_.cap()));
+    response.headers.push_back({"Retry-After", "1"});
+    respond(exchange, std::move(response));
+    return;
+  }
   std::string head = produce_head(exchange, response.status, response.content_type,
                                   response.headers, Framing::content_length, response.body.size());
   const size_t body_size = exchange.head_only ? 0 : response.body.size();
@@ -160,7 +190,8 @@ void Connection::respond(Exchange& exchange, Response&& response) {
     emit(exchange, std::move(head));
   } else {
     emit(exchange, std::move(head));
-    if (body_size > 0) emit(exchange, std::move(response.body));
+    if (large) queue(exchange, std::move(response.body));
+    else if (body_size > 0) emit(exchange, std::move(response.body));
   }
   finish(exchange);
 }
@@ -181,16 +212,23 @@ bool Connection::stream_write(Exchange& exchange, Bytes&& bytes) {
     broken_ = true;
     return false;
   }
+  if (!budget_.try_take(n)) {
+    log::warn("client {}: unsent bytes across all connections reached --max-unsent-bytes {}; cancelling its stream",
+              peer_, budget_.cap());
+    broken_ = true;
+    return false;
+  }
   exchange.body_bytes += n;
   if (exchange.framing != Framing::chunked) {
-    emit(exchange, std::move(bytes));
+    queue(exchange, std::move(bytes));
   } else if (n < kCoalesceBytes) {
     std::string chunk = chunk_prefix(n);
     chunk.append(bytes.view()).append(kChunkCrlf);
-    emit(exchange, std::move(chunk));
+    budget_.take(chunk.size() - n);  // the framing
+    queue(exchange, std::move(chunk));
   } else {
     emit(exchange, chunk_prefix(n));
-    emit(exchange, std::move(bytes));
+    queue(exchange, std::move(bytes));
     emit(exchange, Bytes::borrowed(kChunkCrlf));
   }
   return true;
@@ -231,6 +269,7 @@ void Connection::advance() {
     }
     if (!pipeline_.empty()) {
       for (Bytes& bytes : pipeline_.front()->early_output) {
+        if (out_bytes_ == 0) write_progress_ = now_;
         out_bytes_ += bytes.size();
         out_.push_back(std::move(bytes));
       }
@@ -271,8 +310,10 @@ size_t Connection::gather(iovec* iov, size_t max_iov) const {
 void Connection::sent(size_t bytes) {
   metrics_.bytes_sent.add(bytes);
   last_activity_ = now_;
+  if (bytes > 0) write_progress_ = now_;
   out_bytes_ -= bytes;
   pending_bytes_ -= bytes;
+  budget_.give_back(bytes);
   while (!out_.empty() && (bytes > 0 || out_.front().size() == out_offset_)) {
     const size_t left = out_.front().size() - out_offset_;
     if (bytes < left) {
@@ -285,27 +326,33 @@ void Connection::sent(size_t bytes) {
   }
 }
 
+Clock::duration Connection::stalled_for() const {
+  return out_bytes_ > 0 ? now_ - write_progress_ : Clock::duration::zero();
+}
+
 Connection::Timeout Connection::check_timeouts() {
   const Clock::time_point now = now_;
+  if (stalled_for() > config_.write_timeout) return Timeout::write_stalled;
   if (reading_done_ || broken_) return Timeout::none;
-  if (parser_.in_progress()) {
-    if (parser_.reading_body()) {
-      if (now - body_started_ > config_.body_timeout) {
-        fail(408, fmt::format("request body not received within --body-timeout ({}s)",
-                              config_.body_timeout.count()));
-        return Timeout::request_timed_out;
-      }
-    } else if (now - head_started_ > config_.header_timeout) {
+  if (parser_.reading_body()) {
+    if (now - body_started_ > config_.body_timeout) {
+      fail(408, fmt::format("request body not received within --body-timeout ({}s)",
+                            config_.body_timeout.count()));
+      return Timeout::request_timed_out;
+    }
+    return Timeout::none;
+  }
+  // A new connection's clock runs from accept: one that sends nothing holds a slot no longer than one that
+  // sends its headers slowly.
+  if (parser_.in_progress() || next_exchange_id_ == 1) {
+    if (now - head_started_ > config_.header_timeout) {
       fail(408, fmt::format("request headers not received within --header-timeout ({}s)",
                             config_.header_timeout.count()));
       return Timeout::request_timed_out;
     }
     return Timeout::none;
   }
-  // An over-capacity connection holds one of few spare slots: it gets the
-  // header timeout to send its request, not the keep-alive idle timeout.
-  const Seconds idle_limit = over_capacity_ ? config_.header_timeout : config_.idle_timeout;
-  if (idle() && now - last_activity_ > idle_limit) return Timeout::idle;
+  if (idle() && now - last_activity_ > config_.idle_timeout) return Timeout::idle;
   return Timeout::none;
 }
 
@@ -315,6 +362,31 @@ void Connection::drain() {
     stop_reading();
     if (pipeline_.empty()) close_after_output_ = true;
   }
+}
+
+size_t Connection::cut() {
+  drain();
+  std::vector<uint64_t> unfinished;  // ids: answering one may pop others off the pipeline
+  for (auto& exchange : pipeline_) {
+    if (!exchange->finished && exchange->dispatched) unfinished.push_back(exchange->id);
+  }
+  for (const uint64_t id : unfinished) {
+    Exchange* exchange = find(id);
+    if (exchange != nullptr && exchange->on_cut) {
+      auto on_cut = std::move(exchange->on_cut);
+      on_cut();
+      exchange = find(id);
+    }
+    if (exchange == nullptr || exchange->finished) continue;
+    if (!exchange->responded) {
+      Response response = error_response(503, "the server is shutting down; retry the request");
+      response.headers.push_back({"Retry-After", "1"});
+      respond(*exchange, std::move(response));
+    } else {
+      stream_end(*exchange);
+    }
+  }
+  return unfinished.size();
 }
 
 void Connection::abort() {

@@ -15,6 +15,7 @@
 
 #include "io/http_metrics.h"
 #include "io/http_response.h"
+#include "io/output_budget.h"
 #include "io/request_parser.h"
 #include "io/server_config.h"
 
@@ -36,6 +37,7 @@ struct Exchange {
   Framing framing = Framing::content_length;
   std::vector<Bytes> early_output;  // produced while an earlier response holds the wire
   std::function<void()> on_abort;   // the client went away before `finished`
+  std::function<void()> on_cut;     // shutdown: end the response now, saying why (else 503, or the stream ends)
   int status = 0;
   size_t body_bytes = 0;
   Clock::time_point received_at;
@@ -50,7 +52,8 @@ class Connection {
   // `now` and `date` are the shard's clock and HTTP date, read once per loop
   // turn rather than once per request.
   Connection(uint64_t id, std::string peer, const ServerConfig& config, HttpMetrics& metrics,
-             const Clock::time_point& now, const std::string& date, Dispatch dispatch);
+             OutputBudget& budget, const Clock::time_point& now, const std::string& date, Dispatch dispatch);
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -82,22 +85,32 @@ class Connection {
   bool broken() const { return broken_; }
 
   // Lifecycle.
-  enum class Timeout { none, request_timed_out, idle };
-  // Answers 408 for a request that takes too long to arrive; reports idleness.
+  enum class Timeout { none, request_timed_out, idle, write_stalled };
+  // Answers 408 for a request that takes too long to arrive (the first one
+  // from accept); reports idleness, and output the socket stopped taking.
   Timeout check_timeouts();
+  // How long queued output has waited for the socket to take a byte (0: none waits).
+  Clock::duration stalled_for() const;
   // Stop taking new requests; answer those already received, then close.
   void drain();
+  // Shutdown deadline: end every unfinished response now (see Exchange::on_cut);
+  // returns how many were cut. The connection closes once its output is out.
+  size_t cut();
   // The connection is lost: tell every unfinished exchange.
   void abort();
   // Over the shard's connection limit: answer the first request 503 and close.
   void reject_over_capacity() { over_capacity_ = true; }
   bool idle() const;
+  // Idle between keep-alive requests: what a shard at its connection limit closes first.
+  bool idle_keep_alive() const { return idle() && next_exchange_id_ > 1 && !reading_done_; }
+  Clock::time_point last_activity() const { return last_activity_; }
 
  private:
   void parse(std::string_view bytes);
   Exchange& open_exchange();
   void fail(int status, const std::string& message);
-  void emit(Exchange& exchange, Bytes&& bytes);
+  void emit(Exchange& exchange, Bytes&& bytes);  // takes its bytes from the budget
+  void queue(Exchange& exchange, Bytes&& bytes);  // bytes already taken from the budget
   std::string produce_head(Exchange& exchange, int status, std::string_view content_type,
                            const std::vector<Header>& headers, Framing framing, size_t length);
   void finish(Exchange& exchange);
@@ -108,6 +121,7 @@ class Connection {
   std::string peer_;
   const ServerConfig& config_;
   HttpMetrics& metrics_;
+  OutputBudget& budget_;
   const Clock::time_point& now_;
   const std::string& date_;
   Dispatch dispatch_;
@@ -121,7 +135,7 @@ class Connection {
   std::deque<Bytes> out_;          // on the wire, in order
   size_t out_offset_ = 0;          // bytes of out_.front() already sent
   size_t out_bytes_ = 0;           // unsent bytes in out_
-  size_t pending_bytes_ = 0;       // unsent bytes in out_ and in early outputs
+  size_t pending_bytes_ = 0;       // unsent bytes in out_ and in early outputs: what we hold of the budget
 
   bool reading_done_ = false;      // no further request will be parsed
   bool close_after_output_ = false;
@@ -130,9 +144,10 @@ class Connection {
   bool broken_ = false;
   bool in_advance_ = false;
   bool parsing_ = false;
-  Clock::time_point head_started_{};
+  Clock::time_point head_started_{};  // accept, for the first request; its first byte after that
   Clock::time_point body_started_{};
   Clock::time_point last_activity_{};
+  Clock::time_point write_progress_{};  // the socket last took bytes, or output began waiting
 };
 
 }  // namespace rs::io

@@ -31,6 +31,10 @@ void render_http_metrics(std::span<const HttpMetrics* const> shards, metrics::Ex
       {"ringserve_http_connections_rejected_total", "counter",
        "Connections answered 503 because the shard was at --max-connections.",
        [](const HttpMetrics& m) { return double(m.connections_rejected.value()); }},
+      {"ringserve_http_connections_stalled_total", "counter",
+       "Connections closed because the client took no response bytes for --write-timeout, or for longest while "
+       "unsent bytes were at --max-unsent-bytes.",
+       [](const HttpMetrics& m) { return double(m.connections_stalled.value()); }},
       {"ringserve_http_received_bytes_total", "counter", "Bytes received from clients, by shard.",
        [](const HttpMetrics& m) { return double(m.bytes_received.value()); }},
       {"ringserve_http_sent_bytes_total", "counter", "Bytes sent to clients, by shard.",

@@ -12,6 +12,7 @@ struct HttpMetrics {
   metrics::Counter connections_accepted;
   metrics::Counter connections_rejected;  // over --max-connections: answered 503
   metrics::Gauge connections_open;
+  metrics::Counter connections_stalled;   // closed: the socket took no output for --write-timeout, or under pressure
   metrics::Counter bytes_received;
   metrics::Counter bytes_sent;
 

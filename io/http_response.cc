@@ -102,6 +102,7 @@ std::string format_head(const HeadFields& f) {
   if (!f.content_type.empty()) head.append("Content-Type: ").append(f.content_type).append("\r\n");
   switch (f.framing) {
     case Framing::content_length:
+      if (f.status == 204) break;  // RFC 9110: a 204 never carries Content-Length
       head.append("Content-Length: ").append(length, length_end).append("\r\n");
       break;
     case Framing::chunked: head.append("Transfer-Encoding: chunked\r\n"); break;

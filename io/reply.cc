@@ -52,6 +52,11 @@ void Reply::on_abort(std::function<void()> callback) {
   if (Exchange* e = exchange(connection)) e->on_abort = std::move(callback);
 }
 
+void Reply::on_cut(std::function<void()> callback) {
+  Connection* connection;
+  if (Exchange* e = exchange(connection)) e->on_cut = std::move(callback);
+}
+
 bool Reply::alive() const {
   Connection* connection;
   return exchange(connection) != nullptr && !connection->broken();

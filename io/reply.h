@@ -28,6 +28,10 @@ class Reply {
   void end();
   // Called (on the shard thread) if the client goes away before end().
   void on_abort(std::function<void()> callback);
+  // Called (on the shard thread) at the shutdown deadline if the response is
+  // still running: end it now, saying why. Without one, a response not yet
+  // begun gets 503 and a stream just ends.
+  void on_cut(std::function<void()> callback);
   bool alive() const;
 
   Shard& shard() const { return *shard_; }

@@ -31,6 +31,7 @@ RequestParser::RequestParser(ParseLimits limits) : limits_(limits) {
   settings_.on_header_value = on_header_value;
   settings_.on_header_value_complete = on_header_value_complete;
   settings_.on_headers_complete = on_headers_complete;
+  settings_.on_chunk_header = on_chunk_header;
   settings_.on_body = on_body;
   settings_.on_message_complete = on_message_complete;
   llhttp_init(&parser_, HTTP_REQUEST, &settings_);
@@ -115,9 +116,27 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
   return 0;
 }
 
+// Request smuggling: where a proxy in front of us could frame the body differently, refuse.
+bool RequestParser::check_framing_headers() {
+  for (const Header& header : request_.headers) {
+    if (header.name.find_first_of(" \t") != std::string::npos) {
+      fail(400, fmt::format("malformed HTTP request: whitespace in the header field name '{}' (none is allowed "
+                            "before the colon)", header.name));
+      return false;
+    }
+    if (iequals(header.name, "Transfer-Encoding") && !iequals(header.value, "chunked")) {
+      fail(501, fmt::format("Transfer-Encoding '{}' is not supported: send the body with Content-Length or with "
+                            "Transfer-Encoding: chunked alone", header.value));
+      return false;
+    }
+  }
+  return true;
+}
+
 int RequestParser::on_headers_complete(llhttp_t* p) {
   RequestParser& r = self(p);
   Request& req = r.request_;
+  if (!r.check_framing_headers()) return -1;
   req.method = method_of(p->method);
   req.version_major = p->http_major;
   req.version_minor = p->http_minor;
@@ -136,6 +155,16 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
   }
   r.state_ = State::body;
   r.head_ready_ = true;
+  return 0;
+}
+
+// A chunk that would take the body past the limit is refused before any of it is read.
+int RequestParser::on_chunk_header(llhttp_t* p) {
+  RequestParser& r = self(p);
+  if (p->content_length > r.limits_.max_body_bytes - r.request_.body.size()) {
+    return r.fail(413, fmt::format("a chunk of {} bytes takes the request body past the limit of {} bytes",
+                                   p->content_length, r.limits_.max_body_bytes));
+  }
   return 0;
 }
 

@@ -60,10 +60,12 @@ class RequestParser {
   static int on_header_value(llhttp_t* p, const char* at, size_t n);
   static int on_header_value_complete(llhttp_t* p);
   static int on_headers_complete(llhttp_t* p);
+  static int on_chunk_header(llhttp_t* p);
   static int on_body(llhttp_t* p, const char* at, size_t n);
   static int on_message_complete(llhttp_t* p);
 
   int fail(int status, std::string message);
+  bool check_framing_headers();  // false after fail(): headers a proxy could read differently from us
   bool count_head_bytes(size_t n);
   Result result_of(llhttp_errno_t err, std::string_view data);
 

@@ -26,7 +26,7 @@ int default_shard_count(int reserved_for_compute) {
   return std::max(1, cpus - reserved_for_compute);
 }
 
-Server::Server(ServerConfig config) : config_(std::move(config)) {}
+Server::Server(ServerConfig config) : config_(std::move(config)), budget_(config_.max_unsent_bytes) {}
 
 Server::~Server() {
   stop();
@@ -41,7 +41,7 @@ void Server::start() {
     const int fd = open_listener(config_.host, port);
     if (port == 0) port = local_port(fd);  // the others join the ephemeral port the first got
     const int cpu = config_.pin_shards && !cpus.empty() ? cpus[i % cpus.size()] : -1;
-    shards_.push_back(std::make_unique<Shard>(i, config_, router_, fd, cpu));
+    shards_.push_back(std::make_unique<Shard>(i, config_, router_, budget_, fd, cpu));
   }
   port_ = port;
   for (auto& shard : shards_) shard->start();
@@ -63,6 +63,10 @@ void Server::render_metrics(metrics::Exposition& out) const {
   std::vector<const HttpMetrics*> all;
   for (const auto& shard : shards_) all.push_back(&shard->metrics());
   render_http_metrics(all, out);
+  out.family("ringserve_http_unsent_bytes", "gauge",
+             "Response bytes queued for clients and not yet taken by their sockets, across all connections "
+             "(held under --max-unsent-bytes).");
+  out.sample("ringserve_http_unsent_bytes", {}, double(budget_.used()));
 }
 
 }  // namespace rs::io

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "io/output_budget.h"
 #include "io/router.h"
 #include "io/server_config.h"
 #include "io/shard.h"
@@ -35,10 +36,12 @@ class Server {
   size_t shard_count() const { return shards_.size(); }
   Shard& shard(size_t index) { return *shards_[index]; }
   void render_metrics(metrics::Exposition& out) const;
+  const OutputBudget& output_budget() const { return budget_; }
 
  private:
   ServerConfig config_;
   Router router_;
+  OutputBudget budget_;
   std::vector<std::unique_ptr<Shard>> shards_;
   uint16_t port_ = 0;
 };

@@ -31,6 +31,10 @@ constexpr size_t kBufferSize = 16 * 1024;
 constexpr size_t kMaxIov = 64;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr auto kLinger = std::chrono::seconds(2);  // after our last byte, wait this long for the client's FIN
+// After the drain deadline, the final events of cut responses get this long to go out.
+constexpr auto kCutFlush = std::chrono::milliseconds(800);
+// Under output pressure, a connection whose socket took nothing for this long may be closed.
+constexpr auto kMinStallToClose = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -52,8 +56,9 @@ struct alignas(16) Shard::Link {
   iovec iov[kMaxIov];
 };
 
-Shard::Shard(int index, const ServerConfig& config, const Router& router, int listen_fd, int cpu)
-    : index_(index), config_(config), router_(router), listen_fd_(listen_fd), cpu_(cpu) {
+Shard::Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd,
+             int cpu)
+    : index_(index), config_(config), router_(router), budget_(budget), listen_fd_(listen_fd), cpu_(cpu) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
   date_ = http_date(time(nullptr));
@@ -283,7 +288,8 @@ void Shard::open_link(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   metrics_.connections_accepted.add();
   const size_t overflow_allowance = config_.max_connections / 8 + 16;
-  const bool over = links_.size() >= config_.max_connections;
+  // At the limit, a connection idle between keep-alive requests gives its slot to the new one (as nginx does).
+  const bool over = links_.size() >= config_.max_connections && !reclaim_idle_keep_alive();
   if (over) {
     metrics_.connections_rejected.add();
     if (now_ - last_overload_log_ > std::chrono::seconds(10)) {
@@ -304,7 +310,7 @@ void Shard::open_link(int fd) {
     free_slots_.pop_back();
   }
   link->http = std::make_unique<Connection>(
-      link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_,
+      link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_, budget_,
       now_, date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
   if (over) link->http->reject_over_capacity();
   metrics_.connections_open.add(1);
@@ -337,17 +343,24 @@ void Shard::on_tick() {
       case Connection::Timeout::none: break;
       case Connection::Timeout::request_timed_out: schedule(id); break;
       case Connection::Timeout::idle: expired.push_back(link.get()); break;
+      case Connection::Timeout::write_stalled:
+        log::warn("shard {}: a client took no response bytes for --write-timeout ({}s); closing it and cancelling "
+                  "its requests", index_, config_.write_timeout.count());
+        metrics_.connections_stalled.add();
+        expired.push_back(link.get());
+        break;
     }
-  }
-  if (draining_ && now > drain_deadline_ && !links_.empty()) {
-    log::warn("shard {}: --drain-timeout reached; closing {} connection(s) with requests in flight",
-              index_, links_.size());
-    close_all();
   }
   for (Link* link : expired) {
     close_link(*link);
     release(*link);
   }
+  if (const uint64_t refusals = budget_.refusals(); refusals != budget_refusals_seen_) {
+    budget_refusals_seen_ = refusals;
+    close_longest_stalled();
+  }
+  if (draining_ && !cut_ && now > drain_deadline_) cut_in_flight();
+  if (cut_ && now > drain_deadline_ + kCutFlush && !links_.empty()) close_all();
   if (!exit_) arm_tick();
 }
 
@@ -457,6 +470,10 @@ void Shard::dispatch(Connection& connection, Exchange& exchange) {
   Request& request = exchange.request;
   const Router::Match match = router_.find(request.method, request.path());
   schedule(connection_id);
+  if (request.method == Method::options && match.handler == nullptr) {
+    answer_options(connection, exchange, match);
+    return;
+  }
   if (match.handler == nullptr) {
     if (match.status == 405) {
       Response response = error_response(
@@ -481,6 +498,58 @@ void Shard::dispatch(Connection& connection, Exchange& exchange) {
   }
 }
 
+// OPTIONS: the methods a path takes, and a CORS preflight's answer when --cors-origin is set (the
+// Access-Control-Allow-Origin header itself goes on every response).
+void Shard::answer_options(Connection& connection, Exchange& exchange, const Router::Match& match) {
+  const std::string_view path = exchange.request.path();
+  if (match.status == 404 && path != "*") {
+    connection.respond(exchange, error_response(404, fmt::format("Unknown request URL: OPTIONS {}", path)));
+    return;
+  }
+  const std::string allow = match.allow.empty() ? "GET, HEAD, POST, OPTIONS" : match.allow + ", OPTIONS";
+  Response response;
+  response.status = 204;
+  response.content_type = "";
+  response.headers.push_back({"Allow", allow});
+  if (!config_.cors_origin.empty()) {
+    response.headers.push_back({"Access-Control-Allow-Methods", allow});
+    const auto asked = exchange.request.header("Access-Control-Request-Headers");
+    response.headers.push_back({"Access-Control-Allow-Headers",
+                                std::string(asked.value_or("Authorization, Content-Type"))});
+    response.headers.push_back({"Access-Control-Max-Age", "86400"});
+  }
+  connection.respond(exchange, std::move(response));
+}
+
+// Closes the longest-idle keep-alive connection; false when there is none.
+bool Shard::reclaim_idle_keep_alive() {
+  Link* oldest = nullptr;
+  for (auto& [id, link] : links_) {
+    if (link->dead || link->write_shut || !link->http->idle_keep_alive()) continue;
+    if (oldest == nullptr || link->http->last_activity() < oldest->http->last_activity()) oldest = link.get();
+  }
+  if (oldest == nullptr) return false;
+  close_link(*oldest);
+  release(*oldest);
+  return true;
+}
+
+// Another large response was refused for want of --max-unsent-bytes: free the room the slowest reader holds.
+void Shard::close_longest_stalled() {
+  Link* slowest = nullptr;
+  for (auto& [id, link] : links_) {
+    if (link->dead || link->write_shut || link->http->stalled_for() < kMinStallToClose) continue;
+    if (slowest == nullptr || link->http->stalled_for() > slowest->http->stalled_for()) slowest = link.get();
+  }
+  if (slowest == nullptr) return;
+  log::warn("shard {}: unsent response bytes reached --max-unsent-bytes {}; closing the connection that has taken "
+            "nothing for longest ({:.1f}s)", index_, budget_.cap(),
+            std::chrono::duration<double>(slowest->http->stalled_for()).count());
+  metrics_.connections_stalled.add();
+  close_link(*slowest);
+  release(*slowest);
+}
+
 void Shard::begin_drain() {
   if (draining_) return;
   draining_ = true;
@@ -496,6 +565,25 @@ void Shard::begin_drain() {
     if (link->dead) continue;
     link->http->drain();
     schedule(id);
+  }
+}
+
+// The drain deadline: every response still running ends now, with a final word where its handler has one
+// (streams: a last event saying they were cut), so clients can tell a shutdown from a network fault.
+void Shard::cut_in_flight() {
+  cut_ = true;
+  size_t cut = 0;
+  std::vector<uint64_t> ids;
+  for (auto& [id, link] : links_) ids.push_back(id);
+  for (const uint64_t id : ids) {
+    if (Connection* c = connection(id)) {
+      cut += c->cut();
+      schedule(id);
+    }
+  }
+  if (cut > 0) {
+    log::warn("shard {}: --drain-timeout ({}s) reached; cut {} request(s) still in flight (streams end with "
+              "finish_reason \"abort\", others get 503)", index_, config_.drain_timeout.count(), cut);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "io/connection.h"
 #include "io/http_metrics.h"
 #include "io/mpsc_queue.h"
+#include "io/output_budget.h"
 #include "io/router.h"
 #include "io/server_config.h"
 
@@ -27,8 +28,8 @@ class Shard {
  public:
   using Task = std::function<void()>;
 
-  // Takes ownership of `listen_fd`. `cpu` < 0: not pinned.
-  Shard(int index, const ServerConfig& config, const Router& router, int listen_fd, int cpu);
+  // Takes ownership of `listen_fd`. `cpu` < 0: not pinned. `budget` is shared by every shard.
+  Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd, int cpu);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -76,12 +77,17 @@ class Shard {
   void close_link(Link& link);
   void release(Link& link);
   void dispatch(Connection& connection, Exchange& exchange);
+  void answer_options(Connection& connection, Exchange& exchange, const Router::Match& match);
+  bool reclaim_idle_keep_alive();
+  void close_longest_stalled();
   void begin_drain();
+  void cut_in_flight();
   void close_all();
 
   const int index_;
   const ServerConfig& config_;
   const Router& router_;
+  OutputBudget& budget_;
   int listen_fd_;
   const int cpu_;
   int wake_fd_;
@@ -101,7 +107,9 @@ class Shard {
   uint64_t wake_value_ = 0;
   bool accepting_ = false;
   bool draining_ = false;
+  bool cut_ = false;  // past the drain deadline: responses were ended, connections close once flushed
   bool exit_ = false;
+  uint64_t budget_refusals_seen_ = 0;
   Clock::time_point drain_deadline_{};
   Clock::time_point last_overload_log_{};
 

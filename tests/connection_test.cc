@@ -12,7 +12,7 @@ class ConnectionTest : public ::testing::Test {
   void make(ServerConfig config = {}) {
     config_ = std::move(config);
     connection_ = std::make_unique<Connection>(
-        1, "peer", config_, metrics_, now_, date_,
+        1, "peer", config_, metrics_, budget_, now_, date_,
         [this](Connection&, Exchange& e) { dispatched_.push_back(e.id); on_dispatch_(e); });
   }
   void receive(std::string_view bytes) { connection_->receive(bytes); }
@@ -44,6 +44,7 @@ class ConnectionTest : public ::testing::Test {
 
   ServerConfig config_;
   HttpMetrics metrics_;
+  OutputBudget budget_{200 * 1024};
   std::string date_ = "D";
   std::unique_ptr<Connection> connection_;
   std::vector<uint64_t> dispatched_;
@@ -282,7 +283,8 @@ TEST_F(ConnectionTest, SilentOverCapacityConnectionGetsOnlyTheHeaderTimeout) {
   now_ += 1s;
   EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
   now_ += 2s;
-  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::idle);
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+  EXPECT_TRUE(connection_->done() || connection_->has_output());
 }
 
 TEST_F(ConnectionTest, Http10StreamIsDelimitedByClose) {
@@ -307,6 +309,148 @@ TEST_F(ConnectionTest, EofCancelsWhatIsInFlight) {
   EXPECT_TRUE(aborted);
   EXPECT_EQ(drain_output(), "");
   EXPECT_TRUE(connection_->done());
+}
+
+}  // namespace
+}  // namespace rs::io
+
+namespace rs::io {
+namespace {
+
+TEST_F(ConnectionTest, LargeResponsesPastTheSharedUnsentCapAre503) {
+  make();
+  HttpMetrics other_metrics;
+  Connection other(2, "other", config_, other_metrics, budget_, now_, date_, [](Connection&, Exchange&) {});
+  receive("GET /big HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text(std::string(150 * 1024, 'a')));
+  EXPECT_GT(budget_.used(), 150u * 1024);
+  other.receive("GET /big HTTP/1.1\r\n\r\n");
+  other.respond(*other.find(1), text(std::string(100 * 1024, 'b')));  // 250 KiB would pass the 200 KiB cap
+  EXPECT_EQ(budget_.refusals(), 1u);
+  EXPECT_LE(budget_.used(), budget_.cap());
+  iovec iov[8];
+  std::string out;
+  for (size_t i = 0, n = other.gather(iov, 8); i < n; ++i) {
+    out.append(static_cast<char*>(iov[i].iov_base), iov[i].iov_len);
+  }
+  EXPECT_EQ(out.find("HTTP/1.1 503 Service Unavailable\r\n"), 0u) << out.substr(0, 200);
+  EXPECT_NE(out.find("Retry-After: 1\r\n"), std::string::npos);
+  EXPECT_NE(out.find("--max-unsent-bytes"), std::string::npos);
+  other.sent(out.size());
+  // Sent bytes are given back: the next large response fits again.
+  drain_output();
+  EXPECT_EQ(budget_.used(), 0u);
+  other.receive("GET /big HTTP/1.1\r\n\r\n");
+  other.respond(*other.find(2), text(std::string(100 * 1024, 'b')));
+  EXPECT_EQ(budget_.refusals(), 1u);
+}
+
+TEST_F(ConnectionTest, BytesStillQueuedAreGivenBackWhenTheConnectionGoes) {
+  make();
+  receive("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(2), text(std::string(70 * 1024, 'x')));  // early output, behind #1
+  connection_->respond(*connection_->find(1), text("first"));
+  EXPECT_GT(budget_.used(), 70u * 1024);
+  connection_->abort();
+  connection_.reset();
+  EXPECT_EQ(budget_.used(), 0u);
+}
+
+TEST_F(ConnectionTest, StreamWritesStopAtTheSharedCap) {
+  ServerConfig config;
+  config.max_output_bytes = 1 << 30;  // only the shared cap applies
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  Exchange& e = *connection_->find(1);
+  connection_->stream_begin(e, {});
+  size_t written = 0;
+  while (connection_->stream_write(e, std::string(10 * 1024, 'x'))) written += 10 * 1024;
+  EXPECT_TRUE(connection_->broken());
+  EXPECT_GT(written, 150u * 1024);
+  EXPECT_LE(budget_.used(), budget_.cap());
+}
+
+TEST_F(ConnectionTest, OutputTheSocketDoesNotTakeTimesOut) {
+  ServerConfig config;
+  config.write_timeout = Seconds(5);
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text(std::string(100 * 1024, 'x')));
+  now_ += 4s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  connection_->sent(1);  // progress, however small, restarts the clock
+  EXPECT_EQ(connection_->stalled_for(), Clock::duration::zero());
+  now_ += 4s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += 2s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::write_stalled);
+  EXPECT_EQ(connection_->stalled_for(), 6s);
+}
+
+TEST_F(ConnectionTest, AConnectionThatSendsNothingGets408AtTheHeaderTimeout) {
+  ServerConfig config;
+  config.header_timeout = Seconds(10);
+  config.idle_timeout = Seconds(60);
+  make(config);
+  now_ += 9s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  receive("GET / HT");  // the clock still runs from accept
+  now_ += 2s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+  EXPECT_EQ(drain_output().find("HTTP/1.1 408 Request Timeout\r\n"), 0u);
+
+  make(config);
+  now_ += 11s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("HTTP/1.1 408 Request Timeout\r\n"), 0u) << out;
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, BetweenKeepAliveRequestsTheIdleTimeoutApplies) {
+  ServerConfig config;
+  config.header_timeout = Seconds(10);
+  config.idle_timeout = Seconds(60);
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text("ok"));
+  drain_output();
+  EXPECT_TRUE(connection_->idle_keep_alive());
+  now_ += 30s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  receive("GET / HTTP/1.1\r\n");  // the next request's headers get --header-timeout from their first byte
+  now_ += 11s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+}
+
+TEST_F(ConnectionTest, CutEndsEveryUnfinishedResponse) {
+  make();
+  receive("GET /stream HTTP/1.1\r\n\r\nGET /slow HTTP/1.1\r\n\r\n");
+  Exchange& stream = *connection_->find(1);
+  connection_->stream_begin(stream, {});
+  stream.on_cut = [this] {
+    Exchange& e = *connection_->find(1);
+    connection_->stream_write(e, sse_event("cut"));
+    connection_->stream_end(e);
+  };
+  drain_output();
+  EXPECT_EQ(connection_->cut(), 2u);
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("b\r\ndata: cut\n\n\r\n0\r\n\r\n"), 0u) << out;
+  EXPECT_NE(out.find("HTTP/1.1 503 Service Unavailable\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("shutting down"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+}
+
+TEST_F(ConnectionTest, CorsOriginGoesOnEveryResponse) {
+  ServerConfig config;
+  config.cors_origin = "https://app.example";
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), error_response(404, "x"));
+  const std::string out = drain_output();
+  EXPECT_NE(out.find("\r\nAccess-Control-Allow-Origin: https://app.example\r\nVary: Origin\r\n"),
+            std::string::npos) << out;
 }
 
 }  // namespace

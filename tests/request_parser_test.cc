@@ -101,6 +101,50 @@ TEST(RequestParser, ChunkedBodyOverLimitIs413) {
   EXPECT_EQ(parser.error_status(), 413);
 }
 
+TEST(RequestParser, AChunkDeclaredPastTheLimitIs413BeforeItsBytes) {
+  RequestParser parser({.max_header_bytes = 1024, .max_body_bytes = 10});
+  EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n1234\r\n").event,
+            Event::need_more);
+  EXPECT_EQ(parser.feed("7\r\n").event, Event::error);  // 4 + 7 > 10, said in the size line alone
+  EXPECT_EQ(parser.error_status(), 413);
+  EXPECT_NE(parser.error_message().find("a chunk of 7 bytes"), std::string::npos) << parser.error_message();
+}
+
+// Request smuggling: framing that a proxy in front of us could read differently is refused.
+TEST(RequestParser, WhitespaceBeforeAHeaderColonIs400) {
+  for (const char* wire : {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", "GET / HTTP/1.1\r\nHost\t: x\r\n\r\n",
+                           "POST / HTTP/1.1\r\nContent-Length : 3\r\n\r\nabc"}) {
+    RequestParser parser({});
+    EXPECT_EQ(parser.feed(wire).event, Event::error) << wire;
+    EXPECT_EQ(parser.error_status(), 400) << wire;
+  }
+}
+
+TEST(RequestParser, TransferCodingsOtherThanChunkedAloneAre501) {
+  for (const char* coding : {"gzip, chunked", "gzip", "identity", "chunked, chunked"}) {
+    RequestParser parser({});
+    const std::string wire = std::string("POST / HTTP/1.1\r\nTransfer-Encoding: ") + coding + "\r\n\r\n";
+    EXPECT_EQ(parser.feed(wire).event, Event::error) << coding;
+    EXPECT_TRUE(parser.error_status() == 501 || parser.error_status() == 400) << coding << ": "
+                                                                               << parser.error_status();
+  }
+  RequestParser gzip({});
+  EXPECT_EQ(gzip.feed("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").event, Event::error);
+  EXPECT_EQ(gzip.error_status(), 501);
+  EXPECT_NE(gzip.error_message().find("'gzip, chunked' is not supported"), std::string::npos);
+  RequestParser upper_case({});
+  EXPECT_EQ(upper_case.feed("POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n").event,
+            Event::request);
+}
+
+TEST(RequestParser, ContentLengthWithTransferEncodingIs400) {
+  RequestParser parser({});
+  EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "0\r\n\r\n").event,
+            Event::error);
+  EXPECT_EQ(parser.error_status(), 400);
+}
+
 TEST(RequestParser, ExpectContinueIsReportedAndOtherExpectationsAre417) {
   RequestParser parser({});
   EXPECT_EQ(parser.feed("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n")

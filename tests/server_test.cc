@@ -52,12 +52,29 @@ class ServerTest : public ::testing::Test {
       reply.start({});
       reply.event("first");
       spawn([this, reply]() mutable {
-        gate_.get_future().wait();
+        gate_open_.wait();
         reply.shard().post([reply]() mutable {
           reply.event("second");
           reply.end();
         });
       });
+    });
+    // A body of `bytes` bytes, at once.
+    r.add(io::Method::get, "/big", [](Request& req, Reply reply) {
+      const std::string query(req.query());
+      io::Response response;
+      response.content_type = "application/octet-stream";
+      response.body = std::string(std::stoul(query.substr(query.find('=') + 1)), 'b');
+      reply.send(std::move(response));
+    });
+    // A stream that, cut at the drain deadline, says so in a last event.
+    r.add(io::Method::get, "/cuttable", [](Request&, Reply reply) {
+      reply.on_cut([reply]() mutable {
+        reply.event("cut");
+        reply.end();
+      });
+      reply.start({});
+      reply.event("first");
     });
     // Events until the client goes away; reports the abort.
     r.add(io::Method::get, "/forever", [this](Request&, Reply reply) {
@@ -107,6 +124,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<ModelService> no_service_;  // the HTTP layer alone: no model
   uint16_t port_ = 0;
   std::promise<void> gate_;
+  std::shared_future<void> gate_open_ = gate_.get_future().share();
   bool gate_released_ = false;
   std::promise<void> aborted_;
   std::atomic<bool> stop_pumps_{false};
@@ -275,10 +293,10 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreAnswered503) {
   config.max_connections = 4;
   start(config);
   std::vector<HttpClient> clients;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 4; ++i) {  // busy, each in a stream
     clients.emplace_back(port_);
-    clients.back().send(get_request("/health"));
-    ASSERT_EQ(clients.back().read_response()->status, 200);
+    clients.back().send(get_request("/stream"));
+    clients.back().read_until("data: first\n\n");
   }
   HttpClient extra(port_);
   extra.send(get_request("/health"));
@@ -287,8 +305,159 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreAnswered503) {
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->header("Retry-After"), "1");
   EXPECT_TRUE(extra.wait_closed());
-  clients[0].send(get_request("/health"));  // the admitted ones still work
+  gate_released_ = true;
+  gate_.set_value();
+  ASSERT_TRUE(clients[0].read_response());  // the admitted ones still work
+  clients[0].send(get_request("/health"));
   EXPECT_EQ(clients[0].read_response()->status, 200);
+}
+
+TEST_F(ServerTest, AtTheLimitTheLongestIdleKeepAliveConnectionMakesRoom) {
+  io::ServerConfig config;
+  config.max_connections = 4;
+  start(config);
+  std::vector<HttpClient> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back(port_);
+    clients.back().send(get_request("/health"));
+    ASSERT_EQ(clients.back().read_response()->status, 200);
+    std::this_thread::sleep_for(5ms);  // clients[0] is the longest idle
+  }
+  HttpClient extra(port_);
+  extra.send(get_request("/health"));
+  auto r = extra.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(clients[0].wait_closed());
+  clients[1].send(get_request("/health"));
+  EXPECT_EQ(clients[1].read_response()->status, 200);
+}
+
+TEST_F(ServerTest, AConnectionThatSendsNothingGets408AtTheHeaderTimeout) {
+  io::ServerConfig config;
+  config.header_timeout = io::Seconds(0.3);
+  config.idle_timeout = io::Seconds(60);
+  start(config);
+  std::vector<HttpClient> silent;
+  for (int i = 0; i < 20; ++i) silent.emplace_back(port_);
+  for (HttpClient& client : silent) {
+    auto r = client.read_response(3000ms);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 408);
+    EXPECT_TRUE(client.wait_closed());
+  }
+}
+
+TEST_F(ServerTest, SmugglingShapedHeadersAreRefused) {
+  start();
+  auto r = fetch(port_, "GET /health HTTP/1.1\r\nHost : t\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  r = fetch(port_, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 501);
+  r = fetch(port_, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST_F(ServerTest, AChunkDeclaredPastTheBodyLimitIs413AtOnce) {
+  io::ServerConfig config;
+  config.limits.max_body_bytes = 1000;
+  start(config);
+  HttpClient client(port_);
+  client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n");  // 64 KiB
+  auto r = client.read_response(2000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(ServerTest, OptionsAnswersACorsPreflight) {
+  io::ServerConfig config;
+  config.cors_origin = "*";
+  start(config);
+  const std::string preflight =
+      "OPTIONS /echo HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n"
+      "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type, authorization\r\n\r\n";
+  auto r = fetch(port_, preflight);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->header("Allow"), "POST, OPTIONS");
+  EXPECT_EQ(r->header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(r->header("Access-Control-Allow-Methods"), "POST, OPTIONS");
+  EXPECT_EQ(r->header("Access-Control-Allow-Headers"), "content-type, authorization");
+  EXPECT_FALSE(r->header("Content-Length"));
+  r = fetch(port_, post_request("/echo", "x", "Origin: https://app.example\r\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("Access-Control-Allow-Origin"), "*");
+  r = fetch(port_, "OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+}
+
+TEST_F(ServerTest, WithoutCorsOriginOptionsListsTheMethodsOnly) {
+  start();
+  auto r = fetch(port_, "OPTIONS /health HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->header("Allow"), "GET, HEAD, OPTIONS");
+  EXPECT_FALSE(r->header("Access-Control-Allow-Origin"));
+}
+
+// 30 clients that never read ask for 32 MiB each: the server holds at most --max-unsent-bytes of
+// them; the rest get 503 at once, and under that pressure the longest-stalled readers are closed.
+TEST_F(ServerTest, SlowReadersOfLargeRepliesHoldNoMoreThanTheCap) {
+  io::ServerConfig config;
+  config.shards = 2;
+  config.max_unsent_bytes = size_t(96) << 20;
+  start(config);
+  constexpr size_t kReply = size_t(32) << 20;
+  std::vector<HttpClient> readers;
+  int refused = 0;
+  size_t most_held = 0;
+  for (int i = 0; i < 30; ++i) {
+    readers.emplace_back(port_);
+    const int small = 4096;
+    setsockopt(readers.back().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    readers.back().send(get_request("/big?bytes=" + std::to_string(kReply)));
+    const std::string head = readers.back().read_until("\r\n", 5000ms);
+    ASSERT_TRUE(head.starts_with("HTTP/1.1 200 ") || head.starts_with("HTTP/1.1 503 ")) << head.substr(0, 40);
+    refused += head.starts_with("HTTP/1.1 503 ");
+    most_held = std::max(most_held, server_->output_budget().used());
+  }
+  EXPECT_LE(most_held, config.max_unsent_bytes);
+  EXPECT_GE(refused, 20);  // a few replies fit beside each other (more once stalled readers are closed)
+  EXPECT_GE(server_->output_budget().refusals(), uint64_t(refused));
+  // Refusals close the longest-stalled readers (those that took nothing for a second), making room.
+  bool fitted = false;
+  for (int attempt = 0; attempt < 50 && !fitted; ++attempt) {
+    std::this_thread::sleep_for(100ms);
+    HttpClient next(port_);
+    next.send(get_request("/big?bytes=" + std::to_string(kReply)));
+    fitted = next.read_until("\r\n").starts_with("HTTP/1.1 200 ");
+  }
+  EXPECT_TRUE(fitted) << "no stalled reader was closed to make room";
+  EXPECT_GE(server_->shard(0).metrics().connections_stalled.value() +
+                server_->shard(1).metrics().connections_stalled.value(), 1u);
+  EXPECT_LE(server_->output_budget().used(), config.max_unsent_bytes);
+}
+
+TEST_F(ServerTest, AClientThatTakesNoBytesIsClosedAtTheWriteTimeout) {
+  io::ServerConfig config;
+  config.write_timeout = io::Seconds(0.5);
+  start(config);
+  HttpClient client(port_);
+  const int small = 4096;
+  setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  client.send(get_request("/big?bytes=" + std::to_string(16 << 20)));
+  client.read_until("\r\n");
+  for (int i = 0; i < 100 && server_->shard(0).metrics().connections_open.value() != 0; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(server_->shard(0).metrics().connections_open.value(), 0);
+  EXPECT_EQ(server_->shard(0).metrics().connections_stalled.value(), 1u);
+  EXPECT_EQ(server_->output_budget().used(), 0u);
 }
 
 TEST_F(ServerTest, MalformedUnknownAndWrongMethod) {
@@ -383,18 +552,32 @@ TEST_F(ServerTest, GracefulDrainFinishesInFlightRequests) {
   EXPECT_FALSE(can_connect(port_));  // the listener is closed
 }
 
-TEST_F(ServerTest, DrainTimeoutClosesWhatIsStillRunning) {
+TEST_F(ServerTest, DrainTimeoutEndsWhatIsStillRunning) {
   io::ServerConfig config;
   config.drain_timeout = io::Seconds(0.3);
   start(config);
-  HttpClient client(port_);
-  client.send(get_request("/forever"));
-  client.read_until("data: ");
+  HttpClient stream(port_);
+  stream.send(get_request("/cuttable"));
+  stream.read_until("data: first\n\n");
+  HttpClient plain(port_);
+  plain.send(get_request("/forever"));
+  plain.read_until("data: ");
+  HttpClient waiting(port_);
+  waiting.send(get_request("/delayed?ms=2000"));
+  std::this_thread::sleep_for(50ms);
   const auto started = std::chrono::steady_clock::now();
   server_->drain();
+  // The stream's handler says it was cut; a stream without a word just ends; a response not begun is a 503.
+  auto r = stream.read_response(3000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->chunks, (std::vector<std::string>{"data: first\n\n", "data: cut\n\n"}));
+  r = waiting.read_response(3000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("shutting down"), std::string::npos);
   server_->wait();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
-  EXPECT_EQ(aborted_.get_future().wait_for(1s), std::future_status::ready);
+  EXPECT_TRUE(plain.wait_closed(1000ms));
 }
 
 TEST_F(ServerTest, PostsFromManyThreadsAllRun) {

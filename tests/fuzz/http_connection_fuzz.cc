@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <memory>
 #include <string_view>
 
 #include "io/connection.h"
@@ -28,11 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_pipeline = 1 + behaviour % 4;
   config.max_output_bytes = 4096;
   HttpMetrics metrics;
+  OutputBudget budget(1 << 16);
   const std::string date = "D";
   std::deque<uint64_t> deferred;
   Connection* self = nullptr;
   auto now = Clock::now();
-  Connection connection(1, "fuzz", config, metrics, now, date, [&](Connection& c, Exchange& e) {
+  auto owned = std::make_unique<Connection>(1, "fuzz", config, metrics, budget, now, date, [&](Connection& c, Exchange& e) {
     switch ((behaviour >> 2) % 3) {
       case 0: {
         Response r;
@@ -48,6 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
     }
   });
+  Connection& connection = *owned;
   self = &connection;
 
   size_t total_out = 0;
@@ -79,7 +82,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (behaviour & 0x20) connection.drain();
   else connection.receive_eof();
+  if (split & 1) connection.cut();
   connection.abort();
   check(metrics.bytes_sent.value() == total_out);
+  owned.reset();
+  check(budget.used() == 0);  // every byte queued was sent or given back
   return 0;
 }
