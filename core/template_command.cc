@@ -19,9 +19,9 @@ std::string token_text(const tokenizer::Vocab& vocab, tokenizer::TokenId id) {
 
 void print_prompt(const std::string& model, const std::string& chat_template_override, bool generation_prompt) {
   const std::string input{std::istreambuf_iterator<char>(std::cin), {}};
-  const jinja::Value messages = chat::messages_from_json(input);
   const tokenizer::Vocab vocab = tokenizer::read_vocab(model);
   const chat::ChatTemplate chat_template = chat::select_chat_template(chat_template_override, vocab.chat_template);
+  const jinja::Value messages = chat::messages_from_json(input, chat_template);
   chat::ChatContext context;
   context.bos_token = token_text(vocab, vocab.bos);
   context.eos_token = token_text(vocab, vocab.eos);

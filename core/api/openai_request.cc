@@ -25,18 +25,25 @@ constexpr int32_t kDefaultCompletionMaxTokens = 16;
 // How much of a bad string value an error message quotes.
 constexpr size_t kMaxQuotedBytes = 40;
 
-// The fields we read; a body's other fields are ignored.
+// The fields we read, and those we refuse until they are implemented; a body's other fields are ignored.
 enum Field : size_t {
   kModel, kMessages, kTools, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
   kMaxTokens, kMaxCompletionTokens, kTemperature, kTopP, kTopK, kMinP, kPresencePenalty,
   kFrequencyPenalty, kRepetitionPenalty, kSeed, kLogitBias, kStop, kStopTokenIds, kIgnoreEos,
-  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kFieldCount
+  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser,
+  kResponseFormat, kToolChoice, kFunctions, kFunctionCall, kSuffix, kBestOf, kModalities, kAudio,
+  kGuidedJson, kGuidedRegex, kGuidedChoice, kGuidedGrammar, kStructuredOutputs, kGrammar, kJsonSchema,
+  kFieldCount
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "model", "messages", "tools", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
     "frequency_penalty", "repetition_penalty", "seed", "logit_bias", "stop", "stop_token_ids", "ignore_eos",
-    "skip_special_tokens", "logprobs", "top_logprobs", "user"};
+    "skip_special_tokens", "logprobs", "top_logprobs", "user",
+    "response_format", "tool_choice", "functions", "function_call", "suffix", "best_of", "modalities", "audio",
+    "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "grammar", "json_schema"};
+// The body's fields by Field; null is the same as absent.
+using Fields = std::array<std::optional<element>, kFieldCount>;
 
 // A value as an error message shows it: scalars as JSON, strings quoted (cut short), containers by kind.
 std::string describe(element value) {
@@ -228,6 +235,72 @@ std::string array_of_objects(element value, std::string_view path, bool allow_em
   return simdjson::minify(value);
 }
 
+constexpr std::string_view kStructuredOutputIsComing = "is not supported yet (structured output is coming); omit it";
+
+void refuse_response_format(element value) {
+  element type;
+  if (value.type() != element_type::OBJECT || value.at_key("type").get(type) ||
+      type.type() != element_type::STRING) {
+    fail("response_format", R"(an object such as {"type":"text"})", value);
+  }
+  if (type.get_string().value_unsafe() == "text") return;
+  fail("response_format", fmt::format(R"("response_format" of type {} {} or send {{"type":"text"}})", describe(type),
+                                      kStructuredOutputIsComing));
+}
+
+// `tools` (or legacy `functions`) are refused unless `choice` (tool_choice or function_call) is "none": then the
+// model is not asked to call them, and the template may still show them.
+void refuse_tool_calls(const Fields& fields, Field tools, Field choice) {
+  const std::optional<element>& chosen = fields[choice];
+  const bool none = chosen && chosen->type() == element_type::STRING && chosen->get_string().value_unsafe() == "none";
+  if (chosen && !none) fail(kFieldNames[choice], R"("none" or absent (tool calling is not supported yet))", *chosen);
+  const std::optional<element>& given = fields[tools];
+  if (!given) return;
+  array_of_objects(*given, kFieldNames[tools], true);
+  if (none || given->get_array().value_unsafe().size() == 0) return;
+  fail(kFieldNames[tools], fmt::format(R"("{}" is not supported yet (tool calling is coming); omit it or send "{}": )"
+                                       R"("none")",
+                                       kFieldNames[tools], kFieldNames[choice]));
+}
+
+void refuse_best_of(element value) {
+  if (integer_in(value, "best_of", 1, kMaxInt32, "an integer between 1 and 2147483647") == 1) return;
+  fail("best_of", R"("best_of" greater than 1 is not supported yet; omit it or send 1 (for several choices, use "n"))");
+}
+
+void refuse_modalities(element value) {
+  if (value.type() != element_type::ARRAY) fail("modalities", R"(an array such as ["text"])", value);
+  size_t index = 0;
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  for (const element item : items) {
+    if (item.type() != element_type::STRING || item.get_string().value_unsafe() != "text") {
+      fail(indexed("modalities", index), R"("text" (this model writes text only))", item);
+    }
+    ++index;
+  }
+}
+
+// Fields a client would depend on that we do not implement yet: a request that uses one is refused, never
+// answered as if it had not asked.
+void refuse_unimplemented(const Fields& fields, Endpoint endpoint) {
+  if (const auto& v = fields[kResponseFormat]) refuse_response_format(*v);
+  for (const Field f : {kGuidedJson, kGuidedRegex, kGuidedChoice, kGuidedGrammar, kStructuredOutputs, kGrammar,
+                        kJsonSchema}) {
+    if (fields[f]) fail(kFieldNames[f], fmt::format(R"("{}" {})", kFieldNames[f], kStructuredOutputIsComing));
+  }
+  if (const auto& v = fields[kBestOf]) refuse_best_of(*v);
+  if (const auto& v = fields[kModalities]) refuse_modalities(*v);
+  if (fields[kAudio]) fail("audio", R"("audio" output is not supported: this model writes text only; omit it)");
+  if (endpoint == Endpoint::chat) {
+    refuse_tool_calls(fields, kTools, kToolChoice);
+    refuse_tool_calls(fields, kFunctions, kFunctionCall);
+  } else if (const auto& v = fields[kSuffix]) {
+    if (!string(*v, "suffix").empty()) {
+      fail("suffix", R"("suffix" is not supported yet (no insertion after the completion); omit it or send "")");
+    }
+  }
+}
+
 }  // namespace
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
@@ -242,7 +315,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   }
 
   // Last occurrence wins, as with Python's json module; null is the same as absent.
-  std::array<std::optional<element>, kFieldCount> fields;
+  Fields fields;
   const simdjson::dom::object body_fields = root.get_object().value_unsafe();
   for (const auto& [key, value] : body_fields) {
     for (size_t i = 0; i < kFieldCount; ++i) {
@@ -296,7 +369,12 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   for (const Field f : {kMaxTokens, kMaxCompletionTokens}) {  // in this order: max_completion_tokens wins
     if (const auto& v = present(f)) {
       sampling.max_tokens = static_cast<int32_t>(
-          integer_in(*v, kFieldNames[f], 1, kMaxInt32, "an integer between 1 and 2147483647 (or null)"));
+          integer_in(*v, kFieldNames[f], 0, kMaxInt32, "an integer between 1 and 2147483647 (or null)"));
+      // As vLLM: 0 scores the prompt (echo with logprobs) and generates nothing.
+      if (sampling.max_tokens == 0 && !request.echo) {
+        fail(kFieldNames[f], fmt::format("\"{}\" must be at least 1 (0 only with \"echo\": true, to score the "
+                                         "prompt)", kFieldNames[f]));
+      }
     }
   }
 
@@ -364,6 +442,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   }
 
   if (const auto& v = present(kUser)) request.user = string(*v, "user");
+  refuse_unimplemented(fields, endpoint);
   return request;
 }
 

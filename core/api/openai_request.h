@@ -2,7 +2,9 @@
 // The body of POST /v1/chat/completions and /v1/completions, parsed with
 // simdjson into what the engine needs. Unknown fields are ignored, as OpenAI's
 // and vLLM's servers ignore them; a field of the wrong type or out of range is
-// an ApiError naming it. Sizes come from the client: every count is bounded.
+// an ApiError naming it. Fields a client would depend on that are not
+// implemented yet (structured output, tool calls, suffix, best_of > 1, audio)
+// are refused, never ignored. Sizes come from the client: every count is bounded.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,7 +34,8 @@ struct CompletionRequest {
   std::string model;  // as sent ("" when absent); the server decides whether it names its model
 
   // chat: the `messages` array as raw JSON, for chat::messages_from_json; and
-  // `tools` as raw JSON ("" when absent or null), passed to the template.
+  // `tools` as raw JSON ("" when absent or null), passed to the template (the
+  // model is never asked to call them: tool_choice is then "none" or they are []).
   std::string messages_json;
   std::string tools_json;
   bool add_generation_prompt = true;  // vLLM extension
@@ -55,8 +58,14 @@ struct CompletionRequest {
 
 // Throws ApiError (400, param = the field's name, e.g. "messages" or
 // "stop[2]") for a body that is not a JSON object, a missing required field
-// (chat: messages; completion: prompt), a wrong type, or a value out of
-// OpenAI's documented range.
+// (chat: messages; completion: prompt), a wrong type, a value out of
+// OpenAI's documented range, or a field that is not implemented yet:
+// response_format other than {"type":"text"}; chat tools or functions unless
+// tool_choice or function_call is "none", and any other tool_choice or
+// function_call; completion suffix other than ""; best_of above 1; vLLM's
+// guided_json, guided_regex, guided_choice, guided_grammar and
+// structured_outputs, llama.cpp's grammar and json_schema; modalities other
+// than "text"; audio.
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
 
 }  // namespace rs::api

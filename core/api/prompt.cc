@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
 #include "core/template/error.h"
 #include "core/template/json.h"
 
@@ -24,6 +25,19 @@ void check_fits(size_t tokens, const ServingModel& model, std::string_view what)
   }
 }
 
+// A render error as the client sees it: a template's own raise_exception() message is meant for users; any
+// other error is the interpreter's, logged and not shown.
+ApiError template_error(const chat::ChatTemplate& chat_template, const jinja::TemplateError& error) {
+  if (error.raised_by_template()) {
+    return ApiError(400, fmt::format("the chat template ({}) rejected the messages: {}", chat_template.name(),
+                                     error.reason()),
+                    "messages");
+  }
+  log::warn("the chat template ({}) failed on a request's messages: {}", chat_template.name(), error.what());
+  return ApiError(400, fmt::format("the chat template ({}) cannot render these messages", chat_template.name()),
+                  "messages");
+}
+
 }  // namespace
 
 std::string render_chat(const ServingModel& model, std::string_view messages_json, std::string_view tools_json,
@@ -33,16 +47,13 @@ std::string render_chat(const ServingModel& model, std::string_view messages_jso
   context.bos_token = token_text(vocab, vocab.bos);
   context.eos_token = token_text(vocab, vocab.eos);
   context.add_generation_prompt = add_generation_prompt;
+  if (!tools_json.empty()) context.tools = jinja::value_from_json(tools_json);
   try {
-    if (!tools_json.empty()) context.tools = jinja::value_from_json(tools_json);
-    return model.chat_template.render(chat::messages_from_json(messages_json), context);
-  } catch (const std::invalid_argument& e) {
-    throw ApiError(400, e.what(), "messages");
+    return model.chat_template.render(chat::messages_from_json(messages_json, model.chat_template), context);
+  } catch (const chat::MessageError& e) {
+    throw ApiError(400, e.what(), e.field());
   } catch (const jinja::TemplateError& e) {
-    // Mostly the template's own raise_exception ("Conversation roles must alternate …").
-    throw ApiError(400, fmt::format("the chat template ({}) rejected the messages: {}", model.chat_template.name(),
-                                    e.what()),
-                   "messages");
+    throw template_error(model.chat_template, e);
   }
 }
 

@@ -20,7 +20,10 @@ struct PreparedPrompt {
 // as OpenAI's message: "This model's maximum context length is …").
 std::vector<PreparedPrompt> prepare_prompts(const CompletionRequest& request, const ServingModel& model);
 
-// The chat prompt's text: the template rendered over `messages_json`.
+// The chat prompt's text: the template rendered over `messages_json`, checked by chat::messages_from_json.
+// `tools_json` is valid JSON (the request parser's) or "". Throws ApiError 400 naming the message field at fault
+// (e.g. "messages[2].content"), or "messages" when the template fails; only a template's own raise_exception()
+// message reaches the client, other render errors are logged.
 std::string render_chat(const ServingModel& model, std::string_view messages_json, std::string_view tools_json,
                         bool add_generation_prompt);
 

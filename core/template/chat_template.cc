@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <array>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -22,7 +25,7 @@ using jinja::Value;
 Value raise_exception(const jinja::Args& args) {
   if (args.positional.size() != 1 || !args.keyword.empty())
     throw jinja::EvalError("raise_exception() takes one message");
-  throw jinja::EvalError(args.positional[0].str());
+  throw jinja::RaisedError(args.positional[0].str());
 }
 
 // transformers' strftime_now: the local time now, formatted by strftime.
@@ -51,10 +54,125 @@ std::string read_file(const std::filesystem::path& path) {
   return contents.str();
 }
 
+// The render of one user message with `content`; none when the template rejects it.
+std::optional<std::string> render_user_message(const ChatTemplate& chat_template, Value content) {
+  jinja::Object message;
+  message.set("role", "user");
+  message.set("content", std::move(content));
+  ChatContext context;
+  context.bos_token = "<s>";  // some templates add these without checking that they are defined
+  context.eos_token = "</s>";
+  try {
+    return chat_template.render(Value(jinja::Array{Value(std::move(message))}), context);
+  } catch (const jinja::TemplateError&) {
+    return std::nullopt;
+  }
+}
+
+Value text_part(std::string_view text) {
+  jinja::Object part;
+  part.set("type", "text");
+  part.set("text", text);
+  return Value(std::move(part));
+}
+
+bool probe_reads_content_parts(const ChatTemplate& chat_template) {
+  static constexpr std::string_view kProbe = "Hello, template.";
+  const std::optional<std::string> as_string = render_user_message(chat_template, Value(kProbe));
+  return as_string && as_string == render_user_message(chat_template, Value(jinja::Array{text_part(kProbe)}));
+}
+
+// OpenAI's roles; "function" is its deprecated form of "tool".
+constexpr std::array<std::string_view, 6> kRoles = {"system", "developer", "user", "assistant", "tool", "function"};
+constexpr size_t kMaxQuotedBytes = 40;  // of a client's string in an error message
+
+// A client's string as an error message shows it: quoted, cut short at a whole character.
+std::string quoted_short(std::string_view text) {
+  if (text.size() <= kMaxQuotedBytes) return fmt::format("\"{}\"", text);
+  size_t cut = kMaxQuotedBytes;
+  while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+  return fmt::format("\"{}\xE2\x80\xA6\"", text.substr(0, cut));  // …
+}
+
+std::string checked_role(const jinja::Object& message, const std::string& field) {
+  const Value* role = message.find("role");
+  if (role == nullptr) throw MessageError(field, fmt::format("{} is missing", field));
+  if (!role->is_string()) throw MessageError(field, fmt::format("{} is not a string", field));
+  const std::string& name = role->as_string();
+  if (std::find(kRoles.begin(), kRoles.end(), name) == kRoles.end()) {
+    throw MessageError(field, fmt::format(R"({} must be "system", "developer", "user", "assistant", "tool" or )"
+                                          R"("function", got {})", field, quoted_short(name)));
+  }
+  return name == "developer" ? "system" : name;  // OpenAI's newer clients send "developer"; templates know "system"
+}
+
+// An assistant turn that calls tools may leave its content out (the OpenAI tool round trip).
+bool calls_tools(const jinja::Object& message) {
+  for (const std::string_view key : {"tool_calls", "function_call"}) {
+    const Value* value = message.find(key);
+    if (value != nullptr && !value->is_none()) return true;
+  }
+  return false;
+}
+
+void check_text_part(const Value& part, const std::string& field) {
+  const Value* type = part.is_object() ? part.as_object().find("type") : nullptr;
+  if (type == nullptr || !type->is_string()) {
+    throw MessageError(field, fmt::format(R"({} must be a content part such as {{"type": "text", "text": "Hi"}})",
+                                          field));
+  }
+  if (type->as_string() != "text") {
+    throw MessageError(field, fmt::format("content parts of type {} are not supported: this model reads text only",
+                                          quoted_short(type->as_string())));
+  }
+  const Value* text = part.as_object().find("text");
+  if (text == nullptr || !text->is_string()) {
+    throw MessageError(field, fmt::format(R"({} is a "text" part without a string "text")", field));
+  }
+}
+
+// Checked text parts as one string, a line each, as vLLM joins them.
+std::string joined_text(const jinja::Array& parts) {
+  std::string text;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) text += '\n';
+    text += parts[i].as_object().find("text")->as_string();
+  }
+  return text;
+}
+
+Value checked_content(const jinja::Object& message, const std::string& role, const std::string& field,
+                      bool join_parts) {
+  const Value* content = message.find("content");
+  if (content == nullptr || content->is_none()) {
+    if (role == "assistant" && calls_tools(message)) return Value("");
+    throw MessageError(field, fmt::format("{} is required: a string or an array of content parts", field));
+  }
+  if (content->is_string()) return *content;
+  if (!content->is_array()) {
+    throw MessageError(field, fmt::format("{} must be a string or an array of content parts", field));
+  }
+  const jinja::Array& parts = content->as_array();
+  for (size_t i = 0; i < parts.size(); ++i) check_text_part(parts[i], fmt::format("{}[{}]", field, i));
+  return join_parts ? Value(joined_text(parts)) : *content;
+}
+
+Value checked_message(const Value& item, size_t index, bool join_parts) {
+  const std::string field = fmt::format("messages[{}]", index);
+  if (!item.is_object()) throw MessageError(field, fmt::format("{} is not an object", field));
+  jinja::Object message = item.as_object();
+  const std::string role = checked_role(message, field + ".role");
+  message.set("role", role);
+  message.set("content", checked_content(message, role, field + ".content", join_parts));
+  return Value(std::move(message));
+}
+
 }  // namespace
 
 ChatTemplate ChatTemplate::parse(std::string_view source, std::string name) {
-  return ChatTemplate(std::make_shared<const jinja::Template>(source, std::move(name)));
+  ChatTemplate chat_template(std::make_shared<const jinja::Template>(source, std::move(name)));
+  chat_template.reads_content_parts_ = probe_reads_content_parts(chat_template);
+  return chat_template;
 }
 
 ChatTemplate ChatTemplate::builtin(std::string_view name) {
@@ -78,23 +196,19 @@ std::string ChatTemplate::render(const Value& messages, const ChatContext& conte
   return template_->render(variables);
 }
 
-Value messages_from_json(std::string_view json) {
-  const Value messages = jinja::value_from_json(json);
-  if (!messages.is_array()) throw std::invalid_argument("messages must be a JSON array");
-  const jinja::Array& items = messages.as_array();
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (!items[i].is_object()) throw std::invalid_argument(fmt::format("messages[{}] is not an object", i));
-    const jinja::Object& message = items[i].as_object();
-    const Value* role = message.find("role");
-    if (role == nullptr) throw std::invalid_argument(fmt::format("messages[{}].role is missing", i));
-    if (!role->is_string()) throw std::invalid_argument(fmt::format("messages[{}].role is not a string", i));
-    const Value* content = message.find("content");
-    if (content != nullptr && !content->is_string() && !content->is_array() && !content->is_none()) {
-      throw std::invalid_argument(
-          fmt::format("messages[{}].content must be a string, an array of content parts or null", i));
-    }
+Value messages_from_json(std::string_view json, const ChatTemplate& chat_template) {
+  Value messages;
+  try {
+    messages = jinja::value_from_json(json);
+  } catch (const std::invalid_argument& e) {
+    throw MessageError("messages", e.what());
   }
-  return messages;
+  if (!messages.is_array()) throw MessageError("messages", "messages must be a JSON array");
+  jinja::Array checked;
+  for (const Value& item : messages.as_array()) {
+    checked.push_back(checked_message(item, checked.size(), !chat_template.reads_content_parts()));
+  }
+  return Value(std::move(checked));
 }
 
 ChatTemplate select_chat_template(std::string_view override_name_or_file, std::string_view model_template) {

@@ -3,6 +3,7 @@
 // Hugging Face chat_template rendered as transformers' apply_chat_template
 // renders it, or a built-in template.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,18 +32,36 @@ class ChatTemplate {
   // A built-in template; std::invalid_argument listing the names for an unknown one.
   static ChatTemplate builtin(std::string_view name);
 
-  // Throws jinja::TemplateError for a render error, raise_exception() included.
+  // Renders `messages` as given, as transformers' apply_chat_template does. Throws jinja::TemplateError for a
+  // render error; raise_exception()'s errors are raised_by_template().
   std::string render(const jinja::Value& messages, const ChatContext& context) const;
   const std::string& name() const { return template_->name(); }
+  // Whether the template reads content-part arrays itself (as newer Hugging Face templates do), found once when
+  // it is made: a message whose content is one text part renders as the same message with that text does.
+  bool reads_content_parts() const { return reads_content_parts_; }
 
  private:
   explicit ChatTemplate(std::shared_ptr<const jinja::Template> t) : template_(std::move(t)) {}
   std::shared_ptr<const jinja::Template> template_;  // shared: copies are cheap and render concurrently
+  bool reads_content_parts_ = false;
 };
 
-// An OpenAI `messages` array as template values; std::invalid_argument naming
-// the bad field (e.g. "messages[2].role is missing").
-jinja::Value messages_from_json(std::string_view json);
+// A message the template cannot be given; field() is the path at fault, e.g. "messages[2].content".
+class MessageError : public std::invalid_argument {
+ public:
+  MessageError(std::string field, const std::string& message)
+      : std::invalid_argument(message), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
+};
+
+// An OpenAI `messages` array, checked and made ready for `chat_template`: every role is system, developer
+// (given as "system"), user, assistant or tool; content is a string or an array of text parts, or null/absent
+// (given as "") on an assistant turn with tool_calls or function_call; text parts are joined with "\n" unless
+// the template reads content parts itself. Throws MessageError naming the field.
+jinja::Value messages_from_json(std::string_view json, const ChatTemplate& chat_template);
 
 // The template to render with. `override_name_or_file` ("" for none) is a
 // built-in name or a .jinja file, and an error when it is neither or does not

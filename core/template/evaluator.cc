@@ -85,6 +85,8 @@ class Renderer {
       return body();
     } catch (const TemplateError&) {
       throw;
+    } catch (const RaisedError& e) {
+      throw TemplateError(name_, line, e.what(), true);
     } catch (const EvalError& e) {
       throw TemplateError(name_, line, e.what());
     } catch (const std::bad_alloc&) {

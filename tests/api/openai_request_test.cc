@@ -114,7 +114,7 @@ TEST(ParseRequest, CompletionDefaults) {
 TEST(ParseRequest, EveryChatField) {
   const CompletionRequest request = parse_completion_request(R"({
     "model": "llama", "messages": [ {"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"} ],
-    "tools": [ {"type": "function", "function": {"name": "f", "parameters": {}}} ],
+    "tools": [ {"type": "function", "function": {"name": "f", "parameters": {}}} ], "tool_choice": "none",
     "add_generation_prompt": false, "n": 3, "stream": true, "stream_options": {"include_usage": true},
     "max_tokens": 100, "temperature": 0.5, "top_p": 0.9, "top_k": 40, "min_p": 0.05,
     "presence_penalty": -1.5, "frequency_penalty": 2, "repetition_penalty": 1.1, "seed": 42,
@@ -293,10 +293,111 @@ TEST(ParseRequest, StreamOptions) {
 TEST(ParseRequest, LastDuplicateWinsAndUnknownFieldsAreIgnored) {
   EXPECT_EQ(chat(R"("temperature":0.1,"temperature":0.2)").sampling.temperature, 0.2f);
   const CompletionRequest request =
-      chat(R"("tool_choice":"auto","response_format":{"type":"json_object"},"prompt":5,"echo":"x","x":[1,{}])");
+      chat(R"("metadata":{"a":"b"},"parallel_tool_calls":true,"prompt":5,"echo":"x","suffix":"s","x":[1,{}])");
   EXPECT_TRUE(request.prompts.empty());  // chat ignores completion fields
   EXPECT_FALSE(request.echo);
-  EXPECT_TRUE(completion(R"("messages":5,"add_generation_prompt":"x","tools":1)").messages_json.empty());
+  EXPECT_TRUE(completion(R"("messages":5,"add_generation_prompt":"x","tools":[{}],"tool_choice":"auto")")
+                  .messages_json.empty());
+}
+
+// The error `body` gets, as "param | message".
+std::string refusal(std::string_view body, Endpoint endpoint) {
+  const ApiError error = rejection(body, endpoint);
+  EXPECT_EQ(error.status(), 400) << body;
+  return error.param() + " | " + error.what();
+}
+
+std::string chat_refusal(std::string_view fields) {
+  return refusal(fmt::format("{{{},{}}}", kMessages, fields), Endpoint::chat);
+}
+
+std::string completion_refusal(std::string_view fields) {
+  return refusal(fmt::format(R"({{"prompt":"hi",{}}})", fields), Endpoint::completion);
+}
+
+TEST(ParseRequest, RefusesStructuredOutputUntilItIsImplemented) {
+  EXPECT_EQ(chat_refusal(R"("response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}})"),
+            R"(response_format | "response_format" of type "json_schema" is not supported yet (structured output )"
+            R"(is coming); omit it or send {"type":"text"})");
+  EXPECT_EQ(completion_refusal(R"("response_format":{"type":"json_object"})"),
+            R"(response_format | "response_format" of type "json_object" is not supported yet (structured output )"
+            R"(is coming); omit it or send {"type":"text"})");
+  EXPECT_EQ(chat_refusal(R"("response_format":"json")"),
+            R"(response_format | "response_format" must be an object such as {"type":"text"}, got "json")");
+  EXPECT_EQ(chat_refusal(R"("response_format":{})"),
+            R"(response_format | "response_format" must be an object such as {"type":"text"}, got an object)");
+  for (const std::string_view field : {"guided_json", "guided_regex", "guided_choice", "guided_grammar",
+                                       "structured_outputs", "grammar", "json_schema"}) {
+    const std::string expected =
+        fmt::format(R"({} | "{}" is not supported yet (structured output is coming); omit it)", field, field);
+    EXPECT_EQ(chat_refusal(fmt::format(R"("{}":{{"type":"object"}})", field)), expected);
+    EXPECT_EQ(completion_refusal(fmt::format(R"("{}":["a","b"])", field)), expected);
+  }
+}
+
+TEST(ParseRequest, RefusesToolCallsUntilTheyAreImplemented) {
+  constexpr std::string_view kTool = R"([{"type":"function","function":{"name":"f"}}])";
+  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{})", kTool)),
+            R"(tools | "tools" is not supported yet (tool calling is coming); omit it or send "tool_choice": "none")");
+  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{},"tool_choice":"auto")", kTool)),
+            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), got "auto")");
+  EXPECT_EQ(chat_refusal(R"("tool_choice":"required")"),
+            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), )"
+            R"(got "required")");
+  EXPECT_EQ(chat_refusal(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
+            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), )"
+            R"(got an object)");
+  EXPECT_EQ(chat_refusal(R"("functions":[{"name":"f"}])"),
+            R"(functions | "functions" is not supported yet (tool calling is coming); omit it or send )"
+            R"("function_call": "none")");
+  EXPECT_EQ(chat_refusal(R"("function_call":"auto")"),
+            R"(function_call | "function_call" must be "none" or absent (tool calling is not supported yet), )"
+            R"(got "auto")");
+  EXPECT_EQ(chat_refusal(R"("functions":[{"name":"f"}],"tool_choice":"none")"),
+            R"(functions | "functions" is not supported yet (tool calling is coming); omit it or send )"
+            R"("function_call": "none")");
+  EXPECT_EQ(chat_refusal(R"("functions":{},"function_call":"none")"),
+            R"(functions | "functions" must be an array of objects, got an object)");
+}
+
+TEST(ParseRequest, RefusesOtherUnimplementedFields) {
+  EXPECT_EQ(completion_refusal(R"("suffix":"}")"),
+            R"(suffix | "suffix" is not supported yet (no insertion after the completion); omit it or send "")");
+  EXPECT_EQ(completion_refusal(R"("suffix":1)"), R"(suffix | "suffix" must be a string, got 1)");
+  EXPECT_EQ(completion_refusal(R"("best_of":2)"),
+            R"(best_of | "best_of" greater than 1 is not supported yet; omit it or send 1 (for several choices, )"
+            R"(use "n"))");
+  EXPECT_EQ(chat_refusal(R"("best_of":3)"),
+            R"(best_of | "best_of" greater than 1 is not supported yet; omit it or send 1 (for several choices, )"
+            R"(use "n"))");
+  EXPECT_EQ(completion_refusal(R"("best_of":1.5)"),
+            R"(best_of | "best_of" must be an integer between 1 and 2147483647, got 1.5)");
+  EXPECT_EQ(completion_refusal(R"("best_of":0)"),
+            R"(best_of | "best_of" must be an integer between 1 and 2147483647, got 0)");
+  EXPECT_EQ(chat_refusal(R"("modalities":["text","audio"])"),
+            R"(modalities[1] | "modalities[1]" must be "text" (this model writes text only), got "audio")");
+  EXPECT_EQ(chat_refusal(R"("modalities":"text")"),
+            R"(modalities | "modalities" must be an array such as ["text"], got "text")");
+  EXPECT_EQ(chat_refusal(R"("audio":{"voice":"alloy","format":"wav"})"),
+            R"(audio | "audio" output is not supported: this model writes text only; omit it)");
+}
+
+TEST(ParseRequest, AcceptsTheFormsThatAskForNothingUnimplemented) {
+  constexpr std::string_view kTool = R"([{"type":"function","function":{"name":"f"}}])";
+  // The template may still show the tools that the model is not asked to call.
+  EXPECT_EQ(chat(fmt::format(R"("tools":{},"tool_choice":"none")", kTool)).tools_json, kTool);
+  EXPECT_EQ(chat(fmt::format(R"("tool_choice":"none","tools":{})", kTool)).tools_json, kTool);
+  EXPECT_EQ(chat(R"("tools":[])").tools_json, "[]");
+  EXPECT_EQ(chat(R"("tools":[],"tool_choice":null,"functions":[],"function_call":null)").tools_json, "[]");
+  EXPECT_EQ(chat(R"("functions":[{"name":"f"}],"function_call":"none")").tools_json, "");
+  EXPECT_EQ(chat(R"("response_format":{"type":"text"},"modalities":["text"],"best_of":1)").n, 1);
+  EXPECT_EQ(completion(R"("suffix":"","best_of":1.0,"response_format":{"type":"text"})").prompts.size(), 1u);
+  const std::string nulls =
+      R"("response_format":null,"tool_choice":null,"functions":null,"function_call":null,"suffix":null,)"
+      R"("best_of":null,"modalities":null,"audio":null,"guided_json":null,"guided_regex":null,)"
+      R"("guided_choice":null,"guided_grammar":null,"structured_outputs":null,"grammar":null,"json_schema":null)";
+  EXPECT_EQ(chat(nulls).n, 1);
+  EXPECT_EQ(completion(nulls).prompts.size(), 1u);
 }
 
 TEST(ParseRequest, BodyErrors) {
@@ -387,7 +488,8 @@ TEST(ParseRequest, FieldErrors) {
   expect_chat_rejected(R"("stream":true,"stream_options":true)", "stream_options", "must be an object");
   expect_chat_rejected(R"("stream":true,"stream_options":{"include_usage":1})", "stream_options.include_usage",
                        "\"stream_options.include_usage\" must be a boolean, got 1");
-  expect_chat_rejected(R"("max_tokens":0)", "max_tokens", "\"max_tokens\" must be an integer between 1 and 2147483647");
+  expect_chat_rejected(R"("max_tokens":0)", "max_tokens",
+                       "\"max_tokens\" must be at least 1 (0 only with \"echo\": true, to score the prompt)");
   expect_chat_rejected(R"("max_tokens":-5)", "max_tokens");
   expect_chat_rejected(R"("max_tokens":"5")", "max_tokens");
   expect_chat_rejected(R"("max_tokens":2.5)", "max_tokens");

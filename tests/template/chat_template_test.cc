@@ -2,6 +2,7 @@
 // warning), the OpenAI messages it renders, and what the template sees.
 #include "core/template/chat_template.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <ctime>
@@ -19,7 +20,8 @@ namespace rs::chat {
 namespace {
 
 const jinja::Value kConversation =
-    messages_from_json(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])");
+    messages_from_json(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])",
+                       ChatTemplate::builtin("chatml"));
 
 // Runs `body` and returns what it logged.
 template <typename Body>
@@ -132,35 +134,149 @@ TEST(BuiltinTemplates, GemmaFoldsTheSystemMessageIntoTheFirstTurn) {
             "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
 }
 
+// A template that reads content parts itself, as newer Hugging Face templates do; it joins them with nothing.
+const ChatTemplate kReadsParts = ChatTemplate::parse(
+    "{% for m in messages %}{{ m.role }}: {% if m.content is string %}{{ m.content }}"
+    "{% else %}{% for part in m.content %}{{ part.text }}{% endfor %}{% endif %}|{% endfor %}",
+    "reads_parts");
+
+std::string repr_of(std::string_view json, const ChatTemplate& chat_template = ChatTemplate::builtin("chatml")) {
+  return messages_from_json(json, chat_template).repr();
+}
+
 TEST(MessagesFromJson, KeepsEveryFieldForTheTemplate) {
-  const jinja::Value messages = messages_from_json(
-      R"([{"role": "assistant", "content": null,
-           "tool_calls": [{"id": "call1", "function": {"name": "f", "arguments": "{}"}}]},
-          {"role": "user", "content": [{"type": "text", "text": "hi"}]}])");
-  ASSERT_EQ(messages.as_array().size(), 2u);
+  EXPECT_EQ(repr_of(R"([{"role": "user", "content": "hi", "name": "ann"},
+                        {"role": "assistant", "content": "a", "tool_calls": []}])"),
+            "[{'role': 'user', 'content': 'hi', 'name': 'ann'}, {'role': 'assistant', 'content': 'a', "
+            "'tool_calls': []}]");
+}
+
+TEST(MessagesFromJson, AnAssistantTurnThatCallsToolsMayHaveNoContent) {
+  EXPECT_EQ(repr_of(R"([{"role": "assistant", "content": null,
+                         "tool_calls": [{"id": "call1", "function": {"name": "f", "arguments": "{}"}}]},
+                        {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}])"),
+            "[{'role': 'assistant', 'content': '', 'tool_calls': [{'id': 'call1', 'function': {'name': 'f', "
+            "'arguments': '{}'}}]}, {'role': 'assistant', 'function_call': {'name': 'f', 'arguments': '{}'}, "
+            "'content': ''}]");
+}
+
+TEST(MessagesFromJson, DeveloperIsSystemForTheTemplate) {
+  EXPECT_EQ(repr_of(R"([{"role": "developer", "content": "Be brief."}])"),
+            "[{'role': 'system', 'content': 'Be brief.'}]");
+}
+
+TEST(MessagesFromJson, JoinsTextPartsWithNewlinesForATemplateThatReadsStrings) {
+  EXPECT_EQ(repr_of(R"([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                        {"role": "user", "content": []}])"),
+            "[{'role': 'user', 'content': 'a\\nb'}, {'role': 'user', 'content': ''}]");
+}
+
+TEST(MessagesFromJson, PassesPartsUnchangedToATemplateThatReadsThem) {
+  EXPECT_TRUE(kReadsParts.reads_content_parts());
+  const std::string parts = R"([{"type": "text", "text": "a"}, {"type": "text", "text": "b", "x": 1}])";
+  const jinja::Value messages = messages_from_json(fmt::format(R"([{{"role": "user", "content": {}}}])", parts),
+                                                   kReadsParts);
   EXPECT_EQ(messages.repr(),
-            "[{'role': 'assistant', 'content': None, 'tool_calls': [{'id': 'call1', 'function': {'name': 'f', "
-            "'arguments': '{}'}}]}, {'role': 'user', 'content': [{'type': 'text', 'text': 'hi'}]}]");
+            "[{'role': 'user', 'content': [{'type': 'text', 'text': 'a'}, {'type': 'text', 'text': 'b', 'x': 1}]}]");
+  EXPECT_EQ(kReadsParts.render(messages, {}), "user: ab|");
+}
+
+// The error messages_from_json throws for `json`: its field, then its message.
+std::string error(std::string_view json) {
+  try {
+    messages_from_json(json, ChatTemplate::builtin("chatml"));
+  } catch (const MessageError& e) {
+    return e.field() + " | " + e.what();
+  }
+  return "accepted";
 }
 
 TEST(MessagesFromJson, NamesTheBadField) {
-  const auto error = [](std::string_view json) {
-    try {
-      messages_from_json(json);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
-  EXPECT_EQ(error(R"({"role": "user"})"), "messages must be a JSON array");
-  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, "text"])"), "messages[1] is not an object");
-  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, {"content": "b"}])"), "messages[1].role is missing");
-  EXPECT_EQ(error(R"([{"role": 7, "content": "a"}])"), "messages[0].role is not a string");
+  EXPECT_EQ(error(R"({"role": "user"})"), "messages | messages must be a JSON array");
+  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, "text"])"), "messages[1] | messages[1] is not an object");
+  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, {"content": "b"}])"),
+            "messages[1].role | messages[1].role is missing");
+  EXPECT_EQ(error(R"([{"role": 7, "content": "a"}])"), "messages[0].role | messages[0].role is not a string");
+  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, {"role": "wizard", "content": "b"}])"),
+            "messages[1].role | messages[1].role must be \"system\", \"developer\", \"user\", \"assistant\", "
+            "\"tool\" or \"function\", got \"wizard\"");
   EXPECT_EQ(error(R"([{"role": "user", "content": 7}])"),
-            "messages[0].content must be a string, an array of content parts or null");
+            "messages[0].content | messages[0].content must be a string or an array of content parts");
   EXPECT_EQ(error(R"([{"role": "user",)"),
-            "invalid JSON: The JSON document has an improper structure: missing or "
+            "messages | invalid JSON: The JSON document has an improper structure: missing or "
             "superfluous commas, braces, missing keys, etc.");
+}
+
+TEST(MessagesFromJson, ContentIsRequiredExceptOnToolCalls) {
+  EXPECT_EQ(error(R"([{"role": "user"}])"),
+            "messages[0].content | messages[0].content is required: a string or an array of content parts");
+  EXPECT_EQ(error(R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": null}])"),
+            "messages[1].content | messages[1].content is required: a string or an array of content parts");
+  EXPECT_EQ(error(R"([{"role": "assistant", "content": null, "tool_calls": null}])"),
+            "messages[0].content | messages[0].content is required: a string or an array of content parts");
+  EXPECT_EQ(error(R"([{"role": "tool", "tool_call_id": "call1", "tool_calls": []}])"),
+            "messages[0].content | messages[0].content is required: a string or an array of content parts");
+}
+
+TEST(MessagesFromJson, OnlyTextPartsAreAccepted) {
+  EXPECT_EQ(error(R"([{"role": "system", "content": "a"},
+                      {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])"),
+            "messages[1].content[0] | content parts of type \"image_url\" are not supported: this model reads text "
+            "only");
+  for (const std::string_view type : {"input_audio", "file", "refusal"}) {
+    EXPECT_EQ(error(fmt::format(R"([{{"role": "user", "content": [{{"type": "text", "text": "a"}},
+                                                                  {{"type": "{}"}}]}}])",
+                                type)),
+              fmt::format("messages[0].content[1] | content parts of type \"{}\" are not supported: this model "
+                          "reads text only",
+                          type));
+  }
+  EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "text", "text": null}]}])"),
+            "messages[0].content[0] | messages[0].content[0] is a \"text\" part without a string \"text\"");
+  EXPECT_EQ(error(R"([{"role": "user", "content": [{"type": "text"}]}])"),
+            "messages[0].content[0] | messages[0].content[0] is a \"text\" part without a string \"text\"");
+  EXPECT_EQ(error(R"([{"role": "user", "content": ["a"]}])"),
+            "messages[0].content[0] | messages[0].content[0] must be a content part such as {\"type\": \"text\", "
+            "\"text\": \"Hi\"}");
+  EXPECT_EQ(error(R"([{"role": "user", "content": [{"text": "a"}]}])"),
+            "messages[0].content[0] | messages[0].content[0] must be a content part such as {\"type\": \"text\", "
+            "\"text\": \"Hi\"}");
+}
+
+TEST(MessagesFromJson, QuotesALongValueCutShort) {
+  EXPECT_EQ(error(fmt::format(R"([{{"role": "{}é", "content": "a"}}])", std::string(39, 'r'))),
+            fmt::format("messages[0].role | messages[0].role must be \"system\", \"developer\", \"user\", "
+                        "\"assistant\", \"tool\" or \"function\", got \"{}\xE2\x80\xA6\"",
+                        std::string(39, 'r')));
+}
+
+// Every built-in template renders text parts exactly as their text joined with newlines.
+TEST(BuiltinTemplates, RenderTextPartsAsTheJoinedString) {
+  ChatContext context;
+  context.bos_token = "<s>";
+  context.eos_token = "</s>";
+  const std::string parts = R"([
+      {"role": "system", "content": [{"type": "text", "text": "Be"}, {"type": "text", "text": "brief."}]},
+      {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+      {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]},
+      {"role": "user", "content": [{"type": "text", "text": "How"}, {"type": "text", "text": "are you?"}]}])";
+  const std::string strings = R"([{"role": "system", "content": "Be\nbrief."}, {"role": "user", "content": "Hi"},
+      {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "How\nare you?"}])";
+  for (const std::string_view name : builtin_template_names()) {
+    SCOPED_TRACE(name);
+    const ChatTemplate chat_template = ChatTemplate::builtin(name);
+    EXPECT_FALSE(chat_template.reads_content_parts());
+    const std::string expected = chat_template.render(messages_from_json(strings, chat_template), context);
+    EXPECT_NE(expected.find("How\nare you?"), std::string::npos) << expected;
+    EXPECT_EQ(chat_template.render(messages_from_json(parts, chat_template), context), expected);
+  }
+}
+
+TEST(ChatTemplateProbe, ATemplateThatFailsOnPartsOrShowsThemOtherwiseReadsStrings) {
+  EXPECT_FALSE(ChatTemplate::parse("{{ messages[0].content + '!' }}", "concatenates").reads_content_parts());
+  EXPECT_FALSE(ChatTemplate::parse("{{ messages[0].content }}", "prints").reads_content_parts());
+  EXPECT_FALSE(ChatTemplate::parse("{{ raise_exception('no') }}", "raises").reads_content_parts());
+  EXPECT_TRUE(ChatTemplate::parse("{{ messages | length }}", "ignores content").reads_content_parts());
 }
 
 TEST(ChatContext, IsWhatTheTemplateSees) {
@@ -197,7 +313,27 @@ TEST(ChatContext, RaiseExceptionBecomesARenderError) {
     FAIL() << "no error";
   } catch (const jinja::TemplateError& e) {
     EXPECT_STREQ(e.what(), "template 'strict', line 3: System role not supported");
+    EXPECT_EQ(e.reason(), "System role not supported");
+    EXPECT_TRUE(e.raised_by_template());
   }
+}
+
+// Only raise_exception's message is meant for users: the interpreter's own errors are not raised_by_template().
+TEST(ChatContext, InterpreterErrorsAreNotRaisedByTheTemplate) {
+  const auto raised = [](std::string_view source) {
+    try {
+      ChatTemplate::parse(source, "failing").render(kConversation, {});
+    } catch (const jinja::TemplateError& e) {
+      return e.raised_by_template();
+    }
+    ADD_FAILURE() << "rendered: " << source;
+    return true;
+  };
+  EXPECT_FALSE(raised("{{ messages[0].content + 1 }}"));
+  EXPECT_FALSE(raised("{{ messages[0].nope.content }}"));
+  EXPECT_FALSE(raised("{{ raise_exception('a', 'b') }}"));
+  EXPECT_FALSE(raised("{% for m in messages %}{{ m | nofilter }}{% endfor %}"));
+  EXPECT_TRUE(raised("{% macro fail(m) %}{{ raise_exception(m) }}{% endmacro %}{{ fail('x') }}"));
 }
 
 }  // namespace

@@ -163,7 +163,7 @@ TEST_F(SharedTemplates, CommandPathRendersJsonMessagesWithTheModelTemplate) {
         field(c.golden, "conversation").as_string() != "tools")
       continue;
     const ChatTemplate chat_template = select_chat_template("", read_file(kTemplates + "llama3.2.jinja"));
-    const jinja::Value messages = messages_from_json(jinja::to_json(messages_of(c.golden)));
+    const jinja::Value messages = messages_from_json(jinja::to_json(messages_of(c.golden)), chat_template);
     EXPECT_EQ(chat_template.render(messages, context_of(c.golden)), field(c.golden, "output").as_string());
     return;
   }

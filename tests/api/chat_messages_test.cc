@@ -1,0 +1,136 @@
+// Chat messages as OpenAI clients send them, from the request body to the
+// prompt: content parts, the tool round trip, and the 400s that name the field
+// at fault, with the built-in demo model's tokenizer and no server.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/api/openai_request.h"
+#include "core/api/prompt.h"
+#include "core/api/serving_model.h"
+#include "core/demo_model.h"
+#include "core/template/chat_template.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace rs::api {
+namespace {
+
+const tokenizer::Tokenizer& demo_tokenizer() {
+  static const tokenizer::Tokenizer tokenizer = [] {
+    const DemoModelFile demo;
+    return tokenizer::Tokenizer(tokenizer::read_vocab(demo.path()));
+  }();
+  return tokenizer;
+}
+
+std::string bos_text() {
+  const tokenizer::Vocab& vocab = demo_tokenizer().vocab();
+  return vocab.tokens.at(size_t(vocab.bos));
+}
+
+ServingModel model_with(chat::ChatTemplate chat_template) {
+  ServingModel model;
+  model.id = "demo";
+  model.tokenizer = &demo_tokenizer();
+  model.chat_template = std::move(chat_template);
+  model.ctx_size = 4096;
+  return model;
+}
+
+ServingModel builtin(std::string_view name) { return model_with(chat::ChatTemplate::builtin(name)); }
+
+std::vector<PreparedPrompt> prepare(const ServingModel& model, std::string_view messages) {
+  return prepare_prompts(parse_completion_request(fmt::format(R"({{"messages":{}}})", messages), Endpoint::chat),
+                         model);
+}
+
+// The 400 that `messages` get, as "param | message".
+std::string rejection(const ServingModel& model, std::string_view messages) {
+  try {
+    prepare(model, messages);
+  } catch (const ApiError& error) {
+    EXPECT_EQ(error.status(), 400) << messages;
+    return error.param() + " | " + error.what();
+  }
+  return "accepted";
+}
+
+// OpenAI's tool round trip: the assistant's turn calls a tool (content null), the tool answers.
+constexpr std::string_view kToolRoundTrip = R"([
+  {"role": "developer", "content": "Use the tools."},
+  {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+  {"role": "assistant", "content": null, "tool_calls": [
+    {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+  {"role": "tool", "tool_call_id": "call_1", "content": "22 C"}])";
+
+TEST(ChatMessages, TextPartsRenderAsTheirTextJoined) {
+  const std::string messages =
+      R"([{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])";
+  EXPECT_EQ(render_chat(builtin("chatml"), messages, "", true),
+            "<|im_start|>user\nHi\nthere<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(render_chat(builtin("llama3"), messages, "", true),
+            bos_text() +
+                "<|start_header_id|>user<|end_header_id|>\n\nHi\nthere<|eot_id|>"
+                "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+TEST(ChatMessages, AToolRoundTripRendersThroughChatml) {
+  const ServingModel model = builtin("chatml");
+  const std::string expected =
+      "<|im_start|>system\nUse the tools.<|im_end|>\n<|im_start|>user\nWeather in Paris?<|im_end|>\n"
+      "<|im_start|>assistant\n<|im_end|>\n<|im_start|>tool\n22 C<|im_end|>\n<|im_start|>assistant\n";
+  EXPECT_EQ(render_chat(model, kToolRoundTrip, "", true), expected);
+  const std::vector<PreparedPrompt> prompts = prepare(model, kToolRoundTrip);
+  ASSERT_EQ(prompts.size(), 1u);
+  EXPECT_EQ(prompts[0].text, expected);
+  EXPECT_FALSE(prompts[0].tokens.empty());
+}
+
+TEST(ChatMessages, AToolRoundTripRendersThroughLlama3) {
+  EXPECT_EQ(render_chat(builtin("llama3"), kToolRoundTrip, "", true),
+            bos_text() +
+                "<|start_header_id|>system<|end_header_id|>\n\nUse the tools.<|eot_id|>"
+                "<|start_header_id|>user<|end_header_id|>\n\nWeather in Paris?<|eot_id|>"
+                "<|start_header_id|>assistant<|end_header_id|>\n\n<|eot_id|>"
+                "<|start_header_id|>tool<|end_header_id|>\n\n22 C<|eot_id|>"
+                "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+TEST(ChatMessages, ABadMessageIsA400NamingItsField) {
+  const ServingModel model = builtin("chatml");
+  EXPECT_EQ(rejection(model, R"([{"role": "user", "content": "Hi"},
+                                 {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])"),
+            "messages[1].content[0] | content parts of type \"image_url\" are not supported: this model reads text "
+            "only");
+  EXPECT_EQ(rejection(model, R"([{"role": "wizard", "content": "Hi"}])"),
+            "messages[0].role | messages[0].role must be \"system\", \"developer\", \"user\", \"assistant\", "
+            "\"tool\" or \"function\", got \"wizard\"");
+  EXPECT_EQ(rejection(model, R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"},
+                                 {"role": "user"}])"),
+            "messages[2].content | messages[2].content is required: a string or an array of content parts");
+  EXPECT_EQ(rejection(model, R"([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": null}])"),
+            "messages[1].content | messages[1].content is required: a string or an array of content parts");
+}
+
+TEST(ChatMessages, ATemplatesOwnRaiseReachesTheClient) {
+  EXPECT_EQ(rejection(builtin("llama2"), R"([{"role": "user", "content": "Hi"}, {"role": "user", "content": "Hi"}])"),
+            "messages | the chat template (llama2) rejected the messages: Conversation roles must alternate "
+            "user/assistant/user/assistant/...");
+}
+
+TEST(ChatMessages, InterpreterErrorsAreLoggedNotShown) {
+  const ServingModel model =
+      model_with(chat::ChatTemplate::parse("{% for m in messages %}{{ m.content + m.name }}{% endfor %}", "strict"));
+  testing::internal::CaptureStderr();
+  const std::string answer = rejection(model, R"([{"role": "user", "content": "Hi"}])");
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(answer, "messages | the chat template (strict) cannot render these messages");
+  EXPECT_NE(log.find("WARN"), std::string::npos) << log;
+  EXPECT_NE(log.find("the chat template (strict) failed on a request's messages: template 'strict', line 1:"),
+            std::string::npos)
+      << log;
+}
+
+}  // namespace
+}  // namespace rs::api
