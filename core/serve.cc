@@ -80,16 +80,28 @@ Command add_serve_command(CLI::App& app) {
                      "Seconds an idle keep-alive connection stays open")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command.add_option("--write-timeout", o.write_timeout_s,
+                     "Seconds a client may take no response bytes while some wait for it; then it is closed and its "
+                     "requests cancelled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   command.add_option("--drain-timeout", o.drain_timeout_s,
                      "On SIGTERM/SIGINT: seconds in-flight requests get to finish before exit "
                      "(keep it below Cloud Run's 10 s grace period)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command.add_option("--max-output-bytes", s.max_output_bytes,
-                     "Unsent response bytes a slow client may pile up before its request is "
-                     "cancelled")
+                     "Unsent bytes of a stream a slow client may pile up before its request is cancelled")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command.add_option("--max-unsent-bytes", s.max_unsent_bytes,
+                     "Unsent response bytes across all connections; past it, large responses get 503 and the "
+                     "connections that have read nothing for longest are closed")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--cors-origin", s.cors_origin,
+                     "Send Access-Control-Allow-Origin with this value (e.g. * or https://app.example) and answer "
+                     "CORS preflights, for browser clients (default: no CORS headers)");
   command.add_flag("--access-log", s.access_log, "Log one line per request");
 
   ModelServiceOptions& m = o.model;
@@ -132,11 +144,12 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(1u, 4096u))
       ->capture_default_str();
   command.add_option("--max-concurrency", o.max_concurrency,
-                     "Requests served at once; set Cloud Run's per-instance concurrency to it (default: --max-seqs)")
+                     "Sequences served at once: a request counts its n choices over its prompts (one for most "
+                     "requests); set Cloud Run's per-instance concurrency to it (default: --max-seqs)")
       ->check(CLI::Range(1u, 1u << 20));
   command.add_option("--max-queue", o.max_queue,
-                     "Requests waiting beyond --max-concurrency; past both, 429 with Retry-After (default: as many "
-                     "as --max-concurrency)")
+                     "Sequences waiting beyond --max-concurrency; past both, 429 with Retry-After (0: no queue; "
+                     "default: as many as --max-concurrency)")
       ->check(CLI::Range(0u, 1u << 20));
   command.add_option("--api-key", o.api_key,
                      "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
@@ -150,6 +163,7 @@ int serve(ServeOptions o) {
   o.server.body_timeout = io::Seconds(o.body_timeout_s);
   o.server.idle_timeout = io::Seconds(o.idle_timeout_s);
   o.server.drain_timeout = io::Seconds(o.drain_timeout_s);
+  o.server.write_timeout = io::Seconds(o.write_timeout_s);
   o.server.pin_shards = !o.no_pin;
 
   raise_open_files_limit();
@@ -174,10 +188,10 @@ int serve(ServeOptions o) {
   std::atomic<bool> model_ready{false};
   io::Server server(o.server);
   const uint32_t concurrency = o.max_concurrency ? o.max_concurrency : o.model.limits.max_seqs;
-  const uint32_t queue = o.max_queue ? o.max_queue : concurrency;
+  const uint32_t queue = o.max_queue >= 0 ? uint32_t(o.max_queue) : concurrency;
   api::Api api(server, {o.api_key, concurrency + queue});
   std::unique_ptr<ModelService> service;
-  add_health_endpoints(server, model_ready, service);
+  add_health_endpoints(server, model_ready, service, &api);
   try {
     server.start();
   } catch (const std::exception& e) {
@@ -194,7 +208,7 @@ int serve(ServeOptions o) {
       service = std::make_unique<ModelService>(o.model);
       api.serve(service->serving(), service->engine());
       model_ready.store(true, std::memory_order_release);
-      log::info("ready: serving \"{}\"; at most {} requests at once plus {} queued (429 beyond)",
+      log::info("ready: serving \"{}\"; at most {} sequences at once plus {} queued (429 beyond)",
                 service->serving().id, concurrency, queue);
     } catch (const std::exception& e) {
       log::error("cannot serve the model: {}", e.what());

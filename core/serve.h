@@ -12,12 +12,13 @@ struct ServeOptions {
   double header_timeout_s = 10;
   double body_timeout_s = 60;
   double idle_timeout_s = 60;
+  double write_timeout_s = 30;
   double drain_timeout_s = 8;
   bool no_pin = false;
   ModelServiceOptions model;
   std::string api_key;           // also RINGSERVE_API_KEY
   uint32_t max_concurrency = 0;  // 0: --max-seqs
-  uint32_t max_queue = 0;        // 0: as many as max_concurrency
+  int64_t max_queue = -1;        // -1: as many as max_concurrency; 0: no queue
 };
 
 int serve(ServeOptions options);

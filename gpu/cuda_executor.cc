@@ -209,7 +209,13 @@ CudaExecutor::Staged CudaExecutor::stage(const Batch& batch) {
       b.host(in.positions)[staged.tokens] = int32_t(s.position + i);
       b.host(in.table_of_token)[staged.tokens] = int32_t(index);
     }
-    if (s.wants_logits && !s.tokens.empty()) b.host(in.logit_rows)[staged.logit_rows++] = int32_t(staged.tokens - 1);
+    if (staged.logit_rows + s.logits > max_rows_) {
+      throw std::invalid_argument(fmt::format("a step wanting more than {} rows of logits is over what the CUDA "
+                                              "executor was sized for", max_rows_));
+    }
+    for (size_t t = staged.tokens - s.logits; t < staged.tokens; ++t) {
+      b.host(in.logit_rows)[staged.logit_rows++] = int32_t(t);
+    }
   }
   // A graph replays steps of one token per sequence, padded to the bucket: the padding is token 0 at
   // position 0 with its KV in the spare block past the pool, and its logits unread.

@@ -119,7 +119,8 @@ TEST(Binary, HelpDocumentsEverySubcommandAndFlag) {
   for (const char* flag : {"--host", "--port", "--shards", "--no-pin", "--max-connections",
                            "--max-header-bytes", "--max-body-bytes", "--header-timeout",
                            "--body-timeout", "--idle-timeout", "--drain-timeout",
-                           "--max-output-bytes", "--access-log", "--log-level"}) {
+                           "--max-output-bytes", "--max-unsent-bytes", "--write-timeout", "--cors-origin",
+                           "--access-log", "--log-level"}) {
     EXPECT_NE(serve.output().find(flag), std::string::npos) << flag;
   }
 }
@@ -166,6 +167,15 @@ TEST(Binary, ServesHealthReadyAndValidMetricsThenExitsCleanlyOnSigterm) {
   EXPECT_EQ(p.wait_exit(), 0) << p.output();
   EXPECT_NE(p.output().find("received TERM: draining"), std::string::npos);
   if (!have_promtool && getenv("CI") == nullptr) GTEST_SKIP() << "promtool not installed";
+}
+
+TEST(Binary, MaxQueueZeroMeansNoQueue) {
+  Process p({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--max-concurrency", "3",
+             "--max-queue", "0"});
+  ASSERT_NE(start_server(p), 0);
+  EXPECT_TRUE(p.wait_for_line(R"(at most 3 sequences at once plus 0 queued)")) << p.output();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(), 0) << p.output();
 }
 
 TEST(Binary, PortInUseIsAClearError) {

@@ -51,6 +51,13 @@ void Api::serve(const ServingModel& model, engine::Engine& engine) {
   model_.store(&model, std::memory_order_release);
 }
 
+void Api::render_metrics(metrics::Exposition& out) const {
+  if (model_.load(std::memory_order_acquire) == nullptr) return;
+  std::vector<const SequenceOutcomes*> shards;
+  for (const auto& streams : streams_) shards.push_back(&streams->outcomes());
+  render_sequence_outcomes(shards, out);
+}
+
 void Api::add_routes() {
   io::Router& router = server_.router();
   router.add(io::Method::post, "/v1/chat/completions", [this](io::Request& request, io::Reply reply) {
@@ -103,17 +110,25 @@ void Api::complete(io::Request& request, io::Reply reply, Endpoint endpoint) {
   if (!authorized(request, reply)) return;
   const ServingModel* model = model_or_503(reply);
   if (model == nullptr) return;
-  AdmissionTicket ticket = admission_.take();
-  if (!ticket) {
-    io::Response response = io::error_response(
-        429, fmt::format("the server is at capacity ({} requests running or queued); retry shortly",
-                         admission_.limit()));
-    response.headers.push_back({"Retry-After", "1"});
-    reply.send(std::move(response));
-    return;
-  }
   try {
     CompletionRequest parsed = parse_completion_request(request.body, endpoint);
+    const uint64_t sequences = uint64_t(parsed.n) * std::max<size_t>(1, parsed.prompts.size());
+    if (sequences > admission_.limit()) {
+      throw ApiError(400,
+                     fmt::format("this request asks for {} sequences (n × prompts) and the server runs at most {} "
+                                 "at once, queue included (--max-concurrency, --max-queue); split it",
+                                 sequences, admission_.limit()),
+                     "n");
+    }
+    AdmissionTicket ticket = admission_.take(uint32_t(sequences));
+    if (!ticket) {
+      io::Response response = io::error_response(
+          429, fmt::format("the server is at capacity ({} sequences running or queued); retry shortly",
+                           admission_.limit()));
+      response.headers.push_back({"Retry-After", "1"});
+      reply.send(std::move(response));
+      return;
+    }
     if (!parsed.model.empty() && parsed.model != model->id) {
       throw ApiError(404, fmt::format("The model `{}` does not exist: this server serves `{}`", parsed.model, model->id),
                      "model");

@@ -19,7 +19,7 @@ namespace rs::api {
 
 struct ApiOptions {
   std::string api_key;        // "" : no key needed
-  uint32_t max_in_flight = 0;  // requests running plus queued; beyond it, 429
+  uint32_t max_in_flight = 0;  // sequences running plus queued; beyond it, 429
 };
 
 class Api {
@@ -33,6 +33,8 @@ class Api {
   void serve(const ServingModel& model, engine::Engine& engine);
 
   uint32_t in_flight() const { return admission_.in_flight(); }
+  // The API's own metrics (how sequences ended), once serving.
+  void render_metrics(metrics::Exposition& out) const;
 
  private:
   void add_routes();

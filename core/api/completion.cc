@@ -43,6 +43,9 @@ void Completion::start() {
   reply_.on_abort([weak = weak_from_this()] {
     if (const auto self = weak.lock()) self->on_client_gone();
   });
+  reply_.on_cut([weak = weak_from_this()] {
+    if (const auto self = weak.lock()) self->on_shutdown();
+  });
   if (request_.stream) {
     reply_.start({200, "text/event-stream", {{"Cache-Control", "no-cache"}}});
   }
@@ -59,55 +62,94 @@ void Completion::start() {
     } else {
       c.text = echo;
     }
-    c.text_bytes = echo.size();
+    c.echo_bytes = echo.size();
 
     engine::GenerationRequest g;
     g.id = c.request;
+    g.group = choices_.front().request;  // the choices of one request share its fair share of the slots
     g.prompt = prompt.tokens;
     g.sampling = request_.sampling;
     // Each choice its own stream of random numbers; with a seed, still repeatable.
     if (g.sampling.seed) g.sampling.seed = *g.sampling.seed + i;
     g.max_tokens = request_.sampling.max_tokens ? uint32_t(*request_.sampling.max_tokens) : UINT32_MAX;  // clamped to what fits
+    g.prompt_logprobs = !echo.empty() && request_.sampling.logprobs;
+    if (g.max_tokens == 0 && !g.prompt_logprobs) {  // the echo alone: nothing for the engine to do
+      emit(c, "", "length");
+      continue;
+    }
     streams_.track(c.request, shared_from_this(), i);
     streams_.engine().submit(std::move(g), streams_);
   }
 }
 
-TokenLogprob Completion::logprob_of(const engine::TokenEvent& event) const {
+TokenLogprob Completion::logprob_of(engine::TokenId token, float logprob,
+                                    const std::vector<std::pair<engine::TokenId, float>>& top) const {
   const tokenizer::Tokenizer& t = *model_.tokenizer;
-  TokenLogprob out{t.piece(event.token), event.logprob, {}};
-  for (const auto& [id, logprob] : event.top) out.top.push_back({t.piece(id), logprob});
+  TokenLogprob out{t.piece(token), logprob, false, {}};
+  for (const auto& [id, alternative] : top) out.top.push_back({t.piece(id), alternative});
   return out;
+}
+
+// Echo with logprobs: the prompt's tokens lead the logprobs, the first with none (nothing predicts it).
+void Completion::add_prompt_logprobs(Choice& c, const std::vector<sampler::Sampled>& scores) {
+  const std::vector<tokenizer::TokenId>& prompt = prompts_[c.prompt].tokens;
+  tokenizer::StreamDecoder decoder(*model_.tokenizer, true);
+  size_t offset = 0;
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    TokenLogprob entry;
+    if (i == 0) entry = {model_.tokenizer->piece(prompt[0]), 0, true, {}};
+    else entry = logprob_of(prompt[i], scores[i - 1].logprob, scores[i - 1].top);
+    c.logprobs.push_back(std::move(entry));
+    c.offsets.push_back(uint32_t(std::min(offset, c.echo_bytes)));
+    offset += decoder.push(prompt[i]).size();
+  }
+}
+
+void Completion::release(Choice& c, size_t end) {
+  while (!c.held.empty() && c.held.front().offset < end) {
+    if (request_.sampling.logprobs) {
+      c.logprobs.push_back(std::move(c.held.front().logprob));
+      c.offsets.push_back(uint32_t(c.echo_bytes + c.held.front().offset));
+    }
+    ++c.tokens;
+    c.held.pop_front();
+  }
 }
 
 void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
   if (ended_) return;
   Choice& c = choices_[choice];
-  ++c.tokens;
+  if (!event.prompt.empty()) add_prompt_logprobs(c, event.prompt);
   const bool stop_token = event.finish == engine::Finish::stop;  // its text is not part of the output
   std::string text;
-  if (!stop_token) {
+  if (stop_token) {
+    ++c.tokens;
+  } else if (event.token != engine::kNoToken) {
     text = c.decoder.push(event.token);
-    if (request_.sampling.logprobs) {
-      c.logprobs.push_back(logprob_of(event));
-      c.offsets.push_back(uint32_t(c.text_bytes));
-    }
+    TokenLogprob logprob;
+    if (request_.sampling.logprobs) logprob = logprob_of(event.token, event.logprob, event.top);
+    c.held.push_back({c.decoded_bytes, std::move(logprob)});
   }
   if (event.finish != engine::Finish::none) text += c.decoder.finish();
+  c.decoded_bytes += text.size();
   sampler::StopOutput out = c.stop.push(text);
   if (out.stopped) {
-    if (event.finish == engine::Finish::none) streams_.cancel(c.request);
+    if (event.finish == engine::Finish::none) streams_.finish(c.request);
+    release(c, c.emitted_bytes + out.emit.size());
+    c.held.clear();  // past the stop string: not part of the answer
     emit(c, out.emit, "stop");
   } else if (event.finish != engine::Finish::none) {
     out.emit += c.stop.finish();
+    release(c, SIZE_MAX);
     emit(c, out.emit, stop_token ? "stop" : "length");
   } else {
+    release(c, c.emitted_bytes + out.emit.size());
     emit(c, out.emit, "");
   }
 }
 
 void Completion::emit(Choice& c, std::string_view text, std::string_view finish_reason) {
-  c.text_bytes += text.size();
+  c.emitted_bytes += text.size();
   if (request_.stream) {
     if (!text.empty() || !finish_reason.empty() || !c.logprobs.empty()) {
       ChunkPiece piece;
@@ -140,6 +182,9 @@ bool Completion::send_chunk(const ChunkPiece& piece) {
 
 void Completion::finish(Choice& c, std::string_view finish_reason) {
   c.finish_reason = finish_reason;
+  streams_.outcomes().count(finish_reason == "stop"     ? Outcome::stop
+                            : finish_reason == "length" ? Outcome::length
+                                                        : Outcome::abort);
   if (--remaining_ == 0) complete();
 }
 
@@ -177,7 +222,7 @@ void Completion::complete() {
 
 void Completion::on_reject(uint32_t, int status, const std::string& message) {
   if (ended_) return;
-  for (const Choice& c : choices_) streams_.cancel(c.request);
+  cancel_running(Outcome::rejected);
   ended_ = true;
   if (request_.stream) {
     std::string body = io::error_body(status, message);
@@ -191,13 +236,41 @@ void Completion::on_reject(uint32_t, int status, const std::string& message) {
   ticket_ = AdmissionTicket();
 }
 
+void Completion::cancel_running(Outcome outcome) {
+  for (const Choice& c : choices_) {
+    if (!c.finish_reason.empty()) continue;
+    streams_.cancel(c.request);
+    streams_.outcomes().count(outcome);
+  }
+}
+
 void Completion::on_client_gone() {
   if (ended_) return;
   ended_ = true;
-  for (const Choice& c : choices_) {
-    if (c.finish_reason.empty()) streams_.cancel(c.request);
-  }
+  cancel_running(Outcome::cancelled);
   ticket_ = AdmissionTicket();
+}
+
+// A stream's unfinished choices end with finish_reason "abort" (as vLLM's do), then usage and [DONE]: the
+// client sees a shutdown, not a network fault. A whole response not yet sent is a 503 to retry elsewhere.
+void Completion::on_shutdown() {
+  if (ended_) return;
+  if (!request_.stream) {
+    cancel_running(Outcome::abort);
+    ended_ = true;
+    io::Response response = io::error_response(503, "the server shut down before the response was complete; retry");
+    response.headers.push_back({"Retry-After", "1"});
+    reply_.send(std::move(response));
+    ticket_ = AdmissionTicket();
+    return;
+  }
+  for (Choice& c : choices_) {
+    if (c.finish_reason.empty() && !ended_) {
+      streams_.cancel(c.request);
+      release(c, c.emitted_bytes);
+      emit(c, "", "abort");
+    }
+  }
 }
 
 }  // namespace rs::api

@@ -4,6 +4,7 @@
 // cut at stop strings, and sent as SSE chunks (stream: true) or gathered into
 // one response. A client that goes away cancels every choice at once.
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ class Completion : public std::enable_shared_from_this<Completion> {
   void on_reject(uint32_t choice, int status, const std::string& message);
 
  private:
+  // A generated token whose text has not all gone out: the stop matcher may still hold it back, and a
+  // stop string may cut it off, when it is dropped from logprobs and usage.
+  struct HeldToken {
+    size_t offset;  // where its text starts in the generated text
+    TokenLogprob logprob;
+  };
   struct Choice {
     Choice(const tokenizer::Tokenizer& tokenizer, std::vector<std::string> stops)
         : decoder(tokenizer), stop(std::move(stops)) {}
@@ -39,15 +46,24 @@ class Completion : public std::enable_shared_from_this<Completion> {
     tokenizer::StreamDecoder decoder;
     sampler::StopMatcher stop;
     std::string text;      // everything so far (non-streaming), or the echo prefix
-    uint32_t tokens = 0;   // generated, the stop token included
-    std::vector<TokenLogprob> logprobs;  // non-streaming: all; streaming: since the last chunk
+    uint32_t tokens = 0;   // completion tokens: those of the text returned, and a stop token
+    std::deque<HeldToken> held;
+    std::vector<TokenLogprob> logprobs;  // ready to go out: non-streaming all, streaming since the last chunk
     std::vector<uint32_t> offsets;       // completions' text_offset, with logprobs
-    size_t text_bytes = 0;               // bytes of text emitted so far (echo included), for offsets
+    size_t echo_bytes = 0;               // the echoed prompt before the generated text
+    size_t decoded_bytes = 0;            // generated text decoded so far
+    size_t emitted_bytes = 0;            // generated text gone out (or kept) so far
     std::string finish_reason;           // "" while running
   };
 
   void on_client_gone();
-  TokenLogprob logprob_of(const engine::TokenEvent& event) const;
+  void on_shutdown();  // the server's drain deadline: end now, saying so
+  void cancel_running(Outcome outcome);  // the unfinished choices, counted as `outcome`
+  TokenLogprob logprob_of(engine::TokenId token, float logprob,
+                          const std::vector<std::pair<engine::TokenId, float>>& top) const;
+  void add_prompt_logprobs(Choice& c, const std::vector<sampler::Sampled>& scores);
+  // Moves the held tokens whose text starts before `end` (bytes of generated text) into the output.
+  void release(Choice& c, size_t end);
   // Text (possibly empty) for choice `c`, and its end when finish_reason is set.
   void emit(Choice& c, std::string_view text, std::string_view finish_reason);
   bool send_chunk(const ChunkPiece& piece);  // false: the client is gone or too slow

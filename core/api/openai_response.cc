@@ -132,7 +132,8 @@ void append_completion_logprobs(std::string& out, bool requested, std::span<cons
   out.append("],\"token_logprobs\":[");
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) out.push_back(',');
-    append_logprob(out, tokens[i].logprob);
+    if (tokens[i].null) out.append("null");
+    else append_logprob(out, tokens[i].logprob);
   }
   out.append("],\"tokens\":[");
   for (size_t i = 0; i < tokens.size(); ++i) {
@@ -142,6 +143,10 @@ void append_completion_logprobs(std::string& out, bool requested, std::span<cons
   out.append("],\"top_logprobs\":[");
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (i > 0) out.push_back(',');
+    if (tokens[i].null) {
+      out.append("null");
+      continue;
+    }
     out.push_back('{');
     const auto& top = tokens[i].top;
     bool any = false;

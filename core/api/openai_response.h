@@ -31,6 +31,7 @@ struct Usage {
 struct TokenLogprob {
   std::string token;  // the token's text (its bytes; may be part of a character)
   float logprob = 0;
+  bool null = false;  // an echoed prompt's first token: nothing predicted it (null logprob, null alternatives)
   struct Alternative {
     std::string token;
     float logprob = 0;

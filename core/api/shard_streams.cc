@@ -4,6 +4,17 @@
 
 namespace rs::api {
 
+void render_sequence_outcomes(std::span<const SequenceOutcomes* const> shards, metrics::Exposition& out) {
+  out.family("ringserve_sequences_finished_total", "counter",
+             "Sequences (one per choice and prompt) by how they ended for the client: stop (a stop token or stop "
+             "string), length, abort (cut at shutdown), cancelled (the client went away), rejected.");
+  for (size_t o = 0; o < kOutcomeNames.size(); ++o) {
+    uint64_t total = 0;
+    for (const SequenceOutcomes* shard : shards) total += shard->counts[o].value();
+    out.sample("ringserve_sequences_finished_total", {{"outcome", kOutcomeNames[o]}}, double(total));
+  }
+}
+
 ShardStreams::ShardStreams(io::Shard& shard, engine::Engine& engine)
     : shard_(shard), engine_(engine), next_id_((uint64_t(shard.index()) + 1) << 48) {}
 
@@ -15,6 +26,10 @@ void ShardStreams::track(uint64_t request, std::shared_ptr<Completion> completio
 
 void ShardStreams::cancel(uint64_t request) {
   if (targets_.erase(request) > 0) engine_.cancel(request);
+}
+
+void ShardStreams::finish(uint64_t request) {
+  if (targets_.erase(request) > 0) engine_.finish(request);
 }
 
 void ShardStreams::deliver(std::vector<engine::TokenEvent> events) {

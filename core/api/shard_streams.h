@@ -3,18 +3,32 @@
 // submitted. The engine thread hands it each step's events in one call; it
 // posts them to the shard (one task per step, not per token), where they are
 // routed to the completion and choice each engine request belongs to.
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/engine/engine.h"
+#include "core/metrics.h"
 #include "io/shard.h"
 
 namespace rs::api {
 
 class Completion;
+
+// How a sequence (one choice of one prompt) ended, as its client was told: counted on its shard,
+// where stop strings end sequences the engine may already have finished.
+enum class Outcome { stop, length, abort, cancelled, rejected };
+inline constexpr std::array<std::string_view, 5> kOutcomeNames = {"stop", "length", "abort", "cancelled",
+                                                                 "rejected"};
+struct SequenceOutcomes {
+  std::array<metrics::Counter, kOutcomeNames.size()> counts;  // the shard thread writes
+  void count(Outcome outcome) { counts[size_t(outcome)].add(); }
+};
+void render_sequence_outcomes(std::span<const SequenceOutcomes* const> shards, metrics::Exposition& out);
 
 class ShardStreams final : public engine::EventSink {
  public:
@@ -23,9 +37,13 @@ class ShardStreams final : public engine::EventSink {
   // Shard thread only.
   uint64_t next_request_id();  // unique across shards: the shard's index in the high bits
   void track(uint64_t request, std::shared_ptr<Completion> completion, uint32_t choice);
-  // Stops routing `request` and tells the engine to drop it (client gone, stop string).
+  // Stops routing `request` and tells the engine to drop it: the client is gone.
   void cancel(uint64_t request);
+  // Stops routing `request` and tells the engine it is done: a stop string matched.
+  void finish(uint64_t request);
   engine::Engine& engine() { return engine_; }
+  SequenceOutcomes& outcomes() { return outcomes_; }
+  const SequenceOutcomes& outcomes() const { return outcomes_; }
 
   // Engine thread.
   void deliver(std::vector<engine::TokenEvent> events) override;
@@ -42,6 +60,7 @@ class ShardStreams final : public engine::EventSink {
   engine::Engine& engine_;
   uint64_t next_id_;
   std::unordered_map<uint64_t, Target> targets_;
+  SequenceOutcomes outcomes_;
 };
 
 }  // namespace rs::api

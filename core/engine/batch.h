@@ -18,7 +18,9 @@ struct SequenceStep {
   // KV blocks covering positions [0, position + tokens.size()): block i holds
   // positions [i * block_tokens, (i + 1) * block_tokens).
   std::span<const BlockId> blocks;
-  bool wants_logits = false;  // the logits of its last token (a prompt's last chunk, or a decode)
+  // Rows of logits wanted: those of its last `logits` tokens. 1 for the next token (a prompt's last
+  // chunk, or a decode); more when the prompt's own tokens are scored (echo with logprobs).
+  uint32_t logits = 0;
 };
 
 struct Batch {
@@ -31,7 +33,7 @@ struct Batch {
   }
 };
 
-// One row of `vocab` logits per sequence that wants them, in batch order.
+// The rows of `vocab` logits the sequences want, in batch order and token order within a sequence.
 struct Logits {
   size_t vocab = 0;
   std::vector<float> values;  // rows × vocab

@@ -195,12 +195,15 @@ void CpuExecutor::attention(uint32_t layer, size_t t, uint32_t head, float* scor
 void CpuExecutor::lm_head(const Batch& batch, Logits& logits) {
   const size_t d = desc_.embedding_dim;
   size_t rows = 0;
-  size_t last = 0;  // index of each sequence's last token
-  grow(head_input_, batch.sequences.size() * d);
+  for (const SequenceStep& s : batch.sequences) rows += s.logits;
+  grow(head_input_, rows * d);
+  rows = 0;
+  size_t end = 0;  // index past each sequence's last token
   for (const SequenceStep& s : batch.sequences) {
-    last += s.tokens.size();
-    if (!s.wants_logits || s.tokens.empty()) continue;
-    kernels::rms_norm(&x_[(last - 1) * d], weights_.output_norm.data(), desc_.norm_eps, d, &head_input_[rows++ * d]);
+    end += s.tokens.size();
+    for (size_t t = end - s.logits; t < end; ++t) {
+      kernels::rms_norm(&x_[t * d], weights_.output_norm.data(), desc_.norm_eps, d, &head_input_[rows++ * d]);
+    }
   }
   const size_t vocab = weights_.output.rows;
   logits.vocab = vocab;

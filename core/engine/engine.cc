@@ -75,9 +75,21 @@ void Engine::cancel(uint64_t request) {
   push(std::move(command));
 }
 
+void Engine::finish(uint64_t request) {
+  Command command;
+  command.kind = Command::finish;
+  command.request.id = request;
+  push(std::move(command));
+}
+
 std::vector<TokenId> Engine::generate(GenerationRequest request) {
   WaitingSink sink;
-  submit(std::move(request), sink);
+  Command command;
+  command.request = std::move(request);
+  command.sink = &sink;
+  command.arrival = Clock::now();
+  command.measured = false;
+  push(std::move(command));
   return sink.wait();
 }
 
@@ -86,23 +98,25 @@ bool Engine::take_commands() {
     switch (command->kind) {
       case Command::stop: return false;
       case Command::cancel:
-        if (tracked_.erase(command->request.id) > 0) {
-          scheduler_.cancel(command->request.id);
-          metrics_.cancelled.add();
-        }
+      case Command::finish: {
+        const auto it = tracked_.find(command->request.id);
+        if (it == tracked_.end()) break;
+        scheduler_.cancel(command->request.id);
+        if (command->kind == Command::finish) end(command->request.id, Clock::now());
+        else tracked_.erase(it);
         break;
+      }
       case Command::submit: {
         const uint64_t id = command->request.id;
         const auto prompt_tokens = command->request.prompt.size();
         try {
           scheduler_.add(std::move(command->request));
         } catch (const std::invalid_argument& e) {
-          metrics_.rejected.add();
           command->sink->reject(id, e.what(), false);
           break;
         }
-        tracked_[id] = {command->sink, command->arrival, command->arrival};
-        metrics_.prompt_tokens.add(prompt_tokens);
+        tracked_[id] = {command->sink, command->arrival, command->arrival, command->measured};
+        if (command->measured) metrics_.prompt_tokens.add(prompt_tokens);
         break;
       }
     }
@@ -149,7 +163,7 @@ void Engine::run() {
 
 void Engine::publish(StepReport& report, Clock::time_point start, Clock::time_point now) {
   for (const uint64_t id : report.admitted) {
-    if (const auto it = tracked_.find(id); it != tracked_.end()) {
+    if (const auto it = tracked_.find(id); it != tracked_.end() && it->second.measured) {
       metrics_.queue_wait.observe(seconds_between(it->second.arrival, start));
     }
   }
@@ -157,29 +171,36 @@ void Engine::publish(StepReport& report, Clock::time_point start, Clock::time_po
     const auto it = tracked_.find(event.request);
     if (it == tracked_.end()) continue;
     Tracked& t = it->second;
-    metrics_.generation_tokens.add();
-    if (!t.started) {
-      metrics_.time_to_first_token.observe(seconds_between(t.arrival, now));
-      t.started = true;
-    } else {
-      metrics_.time_per_output_token.observe(seconds_between(t.last_token, now));
+    if (t.measured && event.token != kNoToken) {
+      metrics_.generation_tokens.add();
+      if (!t.started) {
+        metrics_.time_to_first_token.observe(seconds_between(t.arrival, now));
+      } else {
+        metrics_.time_per_output_token.observe(seconds_between(t.last_token, now));
+      }
     }
+    t.started = true;
     t.last_token = now;
     const Finish finish = event.finish;
+    const uint64_t id = event.request;
     outgoing_[t.sink].push_back(std::move(event));
-    if (finish != Finish::none) {
-      metrics_.e2e_latency.observe(seconds_between(t.arrival, now));
-      (finish == Finish::stop ? metrics_.finished_stop : metrics_.finished_length).add();
-      tracked_.erase(it);
-    }
+    if (finish != Finish::none) end(id, now);
   }
   for (auto& [sink, events] : outgoing_) sink->deliver(std::move(events));
   outgoing_.clear();  // no entry outlives its step: a sink may be gone by the next
 }
 
+void Engine::end(uint64_t request, Clock::time_point now) {
+  const auto it = tracked_.find(request);
+  if (it->second.measured) metrics_.e2e_latency.observe(seconds_between(it->second.arrival, now));
+  tracked_.erase(it);
+}
+
 void Engine::update_gauges() {
-  metrics_.waiting.set(scheduler_.waiting());
-  metrics_.running.set(scheduler_.running());
+  metrics_.sequences_waiting.set(scheduler_.waiting());
+  metrics_.sequences_running.set(scheduler_.running());
+  metrics_.requests_waiting.set(scheduler_.waiting_requests());
+  metrics_.requests_running.set(scheduler_.running_requests());
   metrics_.kv_blocks_used.set(scheduler_.blocks().total_blocks() - scheduler_.blocks().free_blocks());
   if (scheduler_.idle()) {
     metrics_.batch_sequences.set(0);

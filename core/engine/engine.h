@@ -39,29 +39,35 @@ class Engine {
 
   // Any thread, lock-free.
   void submit(GenerationRequest request, EventSink& sink, Clock::time_point arrival = Clock::now());
+  // Drops a request whose client is gone.
   void cancel(uint64_t request);
+  // Ends a request that has all it needs, a stop string having matched on its shard: its latency counts.
+  void finish(uint64_t request);
 
   // Runs `request` to its end on the calling thread's behalf and waits: the
-  // warm-up step /ready waits for. Returns its tokens.
+  // warm-up step /ready waits for. Returns its tokens. Left out of the request metrics.
   std::vector<TokenId> generate(GenerationRequest request);
 
   const EngineMetrics& metrics() const { return metrics_; }
 
  private:
   struct Command {
-    enum Kind { submit, cancel, stop } kind = submit;
+    enum Kind { submit, cancel, finish, stop } kind = submit;
     GenerationRequest request;
     EventSink* sink = nullptr;
     Clock::time_point arrival;
+    bool measured = true;  // counted in the request metrics (the warm-up is not)
   };
   struct Tracked {
     EventSink* sink;
     Clock::time_point arrival;
     Clock::time_point last_token;
+    bool measured = true;
     bool started = false;  // a token has been sent
   };
 
   void push(Command command);
+  void end(uint64_t request, Clock::time_point now);  // a request's last metrics
   void run();
   bool take_commands();  // false once told to stop
   // `start` and `end`: of the step; queue waits end at its start, tokens exist at its end.

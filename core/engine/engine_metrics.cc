@@ -24,20 +24,19 @@ void EngineMetrics::render(metrics::Exposition& out) const {
   counter("ringserve_preemptions_total",
           "Sequences whose KV blocks were taken back for older ones, to be recomputed later.", preemptions);
   counter("ringserve_engine_steps_total", "Batched forward steps run.", steps);
-  out.family("ringserve_engine_requests_total", "counter",
-             "Engine requests (one per choice) by how they ended: stop, length, cancelled (client gone, stop "
-             "string), rejected.");
-  out.sample("ringserve_engine_requests_total", {{"outcome", "stop"}}, double(finished_stop.value()));
-  out.sample("ringserve_engine_requests_total", {{"outcome", "length"}}, double(finished_length.value()));
-  out.sample("ringserve_engine_requests_total", {{"outcome", "cancelled"}}, double(cancelled.value()));
-  out.sample("ringserve_engine_requests_total", {{"outcome", "rejected"}}, double(rejected.value()));
 
   const auto gauge = [&out](std::string_view name, std::string_view help, double value) {
     out.family(name, "gauge", help);
     out.sample(name, {}, value);
   };
-  gauge("ringserve_num_requests_waiting", "Requests queued for KV blocks or a batch slot.", double(waiting.value()));
-  gauge("ringserve_num_requests_running", "Requests with KV blocks, in the running batch.", double(running.value()));
+  gauge("ringserve_num_requests_waiting", "API requests none of whose sequences has started (queued for a slot or "
+        "KV blocks).", double(requests_waiting.value()));
+  gauge("ringserve_num_requests_running", "API requests with at least one sequence in the running batch.",
+        double(requests_running.value()));
+  gauge("ringserve_num_sequences_waiting", "Sequences (one per choice and prompt) queued for a slot or KV blocks.",
+        double(sequences_waiting.value()));
+  gauge("ringserve_num_sequences_running", "Sequences in the running batch, holding KV blocks.",
+        double(sequences_running.value()));
   const double total = double(kv_blocks_total.value());
   gauge("ringserve_kv_cache_usage_ratio", "Fraction of the KV cache's blocks in use (0-1).",
         total > 0 ? double(kv_blocks_used.value()) / total : 0.0);

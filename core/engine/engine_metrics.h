@@ -15,13 +15,11 @@ struct EngineMetrics {
   metrics::Counter prompt_tokens;
   metrics::Counter generation_tokens;
   metrics::Counter preemptions;
-  metrics::Counter finished_stop;
-  metrics::Counter finished_length;
-  metrics::Counter cancelled;
-  metrics::Counter rejected;
   metrics::Counter steps;
-  metrics::Gauge waiting;
-  metrics::Gauge running;
+  metrics::Gauge requests_waiting;  // API requests none of whose sequences runs yet
+  metrics::Gauge requests_running;  // API requests with a sequence running
+  metrics::Gauge sequences_waiting;
+  metrics::Gauge sequences_running;
   metrics::Gauge kv_blocks_used;
   metrics::Gauge kv_blocks_total;
   metrics::Gauge batch_sequences;  // of the last step

@@ -9,6 +9,10 @@ namespace rs::engine {
 void check_batch(const Batch& batch, const KvLayout& kv, size_t vocab) {
   for (const SequenceStep& s : batch.sequences) {
     const uint64_t end = uint64_t(s.position) + s.tokens.size();
+    if (s.logits > s.tokens.size()) {
+      throw std::invalid_argument(fmt::format("a sequence of {} new tokens wants {} rows of logits", s.tokens.size(),
+                                              s.logits));
+    }
     if (uint64_t(s.blocks.size()) * kv.block_tokens < end) {
       throw std::invalid_argument(fmt::format("a sequence reaching position {} has only {} KV blocks", end,
                                               s.blocks.size()));

@@ -4,7 +4,10 @@
 // chunk of a prompt) with chunks of newly admitted prompts, under a token
 // budget and a sequence limit, runs them as one Batch and samples.
 //
-// Admission is first come, first served while KV blocks are free. When a
+// Admission is first come, first served while KV blocks are free, and fair
+// between requests: a free sequence slot goes to the waiting request with the
+// fewest sequences running (the oldest among equals), so one request's many
+// choices cannot hold a later small request back until they all ran. When a
 // running sequence needs a block and none is free, the youngest running
 // sequence is preempted: its blocks are freed and it goes back to the head of
 // the queue, to be recomputed (prompt and generated tokens) when blocks are
@@ -17,6 +20,7 @@
 #include <deque>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -35,11 +39,18 @@ struct SchedulerLimits {
 };
 
 struct GenerationRequest {
-  uint64_t id = 0;  // unique among the requests the scheduler holds
+  uint64_t id = 0;     // unique among the requests the scheduler holds
+  uint64_t group = 0;  // the API request this is one choice of: groups share the sequence slots fairly
   std::vector<TokenId> prompt;  // not empty; fits ctx_size with room for one token
   sampler::SamplingParams sampling;  // validated for the model's vocabulary
-  uint32_t max_tokens = 1;           // ≥ 1; clamped to what fits the context
+  uint32_t max_tokens = 1;           // ≥ 1 (0 only to score the prompt); clamped to what fits the context
+  // Score the prompt's own tokens (echo with logprobs): the first event carries their logprobs,
+  // with sampling.top_logprobs alternatives each, from the raw logits.
+  bool prompt_logprobs = false;
 };
+
+// The token of an event that carries none: a prompt scored with max_tokens 0.
+inline constexpr TokenId kNoToken = -1;
 
 enum class Finish : uint8_t {
   none,
@@ -49,10 +60,11 @@ enum class Finish : uint8_t {
 
 struct TokenEvent {
   uint64_t request = 0;
-  TokenId token = 0;
+  TokenId token = 0;  // or kNoToken
   Finish finish = Finish::none;
   float logprob = 0;                           // with sampling.logprobs
   std::vector<std::pair<TokenId, float>> top;  // with sampling.top_logprobs
+  std::vector<sampler::Sampled> prompt;        // prompt_logprobs, first event only: prompt tokens 1, 2, …
 };
 
 // What one step did, besides its events.
@@ -61,6 +73,7 @@ struct StepReport {
   std::vector<uint64_t> admitted;  // requests that got their first blocks this step (queue wait ends)
   uint32_t batch_sequences = 0;
   uint32_t batch_tokens = 0;
+  uint32_t batch_logits_rows = 0;  // at most max_seqs: the executors size their logits for that
   uint32_t preemptions = 0;
 };
 
@@ -81,8 +94,11 @@ class Scheduler {
   // Runs one step (nothing when idle). `report` is cleared first.
   void step(StepReport& report);
 
+  // Sequences, and requests (groups): a request runs once any of its sequences does.
   uint32_t waiting() const { return uint32_t(waiting_.size()); }
   uint32_t running() const { return uint32_t(running_.size()); }
+  uint32_t running_requests() const { return uint32_t(running_per_group_.size()); }
+  uint32_t waiting_requests() const;
   const BlockPool& blocks() const { return pool_; }
   const SchedulerLimits& limits() const { return limits_; }
 
@@ -90,14 +106,26 @@ class Scheduler {
   struct Sequence;
   using SequencePtr = std::unique_ptr<Sequence>;
 
+  // This step's token and logits-row budgets.
+  struct Budget {
+    uint32_t tokens;
+    uint32_t rows;  // rows of logits left
+  };
+
   // Blocks for `sequence` to hold `positions` tokens; false when the pool has too few.
   bool reserve(Sequence& sequence, uint32_t positions);
   void free_blocks(Sequence& sequence);
   // Frees the youngest running sequence and queues it first; false if none is younger than `keep`.
   bool preempt_youngest(const Sequence* keep, StepReport& report);
-  void schedule_running(uint32_t& budget, StepReport& report);
-  void admit_waiting(uint32_t& budget, StepReport& report);
-  void sample(StepReport& report);
+  // The most of `n` new tokens of `s` whose logits rows fit `rows`.
+  uint32_t fit_rows(const Sequence& s, uint32_t n, uint32_t rows) const;
+  void schedule(Sequence& s, uint32_t n, Budget& budget);
+  void schedule_running(Budget& budget, StepReport& report);
+  std::deque<SequencePtr>::iterator next_to_admit();
+  void admit_waiting(Budget& budget, StepReport& report);
+  void enter_running(SequencePtr sequence);
+  void leave_running(const Sequence& sequence);
+  void update(StepReport& report);
 
   Executor& executor_;
   SchedulerLimits limits_;
@@ -106,12 +134,14 @@ class Scheduler {
   BlockPool pool_;
   std::deque<SequencePtr> waiting_;
   std::vector<SequencePtr> running_;  // in admission order: oldest first
+  std::unordered_map<uint64_t, uint32_t> running_per_group_;  // groups with sequences running
   uint64_t next_admission_ = 0;
 
-  // This step's batch: the sequences scheduled and how many tokens each runs.
+  // This step's batch: the sequences scheduled, how many tokens each runs and how many logits rows it wants.
   struct Scheduled {
     Sequence* sequence;
     uint32_t tokens;
+    uint32_t rows;
   };
   std::vector<Scheduled> scheduled_;
   Batch batch_;

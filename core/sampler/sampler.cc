@@ -97,6 +97,11 @@ Sampled Sampler::sample(std::span<float> logits) {
 
 void Sampler::accept(TokenId token) { penalties_.accept(token); }
 
+Sampled score_token(std::span<const float> logits, TokenId token, size_t top) {
+  const double lse = log_sum_exp(logits);
+  return {token, float(logits[size_t(token)] - lse), best_logprobs(logits, top, lse)};
+}
+
 TokenId Sampler::draw(std::span<const float> logits) {
   candidates_.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {

@@ -35,6 +35,11 @@ struct Sampled {
   std::vector<std::pair<TokenId, float>> top;  // the params.top_logprobs most likely, most likely first
 };
 
+// `token`'s logprob under the raw `logits`, and the `top` likeliest tokens':
+// how a prompt's own tokens are scored (echo with logprobs), with no bias,
+// penalty or temperature.
+Sampled score_token(std::span<const float> logits, TokenId token, size_t top);
+
 class Sampler {
  public:
   // `params` should have passed validate(); `prompt` feeds repetition_penalty.

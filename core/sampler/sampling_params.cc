@@ -31,7 +31,7 @@ std::optional<std::string> SamplingParams::validate(size_t vocab_size) const {
     }
     if (std::isnan(bias)) return fmt::format("logit_bias: the bias of token {} is not a number", token);
   }
-  if (max_tokens && *max_tokens < 1) return "max_tokens must be at least 1";
+  if (max_tokens && *max_tokens < 0) return "max_tokens must not be negative";
   for (const TokenId token : stop_token_ids) {
     if (!in_vocab(token, vocab_size)) {
       return fmt::format("stop_token_ids: token {} is outside the vocabulary of {}", token, vocab_size);

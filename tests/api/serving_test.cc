@@ -51,8 +51,7 @@ class Serving : public ::testing::Test {
     }
   }
 
-  void start(api::ApiOptions api_options, uint32_t ctx_size = 256) {
-    io::ServerConfig config;
+  void start(api::ApiOptions api_options, uint32_t ctx_size = 256, io::ServerConfig config = {}) {
     config.host = "127.0.0.1";
     config.port = 0;
     config.shards = 2;
@@ -60,7 +59,7 @@ class Serving : public ::testing::Test {
     server_ = std::make_unique<io::Server>(config);
     if (api_options.max_in_flight == 0) api_options.max_in_flight = kMaxInFlight;
     api_ = std::make_unique<api::Api>(*server_, api_options);
-    add_health_endpoints(*server_, ready_, service_);
+    add_health_endpoints(*server_, ready_, service_, api_.get());
     server_->start();
     port_ = server_->port();
     ModelServiceOptions options;
@@ -377,10 +376,199 @@ TEST_F(Serving, PromptArraysEchoAndStreamedChoices) {
   EXPECT_EQ(finishes[1], 1);
 }
 
+// A stop string cuts the text: the logprobs, their offsets and the token count end where the text does.
+TEST_F(Serving, LogprobsAndUsageEndWhereAStopStringCutsTheText) {
+  const std::string free_request = R"({"prompt":"Once","max_tokens":24,"temperature":0,"ignore_eos":true,"logprobs":1)";
+  const HttpResponse free_run = post("/v1/completions", free_request + "}");
+  ASSERT_EQ(free_run.status, 200) << free_run.body;
+  const auto choice = json(free_run.body)["choices"].at(0);
+  const std::string text{std::string_view(choice["text"])};
+  std::vector<size_t> offsets;
+  for (const auto offset : choice["logprobs"]["text_offset"].get_array()) offsets.push_back(uint64_t(offset));
+  ASSERT_EQ(offsets.size(), 24u);
+  // A stop string that first appears where token k starts, k well inside the text.
+  size_t k = 3;
+  std::string stop;
+  for (; k + 4 < offsets.size(); ++k) {
+    if (offsets[k + 1] <= offsets[k]) continue;
+    stop = text.substr(offsets[k], offsets[k + 1] - offsets[k]);
+    if (text.find(stop) == offsets[k]) break;
+  }
+  ASSERT_LT(k + 4, offsets.size()) << "no token starts a stop string of its own in " << text;
+  const std::string cut_request = free_request + R"(,"stop":[)" + json::quote(stop) + "]";
+  for (const bool stream : {false, true}) {
+    const HttpResponse r = post("/v1/completions", cut_request + (stream ? R"(,"stream":true,"stream_options":{"include_usage":true}})" : "}"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    std::string got_text;
+    std::vector<std::string> tokens;
+    std::vector<size_t> got_offsets;
+    uint64_t completion_tokens = 0;
+    const auto gather = [&](simdjson::dom::element object) {
+      if (!object["usage"].is_null() && !object["usage"].error()) completion_tokens = uint64_t(object["usage"]["completion_tokens"]);
+      for (const auto c : object["choices"].get_array()) {
+        got_text += std::string_view(c["text"]);
+        if (c["logprobs"].is_null()) continue;
+        for (const auto t : c["logprobs"]["tokens"].get_array()) tokens.emplace_back(std::string_view(t));
+        for (const auto o : c["logprobs"]["text_offset"].get_array()) got_offsets.push_back(uint64_t(o));
+      }
+    };
+    if (stream) {
+      for (const std::string& e : sse_events(r.body)) {
+        if (e != "[DONE]") gather(json(e));
+      }
+    } else {
+      gather(json(r.body));
+    }
+    // The tokens whose text starts before the cut; one whose bytes only begin a character of the stop
+    // string starts at the cut too, and goes with it.
+    const size_t kept = size_t(std::count_if(offsets.begin(), offsets.end(), [&](size_t o) { return o < offsets[k]; }));
+    EXPECT_EQ(got_text, text.substr(0, offsets[k])) << "stream " << stream;
+    EXPECT_EQ(got_offsets, std::vector<size_t>(offsets.begin(), offsets.begin() + long(kept))) << "stream " << stream;
+    EXPECT_EQ(tokens.size(), kept) << "stream " << stream;
+    EXPECT_EQ(completion_tokens, kept) << "stream " << stream;
+  }
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"stop\"} 2\n"));
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"length\"} 1\n"));
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"cancelled\"} 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_e2e_request_latency_seconds_count 3\n"));
+}
+
+// Echo with logprobs scores the prompt: its first token has none (null), the others are the model's; with
+// max_tokens 0 nothing is generated.
+TEST_F(Serving, EchoWithLogprobsScoresThePrompt) {
+  const std::string prompt = R"("prompt":[1,72,101,108,108,111])";  // BOS "Hello" in the demo's byte vocabulary
+  HttpResponse r = post("/v1/completions", "{" + prompt + R"(,"echo":true,"logprobs":2,"max_tokens":0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto scored = json(r.body);
+  const auto choice = scored["choices"].at(0);
+  EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+  EXPECT_EQ(uint64_t(scored["usage"]["completion_tokens"]), 0u);
+  EXPECT_EQ(uint64_t(scored["usage"]["prompt_tokens"]), 6u);
+  const auto token_logprobs = choice["logprobs"]["token_logprobs"].get_array();
+  ASSERT_EQ(token_logprobs.size(), 6u);
+  EXPECT_TRUE(token_logprobs.at(0).is_null());
+  EXPECT_TRUE(choice["logprobs"]["top_logprobs"].at(0).is_null());
+  for (size_t i = 1; i < 6; ++i) {
+    EXPECT_LE(double(token_logprobs.at(i)), 0.0);
+    EXPECT_EQ(choice["logprobs"]["top_logprobs"].at(i).get_object().size(), 2u);
+  }
+  EXPECT_EQ(choice["logprobs"]["tokens"].get_array().size(), 6u);
+  EXPECT_EQ(choice["logprobs"]["text_offset"].at(0).get_uint64().value(), 0u);
+
+  // Generating after it: the same prompt scores, then the tokens a plain request gets.
+  r = post("/v1/completions", "{" + prompt + R"(,"echo":true,"logprobs":2,"max_tokens":3,"temperature":0,"ignore_eos":true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto with_tokens = json(r.body)["choices"].at(0)["logprobs"]["token_logprobs"].get_array();
+  ASSERT_EQ(with_tokens.size(), 9u);
+  for (size_t i = 1; i < 6; ++i) EXPECT_EQ(double(with_tokens.at(i)), double(token_logprobs.at(i)));
+  r = post("/v1/completions", "{" + prompt + R"(,"logprobs":2,"max_tokens":3,"temperature":0,"ignore_eos":true})");
+  const auto plain = json(r.body)["choices"].at(0)["logprobs"]["token_logprobs"].get_array();
+  ASSERT_EQ(plain.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(double(with_tokens.at(6 + i)), double(plain.at(i)));
+
+  // Echo alone with max_tokens 0 is the prompt, and nothing runs.
+  r = post("/v1/completions", R"({"prompt":"Once upon","echo":true,"max_tokens":0})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(std::string_view(json(r.body)["choices"].at(0)["text"]), "Once upon");
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"Once upon","max_tokens":0})").status, 400);
+}
+
+TEST_F(Serving, ARequestForMoreSequencesThanTheServerHoldsIs400) {
+  std::string prompts;
+  for (int i = 0; i < 41; ++i) prompts += std::string(i ? "," : "") + "\"p\"";
+  const HttpResponse r = post("/v1/completions", R"({"prompt":[)" + prompts + R"(],"n":2,"max_tokens":1})");
+  EXPECT_EQ(r.status, 400) << r.body;  // 82 sequences, 80 at most
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "n");
+}
+
+TEST_F(Serving, RequestAndSequenceGaugesCountTheirOwnUnit) {
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"length\"} 0\n"));  // the warm-up is not one
+  EXPECT_TRUE(metrics_show("ringserve_e2e_request_latency_seconds_count 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_generation_tokens_total 0\n"));
+  HttpClient client(port_);
+  client.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":250,"ignore_eos":true,"stream":true})"));
+  client.read_until("\"text\"");
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
+  EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 3\n"));
+  client.close();
+  EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+}
+
 class ServingLimits : public Serving {
  protected:
   void SetUp() override {}
 };
+
+// 64 prompts × 16 choices run beside a one-line request: the small one gets a sequence slot as soon as one
+// frees, not after the 960 sequences queued before it.
+TEST_F(ServingLimits, ASmallRequestIsServedWhileAHugeOneRuns) {
+  start({.api_key = "", .max_in_flight = 1100});
+  std::string prompts;
+  for (int i = 0; i < 64; ++i) prompts += std::string(i ? "," : "") + "\"Story " + std::to_string(i) + "\"";
+  HttpClient huge(port_);
+  huge.send(post_request("/v1/completions", R"({"prompt":[)" + prompts +
+                                                R"(],"n":16,"max_tokens":16,"ignore_eos":true,"stream":true})"));
+  std::string seen = huge.read_until("\"text\"");
+  ASSERT_NE(seen.find("200 OK"), std::string::npos) << seen.substr(0, 300);
+  const HttpResponse small = post("/v1/completions", R"({"prompt":"Hi","max_tokens":4,"ignore_eos":true})");
+  ASSERT_EQ(small.status, 200) << small.body;
+  // 1,024 sequences in 64 slots take 16 waves; the small one needed one free slot, so most still wait.
+  const auto m = fetch(port_, get_request("/metrics"));
+  ASSERT_TRUE(m);
+  const size_t at = m->body.find("\nringserve_num_sequences_waiting ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GT(std::stoul(m->body.substr(at + 33)), 512u) << m->body.substr(at, 50);
+  const auto rest = huge.read_response(60000ms);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(sse_events(rest->body).back(), "[DONE]");
+}
+
+TEST_F(ServingLimits, SequencesCountAgainstTheLimit) {
+  start({.api_key = "", .max_in_flight = 4}, 2048);
+  HttpClient busy(port_);
+  busy.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":2000,"ignore_eos":true,"stream":true})"));
+  busy.read_until("\"text\"");
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","n":2,"max_tokens":1})").status, 429);
+  EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","n":1,"max_tokens":1})").status, 200);
+}
+
+// At the drain deadline a stream's unfinished choices end with finish_reason "abort", then [DONE].
+TEST_F(ServingLimits, AStreamCutAtTheDrainDeadlineSaysSo) {
+  io::ServerConfig config;
+  config.drain_timeout = io::Seconds(0.2);
+  start({}, 2048, config);
+  HttpClient stream(port_);
+  stream.send(post_request("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"n":2,)"
+                                                   R"("max_tokens":2000,"ignore_eos":true,"stream":true})"));
+  stream.read_until("\"content\"");
+  HttpClient whole(port_);
+  whole.send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":2000,"ignore_eos":true})"));
+  std::this_thread::sleep_for(50ms);
+  server_->drain();
+  const auto cut = stream.read_response(5000ms);
+  ASSERT_TRUE(cut);
+  const std::vector<std::string> events = sse_events(cut->body);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  int aborted = 0;
+  for (const std::string& e : events) {
+    if (e == "[DONE]") continue;
+    const auto choice = json(e)["choices"].at(0);
+    if (!choice["finish_reason"].is_null()) {
+      EXPECT_EQ(std::string_view(choice["finish_reason"]), "abort") << e;
+      ++aborted;
+    }
+  }
+  EXPECT_EQ(aborted, 2);
+  const auto refused = whole.read_response(5000ms);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  server_->wait();
+  const engine::EngineMetrics& engine = service_->engine().metrics();
+  for (int i = 0; i < 200 && engine.kv_blocks_used.value() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(engine.kv_blocks_used.value(), 0);  // the cut requests' blocks are free
+}
 
 TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
   start({.api_key = "", .max_in_flight = 2}, 2048);  // long streams: still running when the third comes
@@ -413,7 +601,7 @@ TEST_F(ServingLimits, AClientThatGoesAwayFreesItsBlocks) {
   client.close();
   EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
-  EXPECT_TRUE(metrics_show("ringserve_engine_requests_total{outcome=\"cancelled\"} 1\n"));
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"cancelled\"} 1\n"));
 }
 
 TEST_F(ServingLimits, ApiKeyGuardsTheApiButNotHealth) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "core/engine/cpu_executor.h"
 #include "core/model/synth.h"
@@ -59,6 +60,7 @@ std::map<uint64_t, Outcome> run_all(Scheduler& scheduler, uint32_t* preemptions 
     scheduler.step(report);
     EXPECT_LE(report.batch_tokens, scheduler.limits().max_batch_tokens);
     EXPECT_LE(report.batch_sequences, scheduler.limits().max_seqs);
+    EXPECT_LE(report.batch_logits_rows, scheduler.limits().max_seqs);
     EXPECT_GT(report.batch_sequences, 0u) << "a step with work ran nothing";
     if (preemptions) *preemptions += report.preemptions;
     for (const TokenEvent& e : report.events) {
@@ -185,6 +187,145 @@ TEST(Scheduler, RejectsWhatCanNeverRun) {
   const auto out = run_all(scheduler);
   EXPECT_EQ(out.at(3).tokens.size(), 1u);
   EXPECT_THROW(Scheduler(executor, {.max_batch_tokens = 0}, {}), std::invalid_argument);
+}
+
+// One request's many choices hold every slot; a later one-sequence request gets the next free slot,
+// not the slot after all of them.
+TEST(Scheduler, FreeSlotsGoToTheRequestWithTheFewestSequencesRunning) {
+  CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 256, .block_tokens = 16});
+  Scheduler scheduler(executor, {.max_batch_tokens = 256, .max_seqs = 4, .ctx_size = 1024}, {});
+  std::vector<GenerationRequest> big;
+  for (uint64_t id = 1; id <= 12; ++id) {
+    big.push_back(request(id, 6, 8));
+    big.back().group = 100;
+    scheduler.add(big.back());
+  }
+  GenerationRequest small = request(50, 6, 4);
+  small.group = 200;
+  std::set<uint64_t> big_started;
+  size_t big_started_before_small = 0;
+  std::map<uint64_t, std::vector<TokenId>> tokens;
+  StepReport report;
+  for (int step = 0; !scheduler.idle(); ++step) {
+    if (step == 1) scheduler.add(small);  // arrives while the big request holds every slot
+    scheduler.step(report);
+    for (const TokenEvent& e : report.events) {
+      if (e.request == small.id && tokens[e.request].empty()) big_started_before_small = big_started.size();
+      if (e.request != small.id) big_started.insert(e.request);
+      tokens[e.request].push_back(e.token);
+    }
+  }
+  // The first four held every slot; when they ended, the small request and the big one (none running,
+  // the big one older) took the first two free slots: first come, first served would have run all
+  // twelve before it.
+  EXPECT_EQ(big_started_before_small, 5u);
+  EXPECT_EQ(tokens[small.id], alone(small).tokens);
+  for (const GenerationRequest& r : big) EXPECT_EQ(tokens[r.id], alone(r).tokens) << "request " << r.id;
+}
+
+// Echo with logprobs: each prompt token is scored from the logits of the position before it, as a
+// whole-prompt forward pass gives them, however the prompt is cut into chunks and logits rows.
+TEST(Scheduler, PromptLogprobsScoreEachPromptTokenFromThePositionBefore) {
+  GenerationRequest scored = request(1, 40, 3);
+  scored.prompt_logprobs = true;
+  scored.sampling.logprobs = true;
+  scored.sampling.top_logprobs = 2;
+
+  CpuExecutor reference(tiny_weights(), {.threads = 1, .kv_blocks = 8, .block_tokens = 16});
+  std::vector<BlockId> blocks = {0, 1, 2};
+  Batch whole;
+  whole.sequences.push_back({scored.prompt, 0, blocks, uint32_t(scored.prompt.size())});
+  Logits logits;
+  reference.step(whole, logits);
+  ASSERT_EQ(logits.rows(), scored.prompt.size());
+
+  for (const uint32_t max_seqs : {2u, 3u, 64u}) {  // two rows a step (with a decode beside it) up to all at once
+    CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 64, .block_tokens = 16});
+    Scheduler scheduler(executor, {.max_batch_tokens = 16, .max_seqs = max_seqs, .ctx_size = 1024}, {});
+    GenerationRequest beside = request(2, 5, 30);
+    scheduler.add(beside);
+    scheduler.add(scored);
+    std::vector<TokenEvent> events;
+    StepReport report;
+    while (!scheduler.idle()) {
+      scheduler.step(report);
+      EXPECT_LE(report.batch_logits_rows, max_seqs);
+      for (TokenEvent& e : report.events) {
+        if (e.request == scored.id) events.push_back(std::move(e));
+      }
+    }
+    ASSERT_EQ(events.size(), 3u);
+    ASSERT_EQ(events[0].prompt.size(), scored.prompt.size() - 1) << "max_seqs " << max_seqs;
+    for (size_t i = 1; i < events.size(); ++i) EXPECT_TRUE(events[i].prompt.empty());
+    for (size_t p = 0; p + 1 < scored.prompt.size(); ++p) {
+      const sampler::Sampled want = sampler::score_token(logits.row(p), scored.prompt[p + 1], 2);
+      EXPECT_EQ(events[0].prompt[p].token, scored.prompt[p + 1]);
+      EXPECT_EQ(events[0].prompt[p].logprob, want.logprob) << "position " << p << ", max_seqs " << max_seqs;
+      EXPECT_EQ(events[0].prompt[p].top, want.top) << "position " << p;
+    }
+    GenerationRequest unscored = scored;
+    unscored.prompt_logprobs = false;
+    const Outcome plain = alone(unscored);
+    for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].token, plain.tokens[i]);
+  }
+}
+
+TEST(Scheduler, MaxTokensZeroScoresThePromptOnly) {
+  GenerationRequest scored = request(1, 20, 0);
+  scored.prompt_logprobs = true;
+  CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 64, .block_tokens = 16});
+  Scheduler scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 4, .ctx_size = 1024}, {});
+  scheduler.add(scored);
+  StepReport report;
+  std::vector<TokenEvent> events;
+  while (!scheduler.idle()) {
+    scheduler.step(report);
+    for (TokenEvent& e : report.events) events.push_back(std::move(e));
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].token, kNoToken);
+  EXPECT_EQ(events[0].finish, Finish::length);
+  EXPECT_EQ(events[0].prompt.size(), 19u);
+  EXPECT_EQ(scheduler.blocks().free_blocks(), 64u);
+}
+
+TEST(Scheduler, APreemptedPromptBeingScoredKeepsItsScores) {
+  std::vector<GenerationRequest> requests;
+  for (uint64_t id = 1; id <= 4; ++id) {
+    requests.push_back(request(id, 24, 30, id * 5));
+    requests.back().prompt_logprobs = true;
+  }
+  std::map<uint64_t, std::vector<sampler::Sampled>> alone_scores;
+  for (const GenerationRequest& r : requests) {
+    CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 64, .block_tokens = 4});
+    Scheduler scheduler(executor, {.max_batch_tokens = 8, .max_seqs = 4, .ctx_size = 1024}, {});
+    scheduler.add(r);
+    StepReport report;
+    while (!scheduler.idle()) {
+      scheduler.step(report);
+      for (TokenEvent& e : report.events) {
+        if (!e.prompt.empty()) alone_scores[r.id] = std::move(e.prompt);
+      }
+    }
+  }
+  CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 20, .block_tokens = 4});
+  Scheduler scheduler(executor, {.max_batch_tokens = 8, .max_seqs = 4, .ctx_size = 1024}, {});
+  for (const GenerationRequest& r : requests) scheduler.add(r);
+  uint32_t preemptions = 0;
+  StepReport report;
+  std::map<uint64_t, std::vector<sampler::Sampled>> scores;
+  while (!scheduler.idle()) {
+    scheduler.step(report);
+    preemptions += report.preemptions;
+    for (TokenEvent& e : report.events) {
+      if (!e.prompt.empty()) scores[e.request] = std::move(e.prompt);
+    }
+  }
+  EXPECT_GT(preemptions, 0u) << "the pool was meant to run out";
+  for (const GenerationRequest& r : requests) {
+    ASSERT_EQ(scores[r.id].size(), 23u);
+    for (size_t p = 0; p < 23; ++p) EXPECT_EQ(scores[r.id][p].logprob, alone_scores[r.id][p].logprob);
+  }
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ TEST(SamplingParams, RangesNameTheirField) {
             "repetition_penalty must be a finite number greater than 0");
   EXPECT_EQ(with([](SamplingParams& p) { p.presence_penalty = 2.5f; }), "presence_penalty must be between -2 and 2");
   EXPECT_EQ(with([](SamplingParams& p) { p.frequency_penalty = -3; }), "frequency_penalty must be between -2 and 2");
-  EXPECT_EQ(with([](SamplingParams& p) { p.max_tokens = 0; }), "max_tokens must be at least 1");
+  EXPECT_EQ(with([](SamplingParams& p) { p.max_tokens = -1; }), "max_tokens must not be negative");
+  EXPECT_EQ(with([](SamplingParams& p) { p.max_tokens = 0; }), "valid");  // scores an echoed prompt
   EXPECT_EQ(with([](SamplingParams& p) { p.logprobs = true, p.top_logprobs = 21; }),
             "top_logprobs must be between 0 and 20");
   EXPECT_EQ(with([](SamplingParams& p) { p.logprobs = true, p.top_logprobs = -1; }),

@@ -313,16 +313,21 @@ async function main() {
     for (const choice of completion.choices) {
       assert.equal(choice.finish_reason, 'length');
       assert.ok(choice.text.startsWith(prompt), `echo: the text starts with the prompt, got ${JSON.stringify(choice.text)}`);
+      // Echo scores the prompt too (as OpenAI and vLLM do): its tokens lead, the first with no logprob.
       const { tokens, token_logprobs, top_logprobs, text_offset } = choice.logprobs;
-      assert.equal(tokens.length, 8, 'one token per generated token');
-      assert.equal(token_logprobs.length, 8);
-      assert.equal(top_logprobs.length, 8);
-      assert.equal(text_offset.length, 8);
-      assert.equal(text_offset[0], Buffer.byteLength(prompt), 'the first offset is past the echoed prompt');
-      for (let i = 0; i < 8; ++i) {
+      const promptTokens = completion.usage.prompt_tokens;
+      assert.equal(tokens.length, promptTokens + 8, 'one token per prompt token and per generated token');
+      assert.equal(token_logprobs.length, promptTokens + 8);
+      assert.equal(top_logprobs.length, promptTokens + 8);
+      assert.equal(text_offset.length, promptTokens + 8);
+      assert.equal(token_logprobs[0], null, 'nothing predicts the first prompt token');
+      assert.equal(top_logprobs[0], null);
+      assert.equal(text_offset[0], 0);
+      assert.equal(text_offset[promptTokens], Buffer.byteLength(prompt), 'the first generated token is past the prompt');
+      for (let i = 1; i < promptTokens + 8; ++i) {
         assert.equal(typeof tokens[i], 'string');
         assert.ok(token_logprobs[i] <= 0, `token_logprobs[${i}] <= 0`);
-        if (i > 0) assert.ok(text_offset[i] >= text_offset[i - 1], 'text_offset does not decrease');
+        assert.ok(text_offset[i] >= text_offset[i - 1], 'text_offset does not decrease');
         // An object keyed by token text: tokens that display alike (partial UTF-8) share a key.
         const keys = Object.keys(top_logprobs[i]);
         assert.ok(keys.length >= 1 && keys.length <= 2, `top_logprobs[${i}] has 1..2 entries, got ${keys.length}`);
@@ -413,7 +418,7 @@ async function main() {
 
   await check('an aborted stream frees its sequence', async () => {
     const before = await getMetrics();
-    const cancelledBefore = metricValue(before, 'ringserve_engine_requests_total\\{outcome="cancelled"\\}');
+    const cancelledBefore = metricValue(before, 'ringserve_sequences_finished_total\\{outcome="cancelled"\\}');
     const abort = new AbortController();
     const stream = await client.chat.completions.create(
         { model: MODEL, messages: chatMessages, max_tokens: 2000, temperature: 1, seed: 5, stream: true,
@@ -439,7 +444,7 @@ async function main() {
       const text = await getMetrics();
       running = metricValue(text, 'ringserve_num_requests_running');
       usage = metricValue(text, 'ringserve_kv_cache_usage_ratio');
-      cancelled = metricValue(text, 'ringserve_engine_requests_total\\{outcome="cancelled"\\}');
+      cancelled = metricValue(text, 'ringserve_sequences_finished_total\\{outcome="cancelled"\\}');
       if (running === 0 && usage === 0 && cancelled === cancelledBefore + 1) break;
       await sleep(50);
     } while (Date.now() < deadline);
