@@ -191,7 +191,10 @@ int serve(ServeOptions o) {
   const uint32_t queue = o.max_queue >= 0 ? uint32_t(o.max_queue) : concurrency;
   api::Api api(server, {o.api_key, concurrency + queue});
   std::unique_ptr<ModelService> service;
-  add_health_endpoints(server, model_ready, service, &api);
+  add_health_endpoints(server, model_ready, [&service, &api](metrics::Exposition& out) {
+    service->engine().metrics().render(out);  // set before model_ready, which publishes it
+    api.render_metrics(out);
+  });
   try {
     server.start();
   } catch (const std::exception& e) {

@@ -48,11 +48,17 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The pinned OpenAI SDK for tests/sdk (from its package-lock.json). Optional: without it the
-# OpenAiSdk test is skipped, so a failure here (no registry access, say) never fails the script.
+# The pinned OpenAI SDK for tests/sdk (from its package-lock.json). On a developer's machine a
+# failure here (no registry access, say) is a warning and the OpenAiSdk test skips; under CI
+# (CI set to anything) nothing may skip, so it is an error.
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ ! -d "$repo_root/tests/sdk/node_modules/openai" ]]; then
-  if ! npm ci --prefix "$repo_root/tests/sdk" --no-audit --no-fund --loglevel=error >/dev/null 2>&1; then
+  if ! npm_log=$(npm ci --prefix "$repo_root/tests/sdk" --no-audit --no-fund --loglevel=error 2>&1); then
+    if [[ -n "${CI:-}" ]]; then
+      echo "install-deps: error: could not install the OpenAI SDK (npm ci --prefix tests/sdk), which CI must run:" >&2
+      echo "$npm_log" | tail -20 >&2
+      exit 1
+    fi
     echo "install-deps: warning: could not install the OpenAI SDK (npm ci --prefix tests/sdk); the OpenAI SDK test will be skipped" >&2
   fi
 fi

@@ -11,10 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
 #include <cstdio>
 #include <regex>
 #include <thread>
 
+#include "tests/ci.h"
 #include "tests/http_client.h"
 
 extern char** environ;
@@ -110,18 +114,61 @@ uint16_t start_server(Process& p) {
   return port ? uint16_t(std::stoi(*port)) : 0;
 }
 
+// Every subcommand and every flag, from one list: a subcommand or flag added without its line here fails.
+const std::map<std::string, std::set<std::string>> kCommandLine = {
+    {"serve", {"--host", "--port", "--shards", "--no-pin", "--max-connections", "--max-header-bytes",
+               "--max-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
+               "--drain-timeout", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
+               "--model", "--model-name", "--chat-template", "--device", "--gpu-memory-fraction", "--threads",
+               "--ctx-size", "--kv-type", "--kv-cache-gib", "--max-batch-tokens", "--max-seqs", "--max-concurrency",
+               "--max-queue", "--api-key", "--log-level"}},
+    {"inspect", {"--json", "--log-level"}},
+    {"load", {"--buffered", "--device", "--chunk-mib", "--depth", "--log-level"}},
+    {"run", {"--model", "-p", "--prompt", "-n", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p", "--seed",
+             "--device", "--threads", "--kv-type", "--ctx-size", "--special", "--ignore-eos", "--json",
+             "--log-level"}},
+    {"synth", {"--preset", "--type", "--seed", "--vocab-from", "-o", "--output", "--log-level"}},
+    {"pack", {"--type", "-o", "--output", "--log-level"}},
+    {"tokenize", {"--model", "--no-bos", "--special", "--log-level"}},
+    {"detokenize", {"--model", "--log-level"}},
+    {"template", {"--model", "--chat-template", "--no-generation-prompt", "--log-level"}},
+};
+
+// The names of a CLI11 help text's section `heading` ("Options:", "Subcommands:"): each entry's first word,
+// or for options, its flags ("-p,--prompt").
+std::set<std::string> help_entries(const std::string& help, const std::string& heading) {
+  std::set<std::string> names;
+  std::istringstream lines(help.substr(std::min(help.size(), help.find("\n" + heading + "\n") + heading.size() + 2)));
+  const std::regex entry(R"(^  (\S+))");
+  for (std::string line; std::getline(lines, line) && !line.empty();) {
+    std::smatch match;
+    if (!std::regex_search(line, match, entry)) continue;
+    std::string word = match[1];
+    if (heading != "Options:") {
+      names.insert(word);
+      continue;
+    }
+    for (size_t at = 0; at < word.size();) {  // "-p,--prompt" -> "-p", "--prompt"
+      const size_t comma = word.find(',', at);
+      names.insert(word.substr(at, comma - at));
+      at = comma == std::string::npos ? word.size() : comma + 1;
+    }
+  }
+  names.erase("-h");
+  names.erase("--help");
+  return names;
+}
+
 TEST(Binary, HelpDocumentsEverySubcommandAndFlag) {
   Process top({"--help"});
   EXPECT_EQ(top.wait_exit(), 0);
-  EXPECT_NE(top.output().find("serve"), std::string::npos);
-  Process serve({"serve", "--help"});
-  EXPECT_EQ(serve.wait_exit(), 0);
-  for (const char* flag : {"--host", "--port", "--shards", "--no-pin", "--max-connections",
-                           "--max-header-bytes", "--max-body-bytes", "--header-timeout",
-                           "--body-timeout", "--idle-timeout", "--drain-timeout",
-                           "--max-output-bytes", "--max-unsent-bytes", "--write-timeout", "--cors-origin",
-                           "--access-log", "--log-level"}) {
-    EXPECT_NE(serve.output().find(flag), std::string::npos) << flag;
+  std::set<std::string> commands;
+  for (const auto& [command, flags] : kCommandLine) commands.insert(command);
+  EXPECT_EQ(help_entries(top.output(), "Subcommands:"), commands) << top.output();
+  for (const auto& [command, flags] : kCommandLine) {
+    Process help({command, "--help"});
+    EXPECT_EQ(help.wait_exit(), 0) << command;
+    EXPECT_EQ(help_entries(help.output(), "Options:"), flags) << command << ":\n" << help.output();
   }
 }
 
@@ -159,14 +206,14 @@ TEST(Binary, ServesHealthReadyAndValidMetricsThenExitsCleanlyOnSigterm) {
     FILE* check = popen("promtool check metrics >/dev/null 2>&1", "w");
     fwrite(metrics->body.data(), 1, metrics->body.size(), check);
     EXPECT_EQ(pclose(check), 0) << metrics->body;
-  } else if (getenv("CI") != nullptr) {
+  } else if (under_ci()) {
     ADD_FAILURE() << "promtool missing under CI: deploy/install-deps.sh installs it";
   }
 
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(), 0) << p.output();
   EXPECT_NE(p.output().find("received TERM: draining"), std::string::npos);
-  if (!have_promtool && getenv("CI") == nullptr) GTEST_SKIP() << "promtool not installed";
+  if (!have_promtool && !under_ci()) GTEST_SKIP() << "promtool not installed";
 }
 
 TEST(Binary, MaxQueueZeroMeansNoQueue) {
@@ -234,7 +281,7 @@ TEST(Binary, SynthIsDeterministicAndInspectDescribesIt) {
 TEST(Binary, InspectsTheRealStoriesModel) {
   const std::string model = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/models/stories260K.gguf";
   if (!std::filesystem::exists(model)) {
-    if (getenv("CI") != nullptr) {
+    if (under_ci()) {
       FAIL() << model << " missing under CI";
     }
     GTEST_SKIP() << model << " not found (../shared is absent in a plain clone)";
@@ -318,7 +365,7 @@ std::pair<int, std::string> run_with_stdin(const std::vector<std::string>& args,
 std::string shared_file(const std::string& relative) {
   const std::string path = std::string(RINGSERVE_SOURCE_DIR) + "/../shared/" + relative;
   if (std::filesystem::exists(path)) return path;
-  if (getenv("CI") != nullptr) ADD_FAILURE() << path << " missing under CI";
+  if (under_ci()) ADD_FAILURE() << path << " missing under CI";
   return "";
 }
 

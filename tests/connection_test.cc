@@ -442,6 +442,81 @@ TEST_F(ConnectionTest, CutEndsEveryUnfinishedResponse) {
   EXPECT_TRUE(connection_->done());
 }
 
+// The timeouts on the shard's clock: exactly at each limit nothing happens, a tick past it the connection acts.
+TEST_F(ConnectionTest, EachTimeoutActsJustPastItsLimitAndNotAtIt) {
+  ServerConfig config;
+  config.header_timeout = 10s;
+  config.body_timeout = 20s;
+  config.idle_timeout = 30s;
+  config.write_timeout = 40s;
+  const auto tick = std::chrono::nanoseconds(1);
+
+  make(config);  // headers, from accept
+  now_ += 10s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += tick;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+
+  make(config);  // the body, from the end of the headers
+  receive("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
+  now_ += 20s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += tick;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::request_timed_out);
+
+  make(config);  // idle keep-alive, from the last response byte
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text("ok"));
+  drain_output();
+  now_ += 30s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += tick;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::idle);
+
+  make(config);  // output the socket does not take
+  receive("GET / HTTP/1.1\r\n\r\n");
+  connection_->respond(*connection_->find(1), text("waiting"));
+  now_ += 40s;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::none);
+  now_ += tick;
+  EXPECT_EQ(connection_->check_timeouts(), Connection::Timeout::write_stalled);
+}
+
+TEST_F(ConnectionTest, AStreamMayHoldExactlyMaxOutputBytesAndNotOneMore) {
+  ServerConfig config;
+  config.max_output_bytes = 4096;
+  make(config);
+  receive("GET / HTTP/1.1\r\n\r\n");
+  Exchange& e = *connection_->find(1);
+  connection_->stream_begin(e, {});
+  const size_t head = drain_output().size();
+  ASSERT_GT(head, 0u);
+  // The check counts what is already unsent (framing included) plus the new payload: 4096 fit an empty buffer.
+  EXPECT_TRUE(connection_->stream_write(e, std::string(4096, 'x')));
+  EXPECT_FALSE(connection_->broken());
+  EXPECT_FALSE(connection_->stream_write(e, std::string(1, 'x')));
+  EXPECT_TRUE(connection_->broken());
+}
+
+// A method the router does not know closes the connection after its answer: what follows it on the wire is
+// not read as a request (it may have been meant as the unknown method's body).
+TEST_F(ConnectionTest, AnUnknownMethodOnKeepAliveIsAnsweredThenTheConnectionCloses) {
+  make();
+  on_dispatch_ = [this](Exchange& e) { connection_->respond(e, error_response(405, "no")); };
+  receive("PROPFIND / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1}));
+  const std::string out = drain_output();
+  EXPECT_EQ(out.find("HTTP/1.1 405 "), 0u);
+  EXPECT_NE(out.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(connection_->done());
+  // A known method the route lacks keeps the connection.
+  make();
+  dispatched_.clear();
+  receive("DELETE / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(dispatched_, (std::vector<uint64_t>{1, 2}));
+  EXPECT_FALSE(connection_->done());
+}
+
 TEST_F(ConnectionTest, CorsOriginGoesOnEveryResponse) {
   ServerConfig config;
   config.cors_origin = "https://app.example";

@@ -1,5 +1,7 @@
 #include "io/request_parser.h"
 
+#include "io/http_response.h"
+
 #include <gtest/gtest.h>
 
 namespace rs::io {
@@ -75,6 +77,44 @@ TEST(RequestParser, HeaderBlockOverLimitIs431) {
   const std::string wire = "GET / HTTP/1.1\r\nX-Big: " + std::string(300, 'a') + "\r\n\r\n";
   EXPECT_EQ(parser.feed(wire).event, Event::error);
   EXPECT_EQ(parser.error_status(), 431);
+}
+
+// Every limit exactly at the limit and one past it. The head counts the method, the target, and each header's
+// name, value and 4 bytes of framing (": ", CRLF).
+TEST(RequestParser, HeadBytesExactlyAtTheLimitPassAndOneMoreIs431) {
+  constexpr size_t kLimit = 256;
+  const size_t framing = 3 + 1 + 4 + 1;  // "GET", "/", one header's framing, "X"
+  const auto head_with_value = [&](size_t value_bytes) {
+    return "GET / HTTP/1.1\r\nX: " + std::string(value_bytes, 'v') + "\r\n\r\n";
+  };
+  RequestParser at_limit({.max_header_bytes = kLimit, .max_body_bytes = 1024});
+  EXPECT_EQ(at_limit.feed(head_with_value(kLimit - framing)).event, Event::request);
+  RequestParser past_limit({.max_header_bytes = kLimit, .max_body_bytes = 1024});
+  EXPECT_EQ(past_limit.feed(head_with_value(kLimit - framing + 1)).event, Event::error);
+  EXPECT_EQ(past_limit.error_status(), 431);
+}
+
+TEST(RequestParser, BodiesExactlyAtTheLimitPassAndOneMoreByteIs413) {
+  for (const bool chunked : {false, true}) {
+    for (const size_t bytes : {size_t(10), size_t(11)}) {
+      RequestParser parser({.max_header_bytes = 1024, .max_body_bytes = 10});
+      std::string wire = "POST / HTTP/1.1\r\n";
+      if (chunked) {
+        wire += "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n" + chunk_prefix(bytes - 3) +
+                std::string(bytes - 3, 'x') + "\r\n0\r\n\r\n";
+      } else {
+        wire += "Content-Length: " + std::to_string(bytes) + "\r\n\r\n" + std::string(bytes, 'x');
+      }
+      const auto result = parser.feed(wire);
+      if (bytes == 10) {
+        ASSERT_EQ(result.event, Event::request) << "chunked " << chunked;
+        EXPECT_EQ(parser.take_request().body.size(), 10u);
+      } else {
+        EXPECT_EQ(result.event, Event::error) << "chunked " << chunked;
+        EXPECT_EQ(parser.error_status(), 413) << "chunked " << chunked;
+      }
+    }
+  }
 }
 
 TEST(RequestParser, ManySmallHeadersCountTowardTheLimit) {

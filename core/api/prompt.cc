@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/template/error.h"
+#include "core/template/guard_marks.h"
 #include "core/template/json.h"
 
 namespace rs::api {
@@ -38,6 +39,17 @@ ApiError template_error(const chat::ChatTemplate& chat_template, const jinja::Te
                   "messages");
 }
 
+// The template's special tokens parsed; none over a guarded byte, which is the client's.
+std::vector<tokenizer::TokenId> tokenize_guarded(const tokenizer::Tokenizer& tokenizer,
+                                                 const chat::GuardedText& prompt) {
+  std::vector<tokenizer::TokenId> tokens = tokenizer.encode(prompt.text, false, true, prompt.guards);
+  const tokenizer::Vocab& vocab = tokenizer.vocab();
+  if (vocab.add_bos && vocab.bos >= 0 && (tokens.empty() || tokens.front() != vocab.bos)) {
+    tokens.insert(tokens.begin(), vocab.bos);
+  }
+  return tokens;
+}
+
 }  // namespace
 
 std::string render_chat(const ServingModel& model, std::string_view messages_json, std::string_view tools_json,
@@ -48,8 +60,10 @@ std::string render_chat(const ServingModel& model, std::string_view messages_jso
   context.eos_token = token_text(vocab, vocab.eos);
   context.add_generation_prompt = add_generation_prompt;
   if (!tools_json.empty()) context.tools = jinja::value_from_json(tools_json);
+  const chat::ForgeableTexts forgeable(model.tokenizer->parsed_special_texts());
   try {
-    return model.chat_template.render(chat::messages_from_json(messages_json, model.chat_template), context);
+    return model.chat_template.render_marked(chat::messages_from_json(messages_json, model.chat_template), context,
+                                             forgeable);
   } catch (const chat::MessageError& e) {
     throw ApiError(400, e.what(), e.field());
   } catch (const jinja::TemplateError& e) {
@@ -57,22 +71,19 @@ std::string render_chat(const ServingModel& model, std::string_view messages_jso
   }
 }
 
-std::vector<tokenizer::TokenId> tokenize_chat(const tokenizer::Tokenizer& tokenizer, std::string_view text) {
-  std::vector<tokenizer::TokenId> tokens = tokenizer.encode(text, false, true);
-  const tokenizer::Vocab& vocab = tokenizer.vocab();
-  if (vocab.add_bos && vocab.bos >= 0 && (tokens.empty() || tokens.front() != vocab.bos)) {
-    tokens.insert(tokens.begin(), vocab.bos);
-  }
-  return tokens;
+std::vector<tokenizer::TokenId> tokenize_chat(const tokenizer::Tokenizer& tokenizer, std::string_view rendered) {
+  return tokenize_guarded(tokenizer, chat::take_guard_marks(rendered));
 }
 
 std::vector<PreparedPrompt> prepare_prompts(const CompletionRequest& request, const ServingModel& model) {
   const tokenizer::Tokenizer& tokenizer = *model.tokenizer;
   std::vector<PreparedPrompt> prompts;
   if (request.endpoint == Endpoint::chat) {
+    chat::GuardedText prompt = chat::take_guard_marks(
+        render_chat(model, request.messages_json, request.tools_json, request.add_generation_prompt));
     PreparedPrompt p;
-    p.text = render_chat(model, request.messages_json, request.tools_json, request.add_generation_prompt);
-    p.tokens = tokenize_chat(tokenizer, p.text);
+    p.tokens = tokenize_guarded(tokenizer, prompt);
+    p.text = std::move(prompt.text);
     check_fits(p.tokens.size(), model, "messages");
     prompts.push_back(std::move(p));
     return prompts;

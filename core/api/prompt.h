@@ -21,14 +21,16 @@ struct PreparedPrompt {
 std::vector<PreparedPrompt> prepare_prompts(const CompletionRequest& request, const ServingModel& model);
 
 // The chat prompt's text: the template rendered over `messages_json`, checked by chat::messages_from_json.
-// `tools_json` is valid JSON (the request parser's) or "". Throws ApiError 400 naming the message field at fault
+// `tools_json` is valid JSON (the request parser's) or "". Where the client's strings spell one of the model's
+// control tokens (a user's "<|eot_id|>"), the text carries guard marks for tokenize_chat (core/template/guard_marks.h;
+// chat::take_guard_marks gives the plain text). Throws ApiError 400 naming the message field at fault
 // (e.g. "messages[2].content"), or "messages" when the template fails; only a template's own raise_exception()
 // message reaches the client, other render errors are logged.
 std::string render_chat(const ServingModel& model, std::string_view messages_json, std::string_view tools_json,
                         bool add_generation_prompt);
 
-// Chat prompts carry their special tokens in the template's text; the BOS is
-// added only when the model wants one and the template did not write it.
-std::vector<tokenizer::TokenId> tokenize_chat(const tokenizer::Tokenizer& tokenizer, std::string_view text);
+// The ids of render_chat's text: the template's own special tokens parsed, the client's text as text, however it
+// spells a special token; the BOS is added only when the model wants one and the template did not write it.
+std::vector<tokenizer::TokenId> tokenize_chat(const tokenizer::Tokenizer& tokenizer, std::string_view rendered);
 
 }  // namespace rs::api

@@ -153,7 +153,7 @@ void Engine::run() {
     const Clock::time_point end = Clock::now();
     metrics_.step_time.observe(seconds_between(start, end));
     metrics_.steps.add();
-    metrics_.preemptions.add(report.preemptions);
+    metrics_.preemptions.add(report.preempted.size());
     metrics_.batch_sequences.set(report.batch_sequences);
     metrics_.batch_tokens.set(report.batch_tokens);
     publish(report, start, end);

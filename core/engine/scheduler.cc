@@ -118,8 +118,8 @@ bool Scheduler::preempt_youngest(const Sequence* keep, StepReport& report) {
   running_.pop_back();
   free_blocks(*victim);
   leave_running(*victim);
+  report.preempted.push_back(victim->request.id);
   waiting_.push_front(std::move(victim));  // the youngest preempted first ends up behind the older ones
-  ++report.preemptions;
   return true;
 }
 
@@ -199,7 +199,8 @@ void Scheduler::admit_waiting(Budget& budget, StepReport& report) {
 void Scheduler::step(StepReport& report) {
   report.events.clear();
   report.admitted.clear();
-  report.batch_sequences = report.batch_tokens = report.batch_logits_rows = report.preemptions = 0;
+  report.preempted.clear();
+  report.batch_sequences = report.batch_tokens = report.batch_logits_rows = 0;
   scheduled_.clear();
   // Logits rows are bounded as sequences are: a prompt being scored takes the rows decodes leave.
   Budget budget{limits_.max_batch_tokens, limits_.max_seqs};

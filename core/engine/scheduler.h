@@ -74,7 +74,7 @@ struct StepReport {
   uint32_t batch_sequences = 0;
   uint32_t batch_tokens = 0;
   uint32_t batch_logits_rows = 0;  // at most max_seqs: the executors size their logits for that
-  uint32_t preemptions = 0;
+  std::vector<uint64_t> preempted;  // sequences (their request ids) preempted this step, in order
 };
 
 class Scheduler {

@@ -1,6 +1,9 @@
 #pragma once
 // Which SIMD targets the kernels are compiled for. Every kernel source includes
 // this before any Highway header, so that all of them agree.
+#ifdef HIGHWAY_HWY_DETECT_TARGETS_H_
+#error "include core/kernels/simd.h before any Highway header: after one, AVX3_DL would silently be left out"
+#endif
 
 // AVX3_DL (AVX-512 with VNNI's vpdpbusd, Ice Lake and later, Zen 4) is opt-in
 // in Highway 1.0.3; the int8 dot products are what it is for.

@@ -7,10 +7,16 @@
 
 namespace rs::kernels {
 
+// Every target the kernels were compiled for (Highway target bits, OR-ed).
+int64_t compiled_simd_targets();
+
 // Compiled targets this CPU runs, best first (Highway target bits).
 std::vector<int64_t> simd_targets();
 
-// The target the kernels dispatch to now ("AVX3_DL", "AVX2", …).
+// The target a kernel dispatches to now: the best one, or the one a test forced.
+int64_t dispatched_simd_target();
+
+// Its name ("AVX3_DL", "AVX2", …).
 std::string_view current_simd_target();
 
 }  // namespace rs::kernels

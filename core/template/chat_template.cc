@@ -196,6 +196,20 @@ std::string ChatTemplate::render(const Value& messages, const ChatContext& conte
   return template_->render(variables);
 }
 
+std::string ChatTemplate::render_marked(const Value& messages, const ChatContext& context,
+                                        const ForgeableTexts& forgeable) const {
+  ChatContext marked = context;
+  marked.tools = forgeable.marked(context.tools);
+  marked.documents = forgeable.marked(context.documents);
+  try {
+    return render(forgeable.marked(messages), marked);
+  } catch (const jinja::TemplateError& e) {
+    // A raise_exception() message may quote the client's text, marks and all; it goes back to the client.
+    throw jinja::TemplateError(e.template_name(), e.line(), take_guard_marks(e.reason()).text,
+                               e.raised_by_template());
+  }
+}
+
 Value messages_from_json(std::string_view json, const ChatTemplate& chat_template) {
   Value messages;
   try {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/template/guard_marks.h"
 #include "core/template/template.h"
 #include "core/template/value.h"
 
@@ -35,6 +36,11 @@ class ChatTemplate {
   // Renders `messages` as given, as transformers' apply_chat_template does. Throws jinja::TemplateError for a
   // render error; raise_exception()'s errors are raised_by_template().
   std::string render(const jinja::Value& messages, const ChatContext& context) const;
+  // render() for a prompt tokenized with special tokens parsed: where the client's strings (messages, tools,
+  // documents) spell a forgeable text, the output carries guard marks (guard_marks.h) for take_guard_marks().
+  // A render error's reason holds none.
+  std::string render_marked(const jinja::Value& messages, const ChatContext& context,
+                            const ForgeableTexts& forgeable) const;
   const std::string& name() const { return template_->name(); }
   // Whether the template reads content-part arrays itself (as newer Hugging Face templates do), found once when
   // it is made: a message whose content is one text part renders as the same message with that text does.

@@ -281,7 +281,12 @@ Value title_case(const Value& input) {
   std::string out;
   bool word_start = true;
   for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
     const char32_t c = py::next_code_point(text, pos);
+    if (py::is_malformed_byte(text, start, pos)) {
+      out += text[start];
+      continue;
+    }
     const bool separator = py::is_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
     std::string one;
     py::append_utf8(one, c);

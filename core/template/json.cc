@@ -16,7 +16,12 @@ namespace {
 void append_json_string(std::string& out, std::string_view text, bool ensure_ascii) {
   out += '"';
   for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
     const char32_t c = py::next_code_point(text, pos);
+    if (py::is_malformed_byte(text, start, pos)) {
+      out += text[start];
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -68,7 +68,15 @@ template <typename Map>
 std::string map_code_points(std::string_view text, Map map) {
   std::string out;
   out.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) append_utf8(out, map(next_code_point(text, pos)));
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
+    const char32_t c = next_code_point(text, pos);
+    if (is_malformed_byte(text, start, pos)) {
+      out += text[start];
+    } else {
+      append_utf8(out, map(c));
+    }
+  }
   return out;
 }
 
@@ -103,6 +111,10 @@ char32_t next_code_point(std::string_view s, size_t& pos) {
   }
   pos += extra + 1;
   return c;
+}
+
+bool is_malformed_byte(std::string_view text, size_t start, size_t end) {
+  return end - start == 1 && static_cast<unsigned char>(text[start]) >= 0x80;
 }
 
 void append_utf8(std::string& out, char32_t c) {
@@ -323,8 +335,11 @@ std::string repr(std::string_view text) {
   const char quote = double_quotes ? '"' : '\'';
   std::string out(1, quote);
   for (size_t pos = 0; pos < text.size();) {
+    const size_t start = pos;
     const char32_t c = next_code_point(text, pos);
-    if (c == char32_t(quote) || c == '\\') {
+    if (is_malformed_byte(text, start, pos)) {
+      out += text[start];
+    } else if (c == char32_t(quote) || c == '\\') {
       out += '\\';
       out += char(c);
     } else if (c == '\t') {

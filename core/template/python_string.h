@@ -11,6 +11,10 @@ namespace rs::jinja::py {
 
 // Decodes the code point at `pos` and moves past it (U+FFFD for a malformed byte).
 char32_t next_code_point(std::string_view text, size_t& pos);
+// Whether text[start, end), just read by next_code_point, is a malformed byte. The functions that rebuild text
+// code point by code point (case mapping, repr, tojson) keep such a byte as it is: chat prompts' guard marks
+// (0xFF, guard_marks.h) must pass through them.
+bool is_malformed_byte(std::string_view text, size_t start, size_t end);
 void append_utf8(std::string& out, char32_t code_point);
 bool is_valid_utf8(std::string_view text);
 

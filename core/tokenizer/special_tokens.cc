@@ -61,6 +61,12 @@ bool strips_right(const Vocab& vocab, std::string_view text) {
 
 bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
+// Whether one of the ascending `guards` lies in [begin, begin + size).
+bool covers_guard(std::span<const size_t> guards, size_t begin, size_t size) {
+  const auto first = std::lower_bound(guards.begin(), guards.end(), begin);
+  return first != guards.end() && *first < begin + size;
+}
+
 }  // namespace
 
 std::vector<TokenId> end_of_generation_tokens(const Vocab& vocab) {
@@ -107,7 +113,16 @@ std::vector<const SpecialTokens::Special*> SpecialTokens::present_in(std::string
   return found;
 }
 
-std::vector<Fragment> SpecialTokens::partition(std::string_view text, bool parse_special) const {
+std::vector<std::string_view> SpecialTokens::parsed_texts() const {
+  std::vector<std::string_view> texts;
+  for (const Special& special : specials_) {
+    if (!special.always) texts.push_back(special.text);
+  }
+  return texts;
+}
+
+std::vector<Fragment> SpecialTokens::partition(std::string_view text, bool parse_special,
+                                               std::span<const size_t> guards) const {
   std::vector<Fragment> fragments;
   if (text.empty()) return fragments;
   fragments.push_back({text});
@@ -119,11 +134,17 @@ std::vector<Fragment> SpecialTokens::partition(std::string_view text, bool parse
         next.push_back(fragment);
         continue;
       }
-      std::string_view rest = fragment.text;
-      for (size_t at = rest.find(special->text); at != std::string_view::npos; at = rest.find(special->text)) {
+      std::string_view rest = fragment.text;  // raw fragments are views into `text`
+      size_t from = 0;
+      for (size_t at = rest.find(special->text); at != std::string_view::npos; at = rest.find(special->text, from)) {
+        if (!special->always && covers_guard(guards, size_t(rest.data() - text.data()) + at, special->text.size())) {
+          from = at + 1;
+          continue;
+        }
         if (at > 0) next.push_back({rest.substr(0, at)});
         next.push_back({special->text, special->id});
         rest.remove_prefix(at + special->text.size());
+        from = 0;
         if (special->rstrip) {
           while (!rest.empty() && is_space(rest.front())) rest.remove_prefix(1);
         }

@@ -5,6 +5,7 @@
 // llama.cpp's: it makes a few texts control tokens whatever the vocabulary
 // says (Phi-3's user-defined "</s>" among them; see special_tokens.cc).
 #include <array>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -29,8 +30,14 @@ class SpecialTokens {
 
   // `text` split into raw text and the special tokens in it. Longer tokens are
   // matched first over the whole text, then shorter ones in what is left, which
-  // is llama.cpp's order; empty raw text between tokens is dropped.
-  std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
+  // is llama.cpp's order; empty raw text between tokens is dropped. A token read
+  // only with `parse_special` is not matched over a guarded byte (`guards`:
+  // ascending offsets into `text`), which stays raw text.
+  std::vector<Fragment> partition(std::string_view text, bool parse_special,
+                                  std::span<const size_t> guards = {}) const;
+  // The texts of the tokens read only with parse_special (control and unknown
+  // tokens): what a client's text could forge in a prompt parsed that way.
+  std::vector<std::string_view> parsed_texts() const;
 
  private:
   struct Special {

@@ -16,12 +16,13 @@ Tokenizer::Tokenizer(Vocab vocab)
     : vocab_(std::make_unique<const Vocab>(std::move(vocab))), algorithm_(algorithm_for(*vocab_)),
       special_tokens_(*vocab_) {}
 
-std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special,
+                                       std::span<const size_t> guards) const {
   std::vector<TokenId> ids;
   if (add_special && vocab_->add_bos && vocab_->bos >= 0) ids.push_back(vocab_->bos);
   // SentencePiece puts its "▁" before the text and again after each special token, as llama.cpp does.
   bool after_special = true;
-  for (const Fragment& fragment : special_tokens_.partition(text, parse_special)) {
+  for (const Fragment& fragment : special_tokens_.partition(text, parse_special, guards)) {
     if (fragment.id >= 0) {
       ids.push_back(fragment.id);
       after_special = true;

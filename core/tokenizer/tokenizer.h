@@ -22,8 +22,12 @@ class Tokenizer {
 
   // Token ids of `text`, with BOS/EOS when `add_special` and the vocabulary
   // adds them. Control tokens written in the text (say "<|eot_id|>") become
-  // their ids only when `parse_special`: user text must not forge them.
-  std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false) const;
+  // their ids only when `parse_special`, and never over a guarded byte
+  // (`guards`: ascending offsets into `text`): user text must not forge them.
+  std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special = false,
+                              std::span<const size_t> guards = {}) const;
+  // The texts encode() reads as special tokens only with parse_special (control and unknown tokens).
+  std::vector<std::string_view> parsed_special_texts() const { return special_tokens_.parsed_texts(); }
   // The text of `ids` (control tokens such as BOS and ids outside the
   // vocabulary contribute nothing), always valid UTF-8: bytes that do not form
   // valid UTF-8 become U+FFFD as Hugging Face's decode (errors="replace")

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "core/model/gguf_reader.h"
 #include "core/model/hf_tokenizer.h"
@@ -15,32 +16,127 @@ using model::find;
 using model::MetaValue;
 using model::ModelError;
 
-const model::MetaArray* array_of(const model::Metadata& m, std::string_view key, std::string_view file,
-                                 bool required) {
+constexpr int64_t kLastTokenType = int64_t(TokenType::byte);
+
+std::string type_of(const MetaValue& v) {
+  if (v.as_array() != nullptr) return fmt::format("an array of {}", model::meta_type_name(v.element_type));
+  return std::string(model::meta_type_name(v.type));
+}
+
+ModelError type_error(std::string_view file, std::string_view field, const MetaValue& v, std::string_view expected) {
+  return ModelError(fmt::format("{}: {} must be {} (it is {})", file, field, expected, type_of(v)));
+}
+
+std::string with_article(std::string_view noun) {
+  return fmt::format("{} {}", std::string_view("aeiou").find(noun.front()) == std::string_view::npos ? "a" : "an",
+                     noun);
+}
+
+bool is_string(const MetaValue& v) { return v.as_string() != nullptr; }
+bool is_integer(const MetaValue& v) { return v.as_int() || v.as_uint(); }
+bool is_number(const MetaValue& v) { return v.as_float().has_value(); }
+
+const std::string* string_key(const model::Metadata& m, std::string_view key, std::string_view file) {
   const MetaValue* v = find(m, key);
-  if (v == nullptr) {
-    if (required) throw ModelError(fmt::format("{}: {} is missing", file, key));
-    return nullptr;
+  if (v != nullptr && v->as_string() == nullptr) throw type_error(file, key, *v, "a string");
+  return v == nullptr ? nullptr : v->as_string();
+}
+
+bool flag(const model::Metadata& m, std::string_view key, std::string_view file, bool fallback) {
+  const MetaValue* v = find(m, key);
+  if (v == nullptr) return fallback;
+  if (!v->as_bool()) throw type_error(file, key, *v, "a bool");
+  return *v->as_bool();
+}
+
+// The array at `key`, each element `element_ok` (what `element` names); null when absent.
+template <typename ElementOk>
+const model::MetaArray* array_key(const model::Metadata& m, std::string_view key, std::string_view file,
+                                  std::string_view element, ElementOk element_ok) {
+  const MetaValue* v = find(m, key);
+  if (v == nullptr) return nullptr;
+  if (v->as_array() == nullptr) throw type_error(file, key, *v, fmt::format("an array of {}s", element));
+  const model::MetaArray& elements = *v->as_array();
+  for (size_t i = 0; i < elements.size(); ++i) {
+    if (!element_ok(elements[i])) {
+      throw type_error(file, fmt::format("{}[{}]", key, i), elements[i], with_article(element));
+    }
   }
-  if (v->as_array() == nullptr) throw ModelError(fmt::format("{}: {} is not an array", file, key));
-  return v->as_array();
+  return &elements;
+}
+
+// An array with one entry per token, or null when absent.
+template <typename ElementOk>
+const model::MetaArray* per_token_array(const model::Metadata& m, std::string_view key, std::string_view file,
+                                        std::string_view element, ElementOk element_ok, size_t tokens) {
+  const model::MetaArray* elements = array_key(m, key, file, element, element_ok);
+  if (elements != nullptr && elements->size() != tokens) {
+    throw ModelError(fmt::format("{}: {} has {} entries for {} tokens", file, key, elements->size(), tokens));
+  }
+  return elements;
 }
 
 TokenId id_key(const model::Metadata& m, std::string_view key, std::string_view file, size_t vocab) {
   const MetaValue* v = find(m, key);
   if (v == nullptr) return -1;
-  const auto id = v->as_int();
-  // llama.cpp writes -1 (as u32: 4294967295) for "none".
-  if (!id || *id == 4294967295 || *id == -1) return -1;
-  if (*id < 0 || uint64_t(*id) >= vocab) {
-    throw ModelError(fmt::format("{}: {} = {} is not a token id (vocabulary of {})", file, key, *id, vocab));
+  if (!is_integer(*v)) throw type_error(file, key, *v, "an integer");
+  const std::optional<int64_t> id = v->as_int();
+  if (id == -1 || id == 4294967295) return -1;  // llama.cpp writes -1 (as u32: 4294967295) for "none"
+  if (!id || *id < 0 || uint64_t(*id) >= vocab) {
+    const std::string shown = id ? std::to_string(*id) : std::to_string(*v->as_uint());
+    throw ModelError(fmt::format("{}: {} = {} is not a token id (vocabulary of {})", file, key, shown, vocab));
   }
   return TokenId(*id);
 }
 
-bool flag(const model::Metadata& m, std::string_view key, bool fallback) {
-  const MetaValue* v = find(m, key);
-  return v && v->as_bool() ? *v->as_bool() : fallback;
+std::string tokenizer_model(const model::Metadata& m, std::string_view file) {
+  const std::string* model = string_key(m, "tokenizer.ggml.model", file);
+  if (model == nullptr) throw ModelError(fmt::format("{}: tokenizer.ggml.model is missing", file));
+  if (*model != "llama" && *model != "gpt2") {
+    throw ModelError(fmt::format("{}: tokenizer.ggml.model \"{}\" is not supported (llama, gpt2)", file, *model));
+  }
+  return *model;
+}
+
+void read_tokens(const model::Metadata& m, std::string_view file, Vocab& v) {
+  const model::MetaArray* tokens = array_key(m, "tokenizer.ggml.tokens", file, "string", is_string);
+  if (tokens == nullptr) throw ModelError(fmt::format("{}: tokenizer.ggml.tokens is missing", file));
+  if (tokens->empty()) throw ModelError(fmt::format("{}: tokenizer.ggml.tokens is empty", file));
+  v.tokens.reserve(tokens->size());
+  for (size_t i = 0; i < tokens->size(); ++i) {
+    v.tokens.push_back(*(*tokens)[i].as_string());
+    v.ids[v.tokens.back()] = TokenId(i);  // the last id wins for duplicated text, as in llama.cpp's loader
+  }
+}
+
+void read_token_types(const model::Metadata& m, std::string_view file, Vocab& v) {
+  v.types.assign(v.tokens.size(), TokenType::normal);
+  const model::MetaArray* types = per_token_array(m, "tokenizer.ggml.token_type", file, "integer", is_integer,
+                                                  v.tokens.size());
+  if (types == nullptr) return;
+  for (size_t i = 0; i < types->size(); ++i) {
+    const std::optional<int64_t> type = (*types)[i].as_int();
+    if (!type || *type < 0 || *type > kLastTokenType) {
+      const std::string shown = type ? std::to_string(*type) : std::to_string(*(*types)[i].as_uint());
+      throw ModelError(fmt::format("{}: tokenizer.ggml.token_type[{}] = {} is not a token type (0 to {})", file, i,
+                                   shown, kLastTokenType));
+    }
+    v.types[i] = TokenType(*type);
+  }
+}
+
+void read_merges(const model::Metadata& m, std::string_view file, Vocab& v) {
+  const model::MetaArray* merges = array_key(m, "tokenizer.ggml.merges", file, "string", is_string);
+  if (merges == nullptr) return;
+  for (size_t i = 0; i < merges->size(); ++i) {
+    const std::string& merge = *(*merges)[i].as_string();
+    const size_t space = merge.find(' ', 1);
+    if (space == std::string::npos) {
+      throw ModelError(fmt::format("{}: tokenizer.ggml.merges[{}] \"{}\" is not two tokens as \"a b\"", file, i,
+                                   merge));
+    }
+    v.merges.emplace_back(merge.substr(0, space), merge.substr(space + 1));
+  }
 }
 
 }  // namespace
@@ -52,52 +148,27 @@ TokenId Vocab::id_of(std::string_view text) const {
 
 Vocab vocab_from_metadata(const model::Metadata& m, std::string_view file) {
   Vocab v;
-  const MetaValue* model_key = find(m, "tokenizer.ggml.model");
-  if (model_key == nullptr || model_key->as_string() == nullptr) {
-    throw ModelError(fmt::format("{}: tokenizer.ggml.model is missing", file));
+  v.model = tokenizer_model(m, file);
+  if (const std::string* name = string_key(m, "general.name", file)) v.name = *name;
+  if (const std::string* pre = string_key(m, "tokenizer.ggml.pre", file)) v.pre = *pre;
+  read_tokens(m, file, v);
+  if (const auto* scores = per_token_array(m, "tokenizer.ggml.scores", file, "number", is_number, v.size())) {
+    for (const MetaValue& score : *scores) v.scores.push_back(float(*score.as_float()));
   }
-  v.model = *model_key->as_string();
-  if (v.model != "llama" && v.model != "gpt2") {
-    throw ModelError(fmt::format("{}: tokenizer.ggml.model \"{}\" is not supported (llama, gpt2)", file, v.model));
-  }
-  if (const MetaValue* name = find(m, "general.name"); name && name->as_string()) v.name = *name->as_string();
-  if (const MetaValue* pre = find(m, "tokenizer.ggml.pre"); pre && pre->as_string()) v.pre = *pre->as_string();
-
-  const model::MetaArray& tokens = *array_of(m, "tokenizer.ggml.tokens", file, true);
-  v.tokens.reserve(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const std::string* text = tokens[i].as_string();
-    if (text == nullptr) throw ModelError(fmt::format("{}: tokenizer.ggml.tokens[{}] is not a string", file, i));
-    v.tokens.push_back(*text);
-    v.ids[*text] = TokenId(i);  // the last id wins for duplicated text, as in llama.cpp's loader
-  }
-  if (const auto* scores = array_of(m, "tokenizer.ggml.scores", file, false)) {
-    if (scores->size() != v.tokens.size()) throw ModelError(fmt::format("{}: tokenizer.ggml.scores has {} entries for {} tokens", file, scores->size(), v.tokens.size()));
-    for (const MetaValue& s : *scores) v.scores.push_back(float(s.as_float().value_or(0.0)));
-  }
-  v.types.assign(v.tokens.size(), TokenType::normal);
-  if (const auto* types = array_of(m, "tokenizer.ggml.token_type", file, false)) {
-    if (types->size() != v.tokens.size()) throw ModelError(fmt::format("{}: tokenizer.ggml.token_type has {} entries for {} tokens", file, types->size(), v.tokens.size()));
-    for (size_t i = 0; i < types->size(); ++i) v.types[i] = TokenType((*types)[i].as_int().value_or(1));
-  }
-  if (const auto* merges = array_of(m, "tokenizer.ggml.merges", file, false)) {
-    for (size_t i = 0; i < merges->size(); ++i) {
-      const std::string* merge = (*merges)[i].as_string();
-      const size_t space = merge ? merge->find(' ', 1) : std::string::npos;
-      if (space == std::string::npos) throw ModelError(fmt::format("{}: tokenizer.ggml.merges[{}] is not \"a b\"", file, i));
-      v.merges.emplace_back(merge->substr(0, space), merge->substr(space + 1));
-    }
-  }
+  read_token_types(m, file, v);
+  read_merges(m, file, v);
   const size_t n = v.tokens.size();
   v.bos = id_key(m, "tokenizer.ggml.bos_token_id", file, n);
   v.eos = id_key(m, "tokenizer.ggml.eos_token_id", file, n);
   v.unk = id_key(m, "tokenizer.ggml.unknown_token_id", file, n);
   v.pad = id_key(m, "tokenizer.ggml.padding_token_id", file, n);
   // llama.cpp's defaults: SentencePiece adds BOS, byte-level BPE does not.
-  v.add_bos = flag(m, "tokenizer.ggml.add_bos_token", v.model == "llama");
-  v.add_eos = flag(m, "tokenizer.ggml.add_eos_token", false);
-  v.add_space_prefix = flag(m, "tokenizer.ggml.add_space_prefix", v.model == "llama");
-  if (const MetaValue* t = find(m, "tokenizer.chat_template"); t && t->as_string()) v.chat_template = *t->as_string();
+  v.add_bos = flag(m, "tokenizer.ggml.add_bos_token", file, v.model == "llama");
+  v.add_eos = flag(m, "tokenizer.ggml.add_eos_token", file, false);
+  v.add_space_prefix = flag(m, "tokenizer.ggml.add_space_prefix", file, v.model == "llama");
+  if (const std::string* chat_template = string_key(m, "tokenizer.chat_template", file)) {
+    v.chat_template = *chat_template;
+  }
   return v;
 }
 

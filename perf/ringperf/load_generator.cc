@@ -32,12 +32,6 @@ constexpr int64_t kRetryPauseNs = 50'000'000;
 
 std::atomic<bool> interrupt_requested{false};
 
-int64_t thread_cpu_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);  // the loop's own thread: a test's fake server is not counted
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 // The state of one point's run.
@@ -45,6 +39,7 @@ class LoadGenerator::PointRun {
  public:
   PointRun(LoadGenerator& generator, const PointPlan& plan, Workload& workload, const ProgressCallback& progress)
       : generator_(generator),
+        clock_(generator.clock_),
         plan_(plan),
         workload_(workload),
         progress_(progress),
@@ -64,6 +59,7 @@ class LoadGenerator::PointRun {
   double client_cpu(int64_t now_ns) const;
 
   LoadGenerator& generator_;
+  Clock& clock_;
   const PointPlan& plan_;
   Workload& workload_;
   const ProgressCallback& progress_;
@@ -90,8 +86,8 @@ class LoadGenerator::PointRun {
   PointMeasurements result_;
 };
 
-LoadGenerator::LoadGenerator(ServerUrl server, RequestOptions options)
-    : server_(std::move(server)), options_(std::move(options)) {
+LoadGenerator::LoadGenerator(ServerUrl server, RequestOptions options, Clock& clock)
+    : server_(std::move(server)), options_(std::move(options)), clock_(clock) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (epoll_fd_ < 0 || timer_fd_ < 0) throw std::runtime_error(fmt::format("epoll/timerfd: {}", std::strerror(errno)));
@@ -181,7 +177,8 @@ void LoadGenerator::PointRun::count_in_flight(int64_t now_ns, int delta) {
 
 double LoadGenerator::PointRun::client_cpu(int64_t now_ns) const {
   if (!window_open_ || now_ns <= window_start_ns_) return 0;
-  return static_cast<double>(thread_cpu_ns() - cpu_at_window_start_) / static_cast<double>(now_ns - window_start_ns_);
+  const int64_t cpu_ns = clock_.thread_cpu_ns() - cpu_at_window_start_;
+  return static_cast<double>(cpu_ns) / static_cast<double>(now_ns - window_start_ns_);
 }
 
 void LoadGenerator::PointRun::housekeeping(int64_t now_ns) {
@@ -209,7 +206,7 @@ void LoadGenerator::PointRun::arm_timer(int64_t deadline_ns) {
 }
 
 PointMeasurements LoadGenerator::PointRun::run() {
-  start_ns_ = now_ns();
+  start_ns_ = clock_.now_ns();
   window_start_ns_ = start_ns_ + seconds_to_ns(plan_.warmup_s);
   result_.window_start_ns = window_start_ns_;
   if (plan_.duration_s > 0) window_end_ns_ = window_start_ns_ + seconds_to_ns(plan_.duration_s);
@@ -225,10 +222,10 @@ PointMeasurements LoadGenerator::PointRun::run() {
 
   std::array<epoll_event, 256> events;
   while (true) {
-    int64_t now = now_ns();
+    int64_t now = clock_.now_ns();
     if (!window_open_ && now >= window_start_ns_) {
       window_open_ = true;
-      cpu_at_window_start_ = thread_cpu_ns();
+      cpu_at_window_start_ = clock_.thread_cpu_ns();
       result_.max_in_flight = in_flight_;
     }
     if (interrupted()) window_end_ns_ = std::min(window_end_ns_, now);
@@ -254,7 +251,7 @@ PointMeasurements LoadGenerator::PointRun::run() {
       if (errno == EINTR) continue;
       throw std::runtime_error(fmt::format("epoll_wait: {}", std::strerror(errno)));
     }
-    now = now_ns();  // the arrival time of everything this wake-up reports
+    now = clock_.now_ns();  // the arrival time of everything this wake-up reports
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
         uint64_t expirations;
@@ -273,7 +270,7 @@ PointMeasurements LoadGenerator::PointRun::run() {
     }
   }
 
-  const int64_t end = std::min(now_ns(), window_end_ns_);
+  const int64_t end = std::min(clock_.now_ns(), window_end_ns_);
   count_in_flight(end, 0);
   result_.window_s = ns_to_seconds(end - window_start_ns_);
   result_.mean_in_flight = result_.window_s > 0 ? in_flight_integral_ / 1e9 / result_.window_s : 0;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "perf/ringperf/clock.h"
 #include "perf/ringperf/load_plan.h"
 #include "perf/ringperf/request_builder.h"
 #include "perf/ringperf/request_record.h"
@@ -33,7 +34,8 @@ using ProgressCallback = std::function<void(const PointProgress&)>;
 
 class LoadGenerator {
  public:
-  LoadGenerator(ServerUrl server, RequestOptions options);
+  // Every timestamp, window edge and CPU figure is read from `clock`.
+  LoadGenerator(ServerUrl server, RequestOptions options, Clock& clock = system_clock());
   ~LoadGenerator();
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;
@@ -51,6 +53,7 @@ class LoadGenerator {
 
   ServerUrl server_;
   RequestOptions options_;
+  Clock& clock_;
   int epoll_fd_ = -1;
   int timer_fd_ = -1;
 };

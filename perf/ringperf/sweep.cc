@@ -36,6 +36,10 @@ bool only_connect_errors(const PointResult& point) {
 }  // namespace
 
 RunResults run_sweep(const Scenario& scenario, const RunOptions& options) {
+  return run_sweep(scenario, options, parse_server_url(options.url));
+}
+
+RunResults run_sweep(const Scenario& scenario, const RunOptions& options, const ServerUrl& server, Clock& clock) {
   RunResults results;
   results.scenario = scenario;
   results.url = options.url;
@@ -45,7 +49,6 @@ RunResults run_sweep(const Scenario& scenario, const RunOptions& options) {
   results.targets = options.targets;
   results.cost_inputs = options.cost;
 
-  const ServerUrl server = parse_server_url(options.url);
   results.model = !options.model.empty() ? options.model : scenario.model;
   if (results.model.empty()) {
     if (auto model = discover_model(server, options.api_key))
@@ -72,7 +75,7 @@ RunResults run_sweep(const Scenario& scenario, const RunOptions& options) {
   request_options.ignore_eos = scenario.ignore_eos;
   request_options.extra_fields = scenario.request_fields;
   request_options.api_key = options.api_key;
-  LoadGenerator generator(server, request_options);
+  LoadGenerator generator(server, request_options, clock);
 
   ProgressLine progress(stderr, options.progress);
   const size_t points = scenario.points();

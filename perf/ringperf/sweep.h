@@ -5,8 +5,10 @@
 #include <string>
 
 #include "perf/ringperf/analysis.h"
+#include "perf/ringperf/clock.h"
 #include "perf/ringperf/run_results.h"
 #include "perf/ringperf/scenario.h"
+#include "perf/ringperf/server_url.h"
 
 namespace rs::ringperf {
 
@@ -27,5 +29,8 @@ void analyse(RunResults& results);
 // Throws std::runtime_error when the server cannot be reached, a prompt file
 // cannot be used, or a point could not connect at all.
 RunResults run_sweep(const Scenario& scenario, const RunOptions& options);
+// The same against `server` (options.url only names it in the results), timed by `clock`.
+RunResults run_sweep(const Scenario& scenario, const RunOptions& options, const ServerUrl& server,
+                     Clock& clock = system_clock());
 
 }  // namespace rs::ringperf

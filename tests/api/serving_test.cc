@@ -6,16 +6,73 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "core/api/api_routes.h"
 #include "core/endpoints.h"
 #include "core/json_write.h"
 #include "core/model_service.h"
+#include "core/sampler/sampler.h"
+#include "core/tokenizer/special_tokens.h"
+#include "tests/ci.h"
 #include "tests/http_client.h"
 
 namespace rs::test {
 namespace {
+
+// Runs the engine's steps only as the test lets it, so that a stream is still running whenever the test says
+// so, however fast the machine: a client can leave, or the server shut down, in the middle of it.
+class GatedExecutor final : public engine::Executor {
+ public:
+  explicit GatedExecutor(engine::Executor& inner) : inner_(inner) {}
+
+  void step(const engine::Batch& batch, engine::Logits& logits) override {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return open_ || allowed_ > 0; });
+    if (!open_) --allowed_;
+    lock.unlock();
+    inner_.step(batch, logits);
+  }
+  const engine::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
+
+  void allow(uint32_t steps) { change([&] { allowed_ += steps; }); }
+  void open() { change([&] { open_ = true; }); }
+
+ private:
+  template <class Change>
+  void change(Change c) {
+    {
+      std::lock_guard lock(mutex_);
+      c();
+    }
+    changed_.notify_all();
+  }
+
+  engine::Executor& inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  uint32_t allowed_ = 0;
+  bool open_ = false;
+};
+
+// The demo model on its own CPU executor behind a gate, with its own engine.
+struct GatedModel {
+  explicit GatedModel(const engine::SchedulerLimits& limits, const tokenizer::Vocab& vocab)
+      : weights(engine::describe_model(demo.path()), io::StreamOptions{.direct = false}),
+        cpu(weights, {.threads = 1, .kv_blocks = 64 * limits.ctx_size / 16, .block_tokens = 16}),
+        gate(cpu),
+        engine(gate, limits, tokenizer::end_of_generation_tokens(vocab)) {}
+  ~GatedModel() { gate.open(); }  // a step still waiting must end for the engine thread to stop
+
+  DemoModelFile demo;
+  engine::ModelWeights weights;
+  engine::CpuExecutor cpu;
+  GatedExecutor gate;
+  engine::Engine engine;
+};
 
 std::string post_request(std::string_view path, std::string_view body, std::string_view extra_headers = "") {
   return "POST " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
@@ -45,13 +102,15 @@ class Serving : public ::testing::Test {
 
   void SetUp() override { start({}); }
   void TearDown() override {
+    if (gated_) gated_->gate.open();
     if (server_) {
       server_->stop();
       server_->wait();
     }
   }
 
-  void start(api::ApiOptions api_options, uint32_t ctx_size = 256, io::ServerConfig config = {}) {
+  // `gated`: the API is served by an engine whose steps run only as gate() allows.
+  void start(api::ApiOptions api_options, uint32_t ctx_size = 256, io::ServerConfig config = {}, bool gated = false) {
     config.host = "127.0.0.1";
     config.port = 0;
     config.shards = 2;
@@ -59,16 +118,33 @@ class Serving : public ::testing::Test {
     server_ = std::make_unique<io::Server>(config);
     if (api_options.max_in_flight == 0) api_options.max_in_flight = kMaxInFlight;
     api_ = std::make_unique<api::Api>(*server_, api_options);
-    add_health_endpoints(*server_, ready_, service_, api_.get());
+    add_health_endpoints(*server_, ready_, [this](metrics::Exposition& out) {
+      engine_->metrics().render(out);
+      api_->render_metrics(out);
+    });
     server_->start();
     port_ = server_->port();
     ModelServiceOptions options;
+    options.model = model_;
     options.threads = 1;
     options.ctx_size = ctx_size;
     options.limits = {.max_batch_tokens = 256, .max_seqs = 64, .ctx_size = ctx_size};
     service_ = std::make_unique<ModelService>(options);
-    api_->serve(service_->serving(), service_->engine());
+    engine_ = &service_->engine();
+    if (gated) {
+      gated_ = std::make_unique<GatedModel>(options.limits, service_->serving().tokenizer->vocab());
+      engine_ = &gated_->engine;
+    }
+    api_->serve(service_->serving(), *engine_);
     ready_ = true;
+  }
+
+  GatedExecutor& gate() { return gated_->gate; }
+
+  // Polls until `sequences` are admitted by the API (and so handed to the engine).
+  bool in_flight(uint32_t sequences) {
+    for (int i = 0; i < 500 && api_->in_flight() != sequences; ++i) std::this_thread::sleep_for(2ms);
+    return api_->in_flight() == sequences;
   }
 
   HttpResponse post(std::string_view path, std::string_view body, std::string_view headers = "") {
@@ -103,9 +179,18 @@ class Serving : public ::testing::Test {
   std::unique_ptr<io::Server> server_;
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<ModelService> service_;
+  std::unique_ptr<GatedModel> gated_;
+  std::string model_;  // "" : the demo model
+  engine::Engine* engine_ = nullptr;  // the one serving: the service's, or the gated one
   std::atomic<bool> ready_{false};
   uint16_t port_ = 0;
   std::vector<std::unique_ptr<simdjson::dom::parser>> parsed_;
+};
+
+// Tests that start the server themselves, with their own limits.
+class ServingLimits : public Serving {
+ protected:
+  void SetUp() override {}
 };
 
 TEST_F(Serving, ChatCompletionHasOpenAisShape) {
@@ -125,9 +210,10 @@ TEST_F(Serving, ChatCompletionHasOpenAisShape) {
   EXPECT_EQ(std::string_view(choice["message"]["role"]), "assistant");
   EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
   EXPECT_TRUE(choice["logprobs"].is_null());
-  // The prompt is the ChatML rendering (the demo has no template), tokenized as /tokenize does.
-  const HttpResponse tokens = post("/tokenize", R"({"messages":[{"role":"user","content":"Hi"}]})");
-  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), uint64_t(json(tokens.body)["count"]));
+  // The prompt is the ChatML rendering (the demo has no template): "<|im_start|>user\nHi<|im_end|>\n<|im_start|>
+  // assistant\n", 52 bytes. The demo's vocabulary is <unk> <s> </s> ▁ and the 256 bytes, with no merges: BOS,
+  // the ▁ SentencePiece puts first, then a token per byte.
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), 2u + 52u);
   EXPECT_EQ(uint64_t(body["usage"]["completion_tokens"]), 5u);
   EXPECT_EQ(uint64_t(body["usage"]["total_tokens"]), uint64_t(body["usage"]["prompt_tokens"]) + 5);
 }
@@ -352,10 +438,8 @@ TEST_F(Serving, PromptArraysEchoAndStreamedChoices) {
     EXPECT_EQ(uint64_t(choices.at(i)["index"]), i);
     EXPECT_TRUE(std::string_view(choices.at(i)["text"]).starts_with(i < 2 ? "One" : "Two")) << i;
   }
-  const HttpResponse one = post("/tokenize", R"({"prompt":"One"})");
-  const HttpResponse two = post("/tokenize", R"({"prompt":"Two"})");
-  EXPECT_EQ(uint64_t(json(r.body)["usage"]["prompt_tokens"]),
-            uint64_t(json(one.body)["count"]) + uint64_t(json(two.body)["count"]));  // each prompt once, not per choice
+  // BOS, ▁ and a byte token each (see ChatCompletionHasOpenAisShape): 5 a prompt, each once, not per choice.
+  EXPECT_EQ(uint64_t(json(r.body)["usage"]["prompt_tokens"]), 10u);
   EXPECT_EQ(uint64_t(json(r.body)["usage"]["completion_tokens"]), 12u);
 
   r = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"n":2,"max_tokens":4,"stream":true,"ignore_eos":true})");
@@ -481,24 +565,26 @@ TEST_F(Serving, ARequestForMoreSequencesThanTheServerHoldsIs400) {
   EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "n");
 }
 
-TEST_F(Serving, RequestAndSequenceGaugesCountTheirOwnUnit) {
-  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"length\"} 0\n"));  // the warm-up is not one
+TEST_F(Serving, TheWarmUpIsNotARequest) {
+  EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"length\"} 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_e2e_request_latency_seconds_count 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_generation_tokens_total 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_prompt_tokens_total 0\n"));
+}
+
+TEST_F(ServingLimits, RequestAndSequenceGaugesCountTheirOwnUnit) {
+  start({}, 256, {}, true);
   HttpClient client(port_);
-  client.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":250,"ignore_eos":true,"stream":true})"));
-  client.read_until("\"text\"");
+  client.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":200,"ignore_eos":true,"stream":true})"));
+  ASSERT_TRUE(in_flight(3));
+  gate().allow(2);  // the step the engine planned when the first choice came, and one with all three
   EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
   EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 3\n"));
   client.close();
+  gate().open();
   EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
 }
-
-class ServingLimits : public Serving {
- protected:
-  void SetUp() override {}
-};
 
 // 64 prompts × 16 choices run beside a one-line request: the small one gets a sequence slot as soon as one
 // frees, not after the 960 sequences queued before it.
@@ -525,11 +611,12 @@ TEST_F(ServingLimits, ASmallRequestIsServedWhileAHugeOneRuns) {
 }
 
 TEST_F(ServingLimits, SequencesCountAgainstTheLimit) {
-  start({.api_key = "", .max_in_flight = 4}, 2048);
+  start({.api_key = "", .max_in_flight = 4}, 256, {}, true);
   HttpClient busy(port_);
-  busy.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":2000,"ignore_eos":true,"stream":true})"));
-  busy.read_until("\"text\"");
+  busy.send(post_request("/v1/completions", R"({"prompt":"x","n":3,"max_tokens":200,"ignore_eos":true,"stream":true})"));
+  ASSERT_TRUE(in_flight(3));
   EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","n":2,"max_tokens":1})").status, 429);
+  gate().open();
   EXPECT_EQ(post("/v1/completions", R"({"prompt":"x","n":1,"max_tokens":1})").status, 200);
 }
 
@@ -537,14 +624,14 @@ TEST_F(ServingLimits, SequencesCountAgainstTheLimit) {
 TEST_F(ServingLimits, AStreamCutAtTheDrainDeadlineSaysSo) {
   io::ServerConfig config;
   config.drain_timeout = io::Seconds(0.2);
-  start({}, 2048, config);
+  start({}, 256, config, true);  // both requests still run at the deadline: the gate holds them
   HttpClient stream(port_);
   stream.send(post_request("/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"n":2,)"
-                                                   R"("max_tokens":2000,"ignore_eos":true,"stream":true})"));
-  stream.read_until("\"content\"");
+                                                   R"("max_tokens":200,"ignore_eos":true,"stream":true})"));
+  stream.read_until("\"content\"");  // the first chunk: the role, before any token
   HttpClient whole(port_);
-  whole.send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":2000,"ignore_eos":true})"));
-  std::this_thread::sleep_for(50ms);
+  whole.send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":200,"ignore_eos":true})"));
+  ASSERT_TRUE(in_flight(3));
   server_->drain();
   const auto cut = stream.read_response(5000ms);
   ASSERT_TRUE(cut);
@@ -565,23 +652,25 @@ TEST_F(ServingLimits, AStreamCutAtTheDrainDeadlineSaysSo) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   server_->wait();
-  const engine::EngineMetrics& engine = service_->engine().metrics();
+  gate().open();
+  const engine::EngineMetrics& engine = engine_->metrics();
   for (int i = 0; i < 200 && engine.kv_blocks_used.value() != 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(engine.kv_blocks_used.value(), 0);  // the cut requests' blocks are free
 }
 
 TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
-  start({.api_key = "", .max_in_flight = 2}, 2048);  // long streams: still running when the third comes
+  start({.api_key = "", .max_in_flight = 2}, 256, {}, true);  // streams that run only as far as the gate lets them
   std::vector<HttpClient> busy;
   for (int i = 0; i < 2; ++i) {
     busy.emplace_back(port_);
-    busy.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":2000,"ignore_eos":true,"stream":true})"));
-    busy.back().read_until("\"text\"");
+    busy.back().send(post_request("/v1/completions", R"({"prompt":"x","max_tokens":200,"ignore_eos":true,"stream":true})"));
   }
+  ASSERT_TRUE(in_flight(2));
   const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.header("retry-after"), "1");
   busy.clear();  // they go away; their slots come back
+  gate().open();
   bool admitted = false;
   for (int i = 0; i < 200 && !admitted; ++i) {
     admitted = post("/v1/completions", R"({"prompt":"x","max_tokens":1})").status == 200;
@@ -591,14 +680,16 @@ TEST_F(ServingLimits, BeyondRunningPlusQueuedIs429WithRetryAfter) {
 }
 
 TEST_F(ServingLimits, AClientThatGoesAwayFreesItsBlocks) {
-  start({}, 2048);  // 2000 tokens: long enough to still be running when the client leaves
+  start({}, 256, {}, true);  // the stream is still running when the client leaves: the gate holds it
   HttpClient client(port_);
+  gate().allow(1);  // the idle engine's first step: this request's prompt and first token
   client.send(post_request("/v1/completions",
-                           R"({"prompt":"Once","max_tokens":2000,"ignore_eos":true,"stream":true})"));
-  const std::string first = client.read_until("\"text\"");
-  ASSERT_NE(first.find("200 OK"), std::string::npos) << first;
-  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));
+                           R"({"prompt":"Once","max_tokens":200,"ignore_eos":true,"stream":true})"));
+  const std::string head = client.read_until("200 OK");
+  ASSERT_NE(head.find("200 OK"), std::string::npos) << head;
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 1\n"));  // after its first step; the next waits
   client.close();
+  gate().open();
   EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_sequences_finished_total{outcome=\"cancelled\"} 1\n"));
@@ -622,13 +713,65 @@ TEST_F(ServingLimits, NotReadyUntilTheModelIsServed) {
   config.pin_shards = false;
   server_ = std::make_unique<io::Server>(config);
   api_ = std::make_unique<api::Api>(*server_, api::ApiOptions{.api_key = "", .max_in_flight = 4});
-  add_health_endpoints(*server_, ready_, service_);
+  add_health_endpoints(*server_, ready_);
   server_->start();
   port_ = server_->port();
   EXPECT_EQ(fetch(port_, get_request("/ready"))->status, 503);
   const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_TRUE(r.header("retry-after"));
+}
+
+// A real trained model end to end: llama.cpp's prompt ids and greedy text (tests/data), and logprobs that are
+// the log-softmax of the executor's own logits for the same tokens, not just numbers of the right sign.
+TEST_F(ServingLimits, TheStoriesModelAnswersAsLlamaCppWithTheLogitsLogprobs) {
+  const std::string path = RINGSERVE_SOURCE_DIR "/../shared/models/stories260K.gguf";
+  if (!std::filesystem::exists(path)) RS_SKIP_UNLESS_CI(path + " is missing");
+  model_ = path;
+  start({}, 256);
+  simdjson::dom::parser reference_parser;
+  const auto reference =
+      reference_parser.load(RINGSERVE_SOURCE_DIR "/tests/data/llama_cpp_reference.json")["stories260K.gguf"];
+  std::vector<engine::TokenId> prompt, greedy;
+  for (const auto id : reference["prompt_ids"].get_array()) prompt.push_back(engine::TokenId(int64_t(id)));
+  for (const auto id : reference["greedy_ids"].get_array()) greedy.push_back(engine::TokenId(int64_t(id)));
+
+  const HttpResponse r = post("/v1/completions", R"({"prompt":"Once upon a time","max_tokens":30,"temperature":0,)"
+                                                 R"("logprobs":2})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = json(r.body);
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), prompt.size());
+  EXPECT_EQ(uint64_t(body["usage"]["completion_tokens"]), greedy.size());
+  const auto choice = body["choices"].at(0);
+  EXPECT_EQ(std::string_view(choice["text"]), std::string_view(reference["text"]));
+
+  // The same tokens through an executor of the same weights in one step, every row's logits kept.
+  engine::ModelWeights weights(engine::describe_model(path), io::StreamOptions{.direct = false});
+  engine::CpuExecutor executor(weights, {.threads = 1, .kv_blocks = 8, .block_tokens = 16});
+  std::vector<engine::TokenId> tokens = prompt;
+  tokens.insert(tokens.end(), greedy.begin(), greedy.end() - 1);
+  const std::vector<engine::BlockId> blocks = {0, 1, 2};
+  engine::Batch batch;
+  batch.sequences.push_back({tokens, 0, blocks, uint32_t(tokens.size())});
+  engine::Logits logits;
+  executor.step(batch, logits);
+  const tokenizer::Tokenizer& tokenizer = *service_->serving().tokenizer;
+  const auto token_logprobs = choice["logprobs"]["token_logprobs"].get_array();
+  const auto top_logprobs = choice["logprobs"]["top_logprobs"].get_array();
+  ASSERT_EQ(token_logprobs.size(), greedy.size());
+  for (size_t i = 0; i < greedy.size(); ++i) {
+    const sampler::Sampled want = sampler::score_token(logits.row(prompt.size() - 1 + i), greedy[i], 2);
+    EXPECT_EQ(float(double(token_logprobs.at(i))), want.logprob) << "token " << i;
+    for (const auto& [id, logprob] : want.top) {
+      EXPECT_EQ(float(double(top_logprobs.at(i)[tokenizer.piece(id)])), logprob) << "token " << i << " id " << id;
+    }
+  }
+
+  // Each prompt of an array counts once, whatever n.
+  const HttpResponse twice = post("/v1/completions", R"({"prompt":["Once upon a time","Once upon a time"],"n":2,)"
+                                                     R"("max_tokens":1})");
+  ASSERT_EQ(twice.status, 200) << twice.body;
+  EXPECT_EQ(uint64_t(json(twice.body)["usage"]["prompt_tokens"]), 2 * prompt.size());
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 #include <random>
 
 #include "core/model/synth.h"
+#include "tests/ci.h"
 #include "tests/engine/greedy_reference.h"
 #include "tests/engine/reference_model.h"
+#include "tests/kernels/per_target.h"
 
 namespace rs::engine {
 namespace {
@@ -106,17 +108,21 @@ TEST_P(QuantizedWeights, PrefillLogitsMatchTheExactReference) {
   }
 }
 
-// The integer dot products compute exactly what their definition says: the
-// reference that rounds activations as ggml does agrees to float precision.
-// (One token: over many, a single activation landing the other side of a
-// rounding boundary changes later roundings, and the match degrades to the
-// rounding noise above.)
+// The integer dot products compute exactly what their definition says, on
+// every SIMD target: the reference that rounds activations as ggml does agrees
+// to float precision. (One token: over many, a single activation landing the
+// other side of a rounding boundary changes later roundings, and the match
+// degrades to the rounding noise above.)
 TEST_P(QuantizedWeights, OneTokenMatchesTheReferenceRoundingAsGgml) {
   const auto weights = synth_weights("small", GetParam());
   CpuExecutor executor(*weights, {.threads = 2, .kv_type = TensorType::f32, .kv_blocks = 1});
   const Sequence s{{1}, consecutive_blocks(0, 1)};
   const auto reference = testing::reference_logits(*weights, s.tokens, {.activations = true});
-  EXPECT_LT(testing::relative_error(run_chunks(executor, s, 1)[0], reference.back()), 1e-5);
+  for (const int64_t target : kernels::simd_targets()) {
+    const kernels::ForceTarget force(target);
+    EXPECT_LT(testing::relative_error(run_chunks(executor, s, 1)[0], reference.back()), 1e-5)
+        << hwy::TargetName(target);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, QuantizedWeights,
@@ -196,10 +202,7 @@ TEST(CpuExecutor, RejectsWhatItCannotRun) {
 // tests/data/llama_cpp_reference.json: llama.cpp's greedy continuation of a real trained model.
 TEST(CpuExecutor, Stories260KGreedyMatchesLlamaCpp) {
   const std::string path = RINGSERVE_SOURCE_DIR "/../shared/models/stories260K.gguf";
-  if (!std::filesystem::exists(path)) {
-    if (std::getenv("CI") != nullptr) FAIL() << path << " is missing under CI";
-    GTEST_SKIP() << path << " is absent";
-  }
+  if (!std::filesystem::exists(path)) RS_SKIP_UNLESS_CI(path + " is absent");
   const testing::GreedyReference reference = testing::llama_cpp_greedy("stories260K.gguf");
   const ModelWeights weights(describe_model(path), {.direct = false});
   CpuExecutor executor(weights, {.threads = 2, .kv_type = TensorType::f16, .kv_blocks = 8});

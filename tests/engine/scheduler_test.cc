@@ -6,95 +6,81 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "core/engine/cpu_executor.h"
-#include "core/model/synth.h"
+#include "tests/engine/tiny_model.h"
 
 namespace rs::engine {
 namespace {
 
-const ModelWeights& tiny_weights() {
-  static const std::unique_ptr<ModelWeights> weights = [] {
-    const std::string path = ::testing::TempDir() + "/scheduler-tiny-" + std::to_string(::getpid()) + ".gguf";
-    model::SynthOptions options;
-    options.type = model::TensorType::q8_0;
-    options.seed = 11;
-    options.output = path;
-    model::synth_model(options);
-    auto w = std::make_unique<ModelWeights>(describe_model(path), io::StreamOptions{.direct = false});
-    std::filesystem::remove(path);
-    return w;
-  }();
-  return *weights;
-}
-
-GenerationRequest request(uint64_t id, uint32_t prompt_tokens, uint32_t max_tokens, std::optional<uint64_t> seed = {}) {
-  GenerationRequest r;
-  r.id = id;
-  for (uint32_t i = 0; i < prompt_tokens; ++i) r.prompt.push_back(TokenId((id * 31 + i * 7 + 3) % 250 + 1));
-  r.max_tokens = max_tokens;
-  r.sampling.max_tokens = int32_t(max_tokens);
-  if (seed) {
-    r.sampling.temperature = 1.0f;
-    r.sampling.seed = seed;
-  } else {
-    r.sampling.temperature = 0.0f;
-  }
-  r.sampling.ignore_eos = true;
-  return r;
-}
+using testing::request;
+using testing::tiny_weights;
 
 struct Outcome {
   std::vector<TokenId> tokens;
   Finish finish = Finish::none;
 };
 
-// Runs the scheduler until idle; every step is checked against the limits.
-std::map<uint64_t, Outcome> run_all(Scheduler& scheduler, uint32_t* preemptions = nullptr) {
-  std::map<uint64_t, Outcome> out;
+// What the steps so far gave: each request's tokens and how it ended, and the sequences preempted, in order.
+struct History {
+  std::map<uint64_t, Outcome> outcomes;
+  std::vector<uint64_t> preempted;
+};
+
+// Runs one step, checked against the limits, and adds what it did to `history`.
+void step(Scheduler& scheduler, StepReport& report, History& history) {
+  scheduler.step(report);
+  EXPECT_LE(report.batch_tokens, scheduler.limits().max_batch_tokens);
+  EXPECT_LE(report.batch_sequences, scheduler.limits().max_seqs);
+  EXPECT_LE(report.batch_logits_rows, scheduler.limits().max_seqs);
+  EXPECT_GT(report.batch_sequences, 0u) << "a step with work ran nothing";
+  history.preempted.insert(history.preempted.end(), report.preempted.begin(), report.preempted.end());
+  for (const TokenEvent& e : report.events) {
+    Outcome& o = history.outcomes[e.request];
+    EXPECT_EQ(o.finish, Finish::none) << "event after the end of request " << e.request;
+    o.tokens.push_back(e.token);
+    o.finish = e.finish;
+  }
+}
+
+// Runs the scheduler until idle, adding to `history`; every block must be free again.
+History run_all(Scheduler& scheduler, History history = {}) {
   StepReport report;
   for (int steps = 0; !scheduler.idle(); ++steps) {
-    scheduler.step(report);
-    EXPECT_LE(report.batch_tokens, scheduler.limits().max_batch_tokens);
-    EXPECT_LE(report.batch_sequences, scheduler.limits().max_seqs);
-    EXPECT_LE(report.batch_logits_rows, scheduler.limits().max_seqs);
-    EXPECT_GT(report.batch_sequences, 0u) << "a step with work ran nothing";
-    if (preemptions) *preemptions += report.preemptions;
-    for (const TokenEvent& e : report.events) {
-      Outcome& o = out[e.request];
-      EXPECT_EQ(o.finish, Finish::none) << "event after the end of request " << e.request;
-      o.tokens.push_back(e.token);
-      o.finish = e.finish;
-    }
+    step(scheduler, report, history);
     if (steps > 100000) {
       ADD_FAILURE() << "no end";
       break;
     }
   }
   EXPECT_EQ(scheduler.blocks().free_blocks(), scheduler.blocks().total_blocks()) << "blocks not given back";
-  return out;
+  return history;
 }
 
 Outcome alone(const GenerationRequest& r, uint32_t kv_blocks = 64) {
   CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = kv_blocks, .block_tokens = 16});
   Scheduler scheduler(executor, {.max_batch_tokens = 4096, .max_seqs = 1, .ctx_size = 1024}, {});
   scheduler.add(r);
-  return run_all(scheduler)[r.id];
+  return run_all(scheduler).outcomes[r.id];
 }
 
 TEST(Scheduler, ManyRequestsInOneBatchEachGetWhatTheyGetAlone) {
   std::vector<GenerationRequest> requests;
   for (uint64_t id = 1; id <= 12; ++id) {
-    requests.push_back(request(id, 5 + uint32_t(id * 9 % 40), 6 + uint32_t(id % 5), id % 2 ? std::optional<uint64_t>(id * 1000) : std::nullopt));
+    const std::optional<uint64_t> seed = id % 2 ? std::optional<uint64_t>(id * 1000) : std::nullopt;
+    requests.push_back(request(id, 5 + uint32_t(id * 9 % 40), 6 + uint32_t(id % 5), seed));
   }
   CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 256, .block_tokens = 16});
   // A small token budget: prompts are read in chunks beside other sequences' decodes.
   Scheduler scheduler(executor, {.max_batch_tokens = 24, .max_seqs = 5, .ctx_size = 1024}, {});
   for (const auto& r : requests) scheduler.add(r);
-  const auto together = run_all(scheduler);
+  const auto together = run_all(scheduler).outcomes;
   ASSERT_EQ(together.size(), requests.size());
   for (const auto& r : requests) {
     const Outcome expected = alone(r);
@@ -111,25 +97,131 @@ TEST(Scheduler, PreemptedSequencesAreRecomputedAndLoseNothing) {
   CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 16, .block_tokens = 4});
   Scheduler scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 6, .ctx_size = 1024}, {});
   for (const auto& r : requests) scheduler.add(r);
-  uint32_t preemptions = 0;
-  const auto together = run_all(scheduler, &preemptions);
-  EXPECT_GT(preemptions, 0u) << "the pool was meant to run out";
-  for (const auto& r : requests) EXPECT_EQ(together.at(r.id).tokens, alone(r).tokens) << "request " << r.id;
+  const History together = run_all(scheduler);
+  EXPECT_FALSE(together.preempted.empty()) << "the pool was meant to run out";
+  for (const auto& r : requests) EXPECT_EQ(together.outcomes.at(r.id).tokens, alone(r).tokens) << "request " << r.id;
+}
+
+// Four sequences of 10 + 20 tokens, each taking 8 blocks of 4 at full length: the whole pool. They
+// run in pairs (the watermark keeps a third out); both of a pair reach their fifth block at their
+// 8th token, when the younger is preempted with 7 tokens and recomputed after the older ends.
+constexpr uint32_t kPairPool = 8, kPairBlockTokens = 4, kPairPrompt = 10, kPairTokens = 20;
+constexpr size_t kTokensWhenPreempted = 7;
+
+Scheduler pair_scheduler(CpuExecutor& executor) {
+  return Scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 8, .ctx_size = 1024}, {});
+}
+
+CpuExecutor pair_executor() {
+  return CpuExecutor(tiny_weights(), {.threads = 1, .kv_blocks = kPairPool, .block_tokens = kPairBlockTokens});
 }
 
 TEST(Scheduler, FirstComeFirstServedAndTheOldestIsNeverPreempted) {
-  CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 8, .block_tokens = 4});
-  Scheduler scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 8, .ctx_size = 1024}, {});
-  for (uint64_t id = 1; id <= 4; ++id) scheduler.add(request(id, 10, 20));
+  CpuExecutor executor = pair_executor();
+  Scheduler scheduler = pair_scheduler(executor);
+  for (uint64_t id = 1; id <= 4; ++id) scheduler.add(request(id, kPairPrompt, kPairTokens));
   std::vector<uint64_t> finished;
+  std::vector<std::pair<uint64_t, size_t>> preempted;  // the victim, and the tokens it had
+  std::map<uint64_t, size_t> tokens;
+  std::set<uint64_t> running;  // what the last step ran and did not end: every step here runs all it holds
   StepReport report;
   while (!scheduler.idle()) {
     scheduler.step(report);
+    for (const uint64_t victim : report.preempted) {
+      ASSERT_FALSE(running.empty()) << "request " << victim << " preempted while not running";
+      EXPECT_EQ(victim, *running.rbegin()) << "not the youngest running";
+      EXPECT_NE(victim, *running.begin()) << "the oldest running was preempted";
+      running.erase(victim);
+      preempted.emplace_back(victim, tokens[victim]);
+    }
+    running.clear();
     for (const TokenEvent& e : report.events) {
+      ++tokens[e.request];
       if (e.finish != Finish::none) finished.push_back(e.request);
+      else running.insert(e.request);
     }
   }
+  using Preempted = std::vector<std::pair<uint64_t, size_t>>;
+  EXPECT_EQ(preempted, (Preempted{{2, kTokensWhenPreempted}, {4, kTokensWhenPreempted}}));
   EXPECT_EQ(finished, (std::vector<uint64_t>{1, 2, 3, 4}));
+}
+
+// A preempted sequence waits again holding no blocks: cancelling it frees nothing more, it never comes
+// back, and the others run as they would have.
+TEST(Scheduler, CancellingAPreemptedSequenceDropsItForGood) {
+  CpuExecutor executor = pair_executor();
+  Scheduler scheduler = pair_scheduler(executor);
+  std::vector<GenerationRequest> requests;
+  for (uint64_t id = 1; id <= 4; ++id) {
+    requests.push_back(request(id, kPairPrompt, kPairTokens));
+    scheduler.add(requests.back());
+  }
+  History history;
+  StepReport report;
+  while (history.preempted.empty() && !scheduler.idle()) step(scheduler, report, history);
+  ASSERT_EQ(history.preempted, std::vector<uint64_t>{2});
+  EXPECT_EQ(history.outcomes[2].tokens.size(), kTokensWhenPreempted);
+  // 1 runs in 5 blocks (17 positions); 2 waits, ahead of 3 and 4, with none.
+  EXPECT_EQ(scheduler.running(), 1u);
+  EXPECT_EQ(scheduler.waiting(), 3u);
+  EXPECT_EQ(scheduler.blocks().free_blocks(), kPairPool - 5);
+
+  scheduler.cancel(2);
+  EXPECT_EQ(scheduler.running(), 1u);
+  EXPECT_EQ(scheduler.waiting(), 2u);
+  EXPECT_EQ(scheduler.blocks().free_blocks(), kPairPool - 5);
+
+  history = run_all(scheduler, std::move(history));
+  EXPECT_EQ(history.outcomes[2].tokens.size(), kTokensWhenPreempted) << "events after the cancel";
+  EXPECT_EQ(history.outcomes[2].finish, Finish::none);
+  EXPECT_EQ(history.preempted, (std::vector<uint64_t>{2, 4})) << "3 and 4 run as a pair as 1 and 2 did";
+  for (const uint64_t id : {1, 3, 4}) {
+    EXPECT_EQ(history.outcomes[id].tokens, alone(requests[id - 1]).tokens) << "request " << id;
+    EXPECT_EQ(history.outcomes[id].finish, Finish::length) << "request " << id;
+  }
+}
+
+// The sampler keeps its state across preemption: penalties over the tokens generated before it (greedy,
+// so they alone could change a token) and a stop token met after it give exactly the tokens of a run alone.
+TEST(Scheduler, APreemptedSequenceKeepsItsPenaltiesAndStopTokens) {
+  GenerationRequest penalized = request(2, kPairPrompt, kPairTokens);
+  penalized.sampling.presence_penalty = 0.8f;
+  penalized.sampling.frequency_penalty = 0.6f;
+  penalized.sampling.repetition_penalty = 1.3f;
+  const Outcome free_run = alone(penalized);
+  ASSERT_EQ(free_run.tokens.size(), kPairTokens);
+  ASSERT_NE(free_run.tokens, alone(request(2, kPairPrompt, kPairTokens)).tokens) << "the penalties change nothing";
+  // Stop at the last token but one that has not come before: it ends the sequence early, and as many
+  // tokens as possible after the preemption depend on the penalties' counts from before it.
+  const auto earlier = [&](size_t i) {
+    return std::find(free_run.tokens.begin(), free_run.tokens.begin() + ptrdiff_t(i), free_run.tokens[i]) !=
+           free_run.tokens.begin() + ptrdiff_t(i);
+  };
+  size_t stop_at = free_run.tokens.size() - 2;
+  while (stop_at > kTokensWhenPreempted && earlier(stop_at)) --stop_at;
+  ASSERT_FALSE(earlier(stop_at)) << "no token after the preemption is new";
+  penalized.sampling.stop_token_ids = {free_run.tokens[stop_at]};
+
+  CpuExecutor executor = pair_executor();
+  Scheduler scheduler = pair_scheduler(executor);
+  const std::vector<GenerationRequest> requests = {request(1, kPairPrompt, kPairTokens), penalized,
+                                                   request(3, kPairPrompt, kPairTokens),
+                                                   request(4, kPairPrompt, kPairTokens)};
+  for (const GenerationRequest& r : requests) scheduler.add(r);
+  History history;
+  StepReport report;
+  while (history.preempted.empty() && !scheduler.idle()) step(scheduler, report, history);
+  ASSERT_EQ(history.preempted, std::vector<uint64_t>{2});
+  ASSERT_EQ(history.outcomes[2].tokens.size(), kTokensWhenPreempted);
+  history = run_all(scheduler, std::move(history));
+
+  const std::vector<TokenId> until_stop(free_run.tokens.begin(), free_run.tokens.begin() + ptrdiff_t(stop_at) + 1);
+  EXPECT_EQ(history.outcomes[2].tokens, until_stop);
+  EXPECT_EQ(history.outcomes[2].finish, Finish::stop);
+  EXPECT_EQ(alone(penalized).tokens, until_stop);
+  for (const uint64_t id : {1, 3, 4}) {
+    EXPECT_EQ(history.outcomes[id].tokens, alone(requests[id - 1]).tokens) << "request " << id;
+  }
 }
 
 TEST(Scheduler, CancelFreesBlocksAtOnce) {
@@ -168,12 +260,12 @@ TEST(Scheduler, StopTokensAndTheContextEndASequence) {
   GenerationRequest honours = request(1, 8, 10);
   honours.sampling.ignore_eos = false;
   eos.add(honours);
-  EXPECT_EQ(run_all(eos)[1].tokens, std::vector<TokenId>{free_run.tokens[0]});
+  EXPECT_EQ(run_all(eos).outcomes[1].tokens, std::vector<TokenId>{free_run.tokens[0]});
 
   // A context of 12: an 8-token prompt gets 4 tokens, then "length".
   Scheduler small(executor, {.max_batch_tokens = 64, .max_seqs = 2, .ctx_size = 12}, {});
   small.add(request(1, 8, 100));
-  const Outcome clamped = run_all(small)[1];
+  const Outcome clamped = run_all(small).outcomes[1];
   EXPECT_EQ(clamped.tokens.size(), 4u);
   EXPECT_EQ(clamped.finish, Finish::length);
 }
@@ -184,7 +276,7 @@ TEST(Scheduler, RejectsWhatCanNeverRun) {
   EXPECT_THROW(scheduler.add(request(1, 0, 5)), std::invalid_argument);
   EXPECT_THROW(scheduler.add(request(2, 32, 5)), std::invalid_argument);  // no room to generate
   scheduler.add(request(3, 31, 5));                                        // one token fits
-  const auto out = run_all(scheduler);
+  const auto out = run_all(scheduler).outcomes;
   EXPECT_EQ(out.at(3).tokens.size(), 1u);
   EXPECT_THROW(Scheduler(executor, {.max_batch_tokens = 0}, {}), std::invalid_argument);
 }
@@ -311,12 +403,12 @@ TEST(Scheduler, APreemptedPromptBeingScoredKeepsItsScores) {
   CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 20, .block_tokens = 4});
   Scheduler scheduler(executor, {.max_batch_tokens = 8, .max_seqs = 4, .ctx_size = 1024}, {});
   for (const GenerationRequest& r : requests) scheduler.add(r);
-  uint32_t preemptions = 0;
+  size_t preemptions = 0;
   StepReport report;
   std::map<uint64_t, std::vector<sampler::Sampled>> scores;
   while (!scheduler.idle()) {
     scheduler.step(report);
-    preemptions += report.preemptions;
+    preemptions += report.preempted.size();
     for (TokenEvent& e : report.events) {
       if (!e.prompt.empty()) scores[e.request] = std::move(e.prompt);
     }

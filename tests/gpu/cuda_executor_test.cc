@@ -12,6 +12,7 @@
 
 #include "core/engine/cpu_executor.h"
 #include "core/model/synth.h"
+#include "tests/ci.h"
 #include "tests/engine/greedy_reference.h"
 #include "tests/engine/reference_model.h"
 #include "tests/gpu/device_copy.h"
@@ -197,10 +198,7 @@ TEST_F(CudaExecutorTest, RejectsWhatItCannotRun) {
 // real trained model (f32 weights), which the CPU executor also reproduces.
 TEST_F(CudaExecutorTest, Stories260KGreedyMatchesLlamaCpp) {
   const std::string path = RINGSERVE_SOURCE_DIR "/../shared/models/stories260K.gguf";
-  if (!std::filesystem::exists(path)) {
-    if (std::getenv("CI") != nullptr) FAIL() << path << " is missing under CI";
-    GTEST_SKIP() << path << " is absent";
-  }
+  if (!std::filesystem::exists(path)) RS_SKIP_UNLESS_CI(path + " is absent");
   const engine::testing::GreedyReference reference = engine::testing::llama_cpp_greedy("stories260K.gguf");
   const DeviceWeights weights(engine::describe_model(path), 0, {.direct = false});
   CudaExecutor executor(weights, small_options(TensorType::f16, 8));

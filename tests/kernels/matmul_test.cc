@@ -219,7 +219,7 @@ TEST_P(MatmulBatch, TokensGiveTheSameResultsInAnyBatch) {
 }
 
 // q4_0 and q8_0 rows are rearranged in place and read back as the file's;
-// other types are left as they are.
+// other types are left as they are. Scalar code: one run covers every target.
 TEST(PrepareMatrix, InterleavesRowsThatReadBackAsTheFiles) {
   std::mt19937 rng(5);
   for (const TensorType type : {TensorType::q4_0, TensorType::q8_0, TensorType::f16, TensorType::q6_k}) {
@@ -242,6 +242,7 @@ TEST(PrepareMatrix, InterleavesRowsThatReadBackAsTheFiles) {
   }
 }
 
+// Argument checks, made before a kernel is dispatched: the same on every target.
 TEST(MatmulChecks, RejectsRowsNotPrepared) {
   std::mt19937 rng(1);
   const RandomMatrix w = random_matrix(TensorType::q4_0, 4, 256, rng);

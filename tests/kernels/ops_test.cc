@@ -116,6 +116,7 @@ TEST_P(Ops, KvRows) {
   }
 }
 
+// Argument checks, made before a kernel is dispatched: the same on every target.
 TEST(OpsChecks, KvRowsRejectOtherTypes) {
   const float q[64] = {};
   const std::byte row[64 * 4] = {};

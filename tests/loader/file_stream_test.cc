@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/ci.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -243,7 +245,7 @@ TEST_F(FileStream, ReadsShardsInParallel) {
 
 TEST_F(FileStream, TmpfsIsReadThroughThePageCache) {
   if (!fs::is_directory("/dev/shm") || !on_tmpfs("/dev/shm")) {
-    GTEST_SKIP() << "no tmpfs at /dev/shm";
+    RS_SKIP_UNLESS_CI("no tmpfs at /dev/shm");
   }
   const fs::path path = fs::path("/dev/shm") / ("rs-file-stream-" + std::to_string(getpid()));
   write_file(path, contents(kMiB + 13));

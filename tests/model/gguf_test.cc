@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +12,8 @@
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/gguf_writer.h"
+#include "tests/ci.h"
+#include "tests/model/meta_values.h"
 
 namespace rs::model {
 namespace {
@@ -25,26 +26,15 @@ const fs::path kShared = fs::path(RINGSERVE_SOURCE_DIR) / ".." / "shared";
 // True when `path` exists; otherwise false, and a failure when CI is set, since CI must have ../shared.
 bool shared_file_present(const fs::path& path) {
   if (fs::exists(path)) return true;
-  if (std::getenv("CI") != nullptr) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
+  if (rs::test::under_ci()) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
   return false;
 }
 
-MetaValue value_of(MetaType type, decltype(MetaValue::value) value) {
-  MetaValue v;
-  v.type = type;
-  v.value = std::move(value);
-  return v;
-}
-
-MetaValue array_of(MetaType element_type, MetaArray elements) {
-  MetaValue v = value_of(MetaType::array, std::move(elements));
-  v.element_type = element_type;
-  return v;
-}
-
-MetaValue text(std::string s) { return value_of(MetaType::string, std::move(s)); }
-MetaValue u32(uint64_t u) { return value_of(MetaType::u32, u); }
-MetaValue f32(double d) { return value_of(MetaType::f32, d); }
+using rs::test::array_of;
+using rs::test::f32;
+using rs::test::text;
+using rs::test::u32;
+using rs::test::value_of;
 
 // Type, stored alternative and value, recursively: equal texts mean equal values.
 std::string to_text(const MetaValue& v) {

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -20,6 +19,7 @@
 #include "core/model/model_error.h"
 #include "core/model/safetensors_reader.h"
 #include "tests/model/safetensors_fixture.h"
+#include "tests/ci.h"
 
 namespace rs::model {
 namespace {
@@ -32,7 +32,7 @@ const fs::path kTokenizers = fs::path(RINGSERVE_SOURCE_DIR) / ".." / "shared" / 
 // True when `path` exists; otherwise false, and a failure when CI is set, since CI must have ../shared.
 bool shared_file_present(const fs::path& path) {
   if (fs::exists(path)) return true;
-  if (std::getenv("CI") != nullptr) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
+  if (rs::test::under_ci()) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
   return false;
 }
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +12,7 @@
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/quantize.h"
+#include "tests/ci.h"
 
 namespace rs::model {
 namespace {
@@ -107,12 +107,7 @@ TEST(Synth, ByteVocabularyHasControlAndByteTokens) {
 
 TEST(Synth, VocabFromCopiesAnotherModelsTokenizer) {
   const std::string vocab = RINGSERVE_SOURCE_DIR "/../shared/tokenizers/llama2-vocab.gguf";
-  if (!fs::exists(vocab)) {
-    if (std::getenv("CI") != nullptr) {
-      FAIL() << vocab << " is missing under CI";
-    }
-    GTEST_SKIP() << vocab << " not found (../shared is absent in a plain clone)";
-  }
+  if (!fs::exists(vocab)) RS_SKIP_UNLESS_CI(vocab + " not found (../shared is absent in a plain clone)");
   const std::string path = synth("vocab.gguf", TensorType::q8_0, 1, vocab);
   const GgufFile gguf = read_gguf(path);
   const ModelDesc d = describe_gguf(gguf, path);

@@ -5,12 +5,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <simdjson.h>
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -19,7 +21,44 @@
 namespace rs::ringperf::test {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr int64_t kMs = 1'000'000;
+// How often a waiting thread looks whether the server is stopping.
+constexpr int kStopPollMs = 20;
+
+bool readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, timeout_ms) > 0;
+}
+
+int listen_tcp(uint16_t& port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(fd, 1024);
+  socklen_t length = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+int listen_unix(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const ServerUrl address = unix_server_url(path);
+  unlink(path.c_str());
+  bind(fd, reinterpret_cast<const sockaddr*>(&address.address), address.address_length);
+  listen(fd, 1024);
+  return fd;
+}
+
+std::string unique_socket_path() {
+  static std::atomic<int> servers{0};
+  return (std::filesystem::temp_directory_path() / fmt::format("ringperf-fake-{}-{}.sock", getpid(), servers++))
+      .string();
+}
 
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -69,9 +108,25 @@ void send_json(int fd, int status, const std::string& body) {
 }  // namespace
 
 void FifoSlots::acquire() {
-  std::unique_lock lock(mutex_);
-  const uint64_t ticket = next_ticket_++;
-  changed_.wait(lock, [&] { return ticket == serving_ && free_ > 0; });
+  uint64_t ticket;
+  {
+    std::lock_guard lock(mutex_);
+    ticket = next_ticket_++;
+  }
+  const auto turn = [&] {
+    std::lock_guard lock(mutex_);
+    return my_turn(ticket);
+  };
+  const auto wait = [&] {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return my_turn(ticket); });
+  };
+  if (clock_ == nullptr) {
+    wait();
+  } else {
+    clock_->block(turn, wait);
+  }
+  std::lock_guard lock(mutex_);
   --free_;
   ++serving_;
   changed_.notify_all();  // the next ticket may take another free slot
@@ -83,23 +138,32 @@ void FifoSlots::release() {
   changed_.notify_all();
 }
 
-FakeOpenAiServer::FakeOpenAiServer(FakeScript script) : script_(script), slots_(script.slots) {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  listen(listen_fd_, 1024);
-  socklen_t length = sizeof addr;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &length);
-  port_ = ntohs(addr.sin_port);
+ServerUrl unix_server_url(const std::string& path) {
+  ServerUrl server;
+  server.text = "unix:" + path;
+  server.host = server.host_header = "localhost";
+  auto* address = reinterpret_cast<sockaddr_un*>(&server.address);
+  address->sun_family = AF_UNIX;
+  path.copy(address->sun_path, sizeof address->sun_path - 1);
+  server.address_length = sizeof(sockaddr_un);
+  return server;
+}
+
+FakeOpenAiServer::FakeOpenAiServer(FakeScript script, ScriptedClock* clock)
+    : script_(script), clock_(clock), slots_(script.slots, clock) {
+  if (clock_ != nullptr) {
+    socket_path_ = unique_socket_path();
+    listen_fd_ = listen_unix(socket_path_);
+    clock_->thread_started();
+  } else {
+    listen_fd_ = listen_tcp(port_);
+  }
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
 FakeOpenAiServer::~FakeOpenAiServer() {
   stopping_ = true;
+  if (clock_ != nullptr) clock_->stop();
   acceptor_.join();
   {
     std::lock_guard lock(mutex_);
@@ -107,22 +171,70 @@ FakeOpenAiServer::~FakeOpenAiServer() {
   }
   for (std::thread& thread : threads_) thread.join();
   ::close(listen_fd_);
+  if (!socket_path_.empty()) unlink(socket_path_.c_str());
 }
 
-std::string FakeOpenAiServer::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+std::string FakeOpenAiServer::url() const {
+  return socket_path_.empty() ? fmt::format("http://127.0.0.1:{}", port_) : "unix:" + socket_path_;
+}
+
+ServerUrl FakeOpenAiServer::address() const {
+  return socket_path_.empty() ? parse_server_url(url()) : unix_server_url(socket_path_);
+}
+
+int64_t FakeOpenAiServer::time_ns() const {
+  if (clock_ != nullptr) return clock_->time_ns();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void FakeOpenAiServer::sleep_until(int64_t deadline_ns) const {
+  if (clock_ != nullptr) return clock_->sleep_until(deadline_ns);
+  std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns)));
+}
+
+bool FakeOpenAiServer::wait_readable(int fd) {
+  const auto wait = [&] {
+    while (!stopping_ && !readable(fd, kStopPollMs)) {
+    }
+  };
+  if (clock_ == nullptr) {
+    wait();
+  } else {
+    clock_->block([fd] { return readable(fd, 0); }, wait);
+  }
+  return !stopping_;
+}
+
+ssize_t FakeOpenAiServer::receive(int fd, char* buffer, size_t size) {
+  return wait_readable(fd) ? recv(fd, buffer, size, 0) : 0;
+}
+
+void FakeOpenAiServer::close_connection(int fd) {
+  {
+    std::lock_guard lock(mutex_);
+    open_fds_.erase(fd);
+  }
+  if (clock_ != nullptr) clock_->unwatch(fd);  // before the number can be reused
+  ::close(fd);
+  if (clock_ != nullptr) clock_->thread_ended();
+}
 
 void FakeOpenAiServer::accept_loop() {
-  while (!stopping_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 20) <= 0) continue;
+  while (wait_readable(listen_fd_)) {
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     std::lock_guard lock(mutex_);
     open_fds_.insert(fd);
+    if (clock_ != nullptr) {
+      clock_->watch(fd);
+      clock_->thread_started();  // now, so that time cannot move before the thread runs
+    }
     threads_.emplace_back([this, fd] { serve_connection(fd); });
   }
+  if (clock_ != nullptr) clock_->thread_ended();
 }
 
 void FakeOpenAiServer::serve_connection(int fd) {
@@ -132,7 +244,7 @@ void FakeOpenAiServer::serve_connection(int fd) {
     // Headers, then a Content-Length body.
     size_t head_end;
     while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos) {
-      const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+      const ssize_t n = receive(fd, chunk, sizeof chunk);
       if (n <= 0) goto closed;
       buffer.append(chunk, static_cast<size_t>(n));
     }
@@ -145,7 +257,7 @@ void FakeOpenAiServer::serve_connection(int fd) {
         content_length = std::stoul(head.substr(at + 15));
       }
       while (buffer.size() < head_end + 4 + content_length) {
-        const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        const ssize_t n = receive(fd, chunk, sizeof chunk);
         if (n <= 0) goto closed;
         buffer.append(chunk, static_cast<size_t>(n));
       }
@@ -170,13 +282,11 @@ void FakeOpenAiServer::serve_connection(int fd) {
     if (stopping_) break;
   }
 closed:
-  std::lock_guard lock(mutex_);
-  open_fds_.erase(fd);
-  ::close(fd);
+  close_connection(fd);
 }
 
 void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std::string& body) {
-  const auto received = Clock::now();
+  const int64_t received = time_ns();
   const bool chat = path == "/v1/chat/completions";
   simdjson::dom::parser parser;
   simdjson::dom::element request = parser.parse(body);
@@ -197,7 +307,7 @@ void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std:
   }
   if (has_word(prompt, "hang")) {
     char byte;
-    while (recv(fd, &byte, 1, 0) > 0) {
+    while (receive(fd, &byte, 1) > 0) {
     }
     return;
   }
@@ -217,6 +327,7 @@ void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std:
                        object, text, finish);
   };
 
+  sleep_until(received + script_.head_ms * kMs);
   if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
   // A chat stream opens with the role and empty content, as OpenAI's does: not a token.
   if (chat && !send_event(fd, R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":0,)"
@@ -226,10 +337,10 @@ void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std:
   ++streams_started_;
   const bool slotted = script_.slots > 0;
   if (slotted) slots_.acquire();
-  const auto start = slotted ? Clock::now() : received;  // the timetable runs from the moment the server takes it on
+  const int64_t start = slotted ? time_ns() : received;  // the timetable runs from the moment the server takes it on
   bool ok = true;
   for (int k = 0; k < tokens && ok; ++k) {
-    std::this_thread::sleep_until(start + std::chrono::milliseconds(ttft_ms + k * itl_ms));
+    sleep_until(start + (ttft_ms + k * itl_ms) * kMs);
     ok = send_event(fd, chunk("tok ", k + 1 == tokens));
     if (ok && has_word(prompt, "disconnect")) {
       shutdown(fd, SHUT_RDWR);

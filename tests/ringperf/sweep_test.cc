@@ -1,6 +1,8 @@
-// The whole tool, as a user runs it, against a fake server that saturates at
-// 4 concurrent streams: the inflection point, the recommendation, the cost and
-// the files must come out as scripted.
+// The whole tool against a fake server that saturates at 4 concurrent
+// streams: the inflection point, the recommendation, the cost and the files
+// must come out as scripted. The sweep runs on the fake server's scripted
+// clock, so its figures are exact on a busy machine too; the command line is
+// driven in real time where no figure depends on time.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -16,7 +18,11 @@
 
 #include "perf/ringperf/analysis.h"
 #include "perf/ringperf/cli.h"
+#include "perf/ringperf/outputs.h"
+#include "perf/ringperf/scenario.h"
+#include "perf/ringperf/sweep.h"
 #include "tests/ringperf/fake_openai_server.h"
+#include "tests/ringperf/scripted_clock.h"
 
 namespace rs::ringperf {
 namespace {
@@ -35,10 +41,20 @@ int run_ringperf(std::vector<std::string> args) {
   return run_cli(static_cast<int>(argv.size()), argv.data());
 }
 
+// What `ringperf run` writes, from `results`.
+void write_outputs(const RunResults& results, const std::string& out) {
+  std::filesystem::create_directories(out);
+  write_results_json(results, out + "/results.json");
+  write_results_csv(results, out + "/results.csv");
+  write_requests_csv(results, out + "/requests.csv");
+  write_report(results, write_chart(results, out), out + "/report.md");
+}
+
 TEST(Sweep, FindsTheScriptedInflectionAndWritesEveryOutput) {
   // 4 slots: up to 4 users stream at full speed (20 ms TTFT, then 5 ms a token: 65 ms for 10 tokens);
-  // an 8th user's request waits for a slot, so throughput stays at 4 streams while TTFT climbs.
-  test::FakeOpenAiServer server(test::FakeScript{.ttft_ms = 20, .itl_ms = 5, .default_tokens = 10, .slots = 4});
+  // more users' requests wait for a slot, so throughput stays at 4 streams while TTFT climbs.
+  test::ScriptedClock clock;
+  test::FakeOpenAiServer server(test::FakeScript{.ttft_ms = 20, .itl_ms = 5, .default_tokens = 10, .slots = 4}, &clock);
   const std::filesystem::path folder =
       std::filesystem::temp_directory_path() / fmt::format("ringperf-sweep-{}", getpid());
   std::filesystem::remove_all(folder);
@@ -48,10 +64,12 @@ TEST(Sweep, FindsTheScriptedInflectionAndWritesEveryOutput) {
     "workload": {"type": "fixed", "input_tokens": 8, "output_tokens": 10},
     "load": {"shape": "closed", "concurrency": [1, 2, 4, 8], "warmup_seconds": 0.3, "duration_seconds": 1}})";
   const std::string out = (folder / "out").string();
-
-  ASSERT_EQ(run_ringperf({"run", (folder / "saturate.json").string(), "--url", server.url(), "--out", out,
-                          "--target-ttft-ms", "40", "--gpu-dollars-per-hour", "3.6", "--no-progress"}),
-            0);
+  RunOptions options;
+  options.url = server.url();
+  options.targets.ttft_ms = 40;
+  options.cost = CostInputs{3.6, 4};
+  options.progress = false;
+  write_outputs(run_sweep(load_scenario((folder / "saturate.json").string()), options, server.address(), clock), out);
 
   simdjson::dom::parser parser;
   const simdjson::dom::element results = parser.load(out + "/results.json");
@@ -64,13 +82,12 @@ TEST(Sweep, FindsTheScriptedInflectionAndWritesEveryOutput) {
     output_tps.push_back(double(point["output_tokens_per_s"]));
     EXPECT_EQ(int64_t(point["failed"]), 0);
   }
+  // Each stream ends a request every 65 ms: 15 of them end in a point's window of 1 s after the 0.3 s warm-up.
   // Throughput doubles with the users up to 4, then stays.
-  EXPECT_NEAR(output_tps[1] / output_tps[0], 2, 0.3);
-  EXPECT_NEAR(output_tps[2] / output_tps[1], 2, 0.3);
-  EXPECT_NEAR(output_tps[3] / output_tps[2], 1, 0.1);
-  // TTFT is the scripted 20 ms while a slot is free; 8 users each wait about one request (65 ms) for one.
-  EXPECT_NEAR(double(points.at(2)["ttft_ms"]["p50"]), 20, 8);
-  EXPECT_GT(double(points.at(3)["ttft_ms"]["p50"]), 60);
+  EXPECT_EQ(output_tps, (std::vector<double>{150, 300, 600, 600}));
+  // TTFT is the scripted 20 ms while a slot is free; 8 users each wait one request (65 ms) for one.
+  EXPECT_DOUBLE_EQ(double(points.at(2)["ttft_ms"]["p99"]), 20);
+  EXPECT_DOUBLE_EQ(double(points.at(3)["ttft_ms"]["p50"]), 65 + 20);
 
   ASSERT_FALSE(results["inflection"].is_null());
   EXPECT_EQ(int64_t(results["inflection"]["concurrency"]), 4);

@@ -9,7 +9,8 @@
 // deterministic (temperature 0, or a fixed seed). Every check runs even when an
 // earlier one failed; the exit status is 0 when all pass, 1 otherwise, and 77
 // (ctest's SKIP_RETURN_CODE) when node is too old or the SDK is not installed
-// (`npm ci --prefix tests/sdk`, done by deploy/install-deps.sh).
+// (`npm ci --prefix tests/sdk`, done by deploy/install-deps.sh) — except under
+// CI (CI set to any non-empty value), where nothing may skip: then it fails.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -21,11 +22,20 @@ const SKIP = 77;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
+// Skips for want of `reason`; under CI, fails instead.
+function skipUnlessCi(reason) {
+  if (process.env.CI) {
+    console.log(`FAIL: ${reason} (under CI nothing may skip)`);
+    process.exit(1);
+  }
+  console.log(`SKIP: ${reason}`);
+  process.exit(SKIP);
+}
+
 const MIN_NODE_MAJOR = 20;
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 if (nodeMajor < MIN_NODE_MAJOR) {
-  console.log(`SKIP: node ${process.versions.node} is too old for the OpenAI SDK test (needs ${MIN_NODE_MAJOR}+)`);
-  process.exit(SKIP);
+  skipUnlessCi(`node ${process.versions.node} is too old for the OpenAI SDK test (needs ${MIN_NODE_MAJOR}+)`);
 }
 
 let OpenAI;
@@ -33,9 +43,8 @@ try {
   ({ default: OpenAI } = await import('openai'));
 } catch (error) {
   if (error?.code === 'ERR_MODULE_NOT_FOUND' || !existsSync(path.join(here, 'node_modules', 'openai'))) {
-    console.log(`SKIP: the openai npm package is not installed in ${path.join(here, 'node_modules')} ` +
-                `(run: npm ci --prefix tests/sdk, or deploy/install-deps.sh)`);
-    process.exit(SKIP);
+    skipUnlessCi(`the openai npm package is not installed in ${path.join(here, 'node_modules')} ` +
+                 `(run: npm ci --prefix tests/sdk, or deploy/install-deps.sh)`);
   }
   throw error;
 }

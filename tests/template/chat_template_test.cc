@@ -294,13 +294,21 @@ TEST(ChatContext, IsWhatTheTemplateSees) {
   EXPECT_EQ(ChatTemplate::parse("{{ tools[0].function.name }}", "probe").render(kConversation, context), "f");
 }
 
-TEST(ChatContext, StrftimeNowFormatsTheLocalTime) {
+std::string local_date_now() {
   const std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
-  char year[8];
-  std::strftime(year, sizeof year, "%Y", &local);
-  EXPECT_EQ(ChatTemplate::parse("{{ strftime_now('%Y') }}", "probe").render(kConversation, {}), year);
+  char date[32];
+  return std::string(date, std::strftime(date, sizeof date, "%Y-%m-%d", &local));
+}
+
+// The date read before and after the render: one of them is the render's, even across midnight (or New Year).
+TEST(ChatContext, StrftimeNowFormatsTheLocalTime) {
+  const ChatTemplate probe = ChatTemplate::parse("{{ strftime_now('%Y-%m-%d') }}", "probe");
+  const std::string before = local_date_now();
+  const std::string rendered = probe.render(kConversation, {});
+  const std::string after = local_date_now();
+  EXPECT_TRUE(rendered == before || rendered == after) << rendered << " is neither " << before << " nor " << after;
 }
 
 TEST(ChatContext, RaiseExceptionBecomesARenderError) {

@@ -3,7 +3,6 @@
 // errors included; and the built-in templates against their families' goldens.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +12,7 @@
 #include "core/template/chat_template.h"
 #include "core/template/error.h"
 #include "core/template/json.h"
+#include "tests/ci.h"
 
 namespace rs::chat {
 namespace {
@@ -97,14 +97,12 @@ void expect_matches(const ChatTemplate& chat_template, const jinja::Value& golde
 }
 
 // The real templates live in ../shared, beside the checkout: without them these
-// tests skip, except in CI (CI=true), where they must be there.
+// tests skip, except under CI (CI set to any value), where they must be there.
 class SharedTemplates : public testing::Test {
  protected:
   void SetUp() override {
     if (std::filesystem::is_directory(kTemplates)) return;
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") FAIL() << kTemplates << " is missing; CI must provide ../shared";
-    GTEST_SKIP() << kTemplates << " is missing (the real templates live in ../shared)";
+    RS_SKIP_UNLESS_CI(kTemplates + " is missing (the real templates live in ../shared)");
   }
 };
 

@@ -5,13 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tests/tokenizer/llama_cpp_vectors.h"
@@ -37,6 +38,18 @@ struct VectorCase {
 std::ostream& operator<<(std::ostream& out, const VectorCase& c) { return out << c.name; }
 
 class BpeVectors : public testing::TestWithParam<VectorCase> {};
+
+std::string pieces_of(const BpeTokenizer& tokenizer, const std::vector<TokenId>& ids) {
+  std::string text;
+  for (const TokenId id : ids) text += tokenizer.piece(id);
+  return text;
+}
+
+// Where `a` and `b` first differ (npos when equal): what a failure on 1 MiB strings can usefully print.
+size_t first_difference(std::string_view a, std::string_view b) {
+  const auto [at_a, at_b] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return at_a == a.end() && at_b == b.end() ? std::string::npos : size_t(at_a - a.begin());
+}
 
 TEST_P(BpeVectors, MatchLlamaCppIdForId) {
   const VectorCase& c = GetParam();
@@ -76,12 +89,7 @@ TEST(BpeTokenizer, SmolLmRoundTripsThroughPiece) {
   if (!vocab) GTEST_SKIP() << "smollm2-vocab.gguf is not under ../shared/tokenizers";
   ASSERT_EQ(vocab->pre, "smollm");
   const BpeTokenizer tokenizer(*vocab);
-  for (const std::string text : {"Hello world", "12345"}) {
-    const std::vector<TokenId> ids = tokenizer.encode(text);
-    std::string decoded;
-    for (const TokenId id : ids) decoded += tokenizer.piece(id);
-    EXPECT_EQ(decoded, text);
-  }
+  for (const std::string text : {"Hello world", "12345"}) EXPECT_EQ(pieces_of(tokenizer, tokenizer.encode(text)), text);
   // smollm splits digits one by one before the GPT-2 pattern.
   EXPECT_EQ(tokenizer.encode("12345").size(), 5u);
 }
@@ -97,7 +105,7 @@ TEST(BpeTokenizer, ControlTokensHaveNoPiece) {
   EXPECT_EQ(tokenizer.piece(vocab->id_of("Ġworld")), " world");
 }
 
-TEST(BpeTokenizer, OddInputsDoNotCrash) {
+TEST(BpeTokenizer, OddAndHugeInputsRoundTrip) {
   const std::optional<Vocab> vocab = bpe_shared_vocab("llama3.2-vocab.gguf");
   if (!vocab) GTEST_SKIP() << "llama3.2-vocab.gguf is not under ../shared/tokenizers";
   const BpeTokenizer tokenizer(*vocab);
@@ -106,15 +114,19 @@ TEST(BpeTokenizer, OddInputsDoNotCrash) {
   // Invalid UTF-8 reads as U+FFFD, one per bad byte, as in llama.cpp; a
   // surrogate, which llama.cpp keeps, becomes one U+FFFD too.
   const std::vector<TokenId> invalid = tokenizer.encode("a\xff\xfe b\xc3 \xe2\x82 \xed\xa0\x80");
-  std::string decoded;
-  for (const TokenId id : invalid) decoded += tokenizer.piece(id);
-  EXPECT_EQ(decoded, "a\xef\xbf\xbd\xef\xbf\xbd b\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd");
+  EXPECT_EQ(pieces_of(tokenizer, invalid),
+            "a\xef\xbf\xbd\xef\xbf\xbd b\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd");
 
+  // 1 MiB inputs come back byte for byte: byte-level BPE has a token for every byte of valid UTF-8.
   std::string megabyte;
   for (size_t i = 0; megabyte.size() < (1u << 20); ++i) megabyte += "word " + std::to_string(i) + " ünïcödé\n\t  ";
-  EXPECT_FALSE(tokenizer.encode(megabyte).empty());
-  EXPECT_FALSE(tokenizer.encode(std::string(1u << 20, 'a')).empty());
-  EXPECT_FALSE(tokenizer.encode(std::string(1u << 20, ' ')).empty());
+  const Tokenizer full(*vocab);
+  for (const std::string& text : {megabyte, std::string(1u << 20, 'a'), std::string(1u << 20, ' ')}) {
+    const std::vector<TokenId> ids = tokenizer.encode(text);
+    EXPECT_EQ(first_difference(pieces_of(tokenizer, ids), text), std::string::npos) << text.substr(0, 16);
+    EXPECT_EQ(first_difference(full.decode(full.encode(text, false)), text), std::string::npos) << text.substr(0, 16);
+    EXPECT_LT(ids.size(), text.size() / 2) << text.substr(0, 16);  // merged, not one token per byte
+  }
 }
 
 std::vector<std::string> split(std::string_view pre, std::string_view text) {

@@ -7,7 +7,6 @@
 #include <simdjson.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -17,6 +16,7 @@
 
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/vocab.h"
+#include "tests/ci.h"
 #include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {
@@ -58,7 +58,7 @@ class TempModelDir {
 bool have_shared(const std::vector<std::string>& files) {
   for (const std::string& file : files) {
     if (fs::exists(kShared + file)) continue;
-    if (std::getenv("CI") != nullptr) ADD_FAILURE() << kShared << file << " is missing under CI";
+    if (test::under_ci()) ADD_FAILURE() << kShared << file << " is missing under CI";
     return false;
   }
   return true;

@@ -3,7 +3,6 @@
 // under ../shared they belong to.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -14,6 +13,7 @@
 
 #include "core/model/gguf_reader.h"
 #include "core/tokenizer/vocab.h"
+#include "tests/ci.h"
 
 namespace rs::tokenizer::vectors {
 
@@ -24,9 +24,7 @@ inline const std::string kShared = RINGSERVE_SOURCE_DIR "/../shared/";
 inline std::optional<Vocab> shared_vocab(const std::string& relative_path) {
   const std::string path = kShared + relative_path;
   if (!std::filesystem::exists(path)) {
-    if (std::getenv("CI") != nullptr) {
-      ADD_FAILURE() << path << " is missing under CI";
-    }
+    if (test::under_ci()) ADD_FAILURE() << path << " is missing under CI";
     return std::nullopt;
   }
   return vocab_from_metadata(model::read_gguf(path).metadata, path);

@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 
 #include "core/model/gguf_reader.h"
 #include "core/tokenizer/special_tokens.h"
+#include "tests/ci.h"
 #include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {
@@ -20,9 +20,7 @@ Tokenizer load(const std::string& relative) {
 
 bool have_shared() {
   if (std::filesystem::exists(RINGSERVE_SOURCE_DIR "/../shared/README.md")) return true;
-  if (std::getenv("CI") != nullptr) {
-    ADD_FAILURE() << "../shared is missing under CI";
-  }
+  if (test::under_ci()) ADD_FAILURE() << "../shared is missing under CI";
   return false;
 }
 
@@ -96,6 +94,55 @@ TEST(Tokenizer, LongerSpecialTokensAreMatchedFirst) {
   const std::vector<TokenId> plain = tokenizer.encode("<x><y>", false);
   EXPECT_EQ(plain.back(), 4);
   EXPECT_EQ(std::count(plain.begin(), plain.end(), 2), 0);
+}
+
+// A vocabulary of single characters (GPT-2's bytes for ASCII are the characters themselves) and special tokens.
+Tokenizer characters_and_specials() {
+  Vocab vocab;
+  vocab.model = "gpt2";
+  vocab.pre = "gpt-2";
+  const std::pair<const char*, TokenType> tokens[] = {
+      {"a", TokenType::normal},           // 0
+      {"b", TokenType::normal},           // 1
+      {"<", TokenType::normal},           // 2
+      {"x", TokenType::normal},           // 3
+      {">", TokenType::normal},           // 4
+      {"y", TokenType::normal},           // 5
+      {"<x>", TokenType::control},        // 6
+      {"<x><y>", TokenType::control},     // 7
+      {"<y>", TokenType::user_defined},   // 8
+      {"<u>", TokenType::unknown},        // 9
+      {"u", TokenType::normal},           // 10
+  };
+  for (const auto& [text, type] : tokens) {
+    vocab.ids[text] = TokenId(vocab.tokens.size());
+    vocab.tokens.push_back(text);
+    vocab.types.push_back(type);
+  }
+  return Tokenizer(std::move(vocab));
+}
+
+// A guard (the offset of a byte of the client's text) leaves every control or unknown token that would cover it text.
+TEST(Tokenizer, GuardedBytesKeepControlTokensText) {
+  const Tokenizer t = characters_and_specials();
+  using Ids = std::vector<TokenId>;
+  EXPECT_EQ(t.encode("a<x>b", false, true), (Ids{0, 6, 1}));
+  for (const size_t guard : {1, 2, 3}) {  // on any byte of "<x>"
+    EXPECT_EQ(t.encode("a<x>b", false, true, std::vector<size_t>{guard}), (Ids{0, 2, 3, 4, 1})) << guard;
+  }
+  for (const size_t guard : {0, 4}) {  // just before it, just after it
+    EXPECT_EQ(t.encode("a<x>b", false, true, std::vector<size_t>{guard}), (Ids{0, 6, 1})) << guard;
+  }
+  // A guarded longer token leaves the shorter ones in it to their own guards; a user-defined one is read anyway.
+  EXPECT_EQ(t.encode("<x><y>", false, true, std::vector<size_t>{4}), (Ids{6, 8}));
+  EXPECT_EQ(t.encode("<x><y>", false, true, std::vector<size_t>{1, 4}), (Ids{2, 3, 4, 8}));
+  EXPECT_EQ(t.encode("<u><u>", false, true, std::vector<size_t>{4}), (Ids{9, 2, 10, 4}));
+  // Guarded bytes read as they do without parse_special.
+  EXPECT_EQ(t.encode("a<x><u>", false, true, std::vector<size_t>{2, 5}), t.encode("a<x><u>", false));
+}
+
+TEST(Tokenizer, ParsedSpecialTextsAreTheControlAndUnknownTokens) {
+  EXPECT_EQ(characters_and_specials().parsed_special_texts(), (std::vector<std::string_view>{"<x><y>", "<x>", "<u>"}));
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+#include "tests/engine/tiny_model.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/model/synth.h"
+
+namespace rs::engine::testing {
+
+const ModelWeights& tiny_weights() {
+  static const std::unique_ptr<ModelWeights> weights = [] {
+    const std::string path = ::testing::TempDir() + "/scheduler-tiny-" + std::to_string(::getpid()) + ".gguf";
+    model::SynthOptions options;
+    options.type = model::TensorType::q8_0;
+    options.seed = 11;
+    options.output = path;
+    model::synth_model(options);
+    auto w = std::make_unique<ModelWeights>(describe_model(path), io::StreamOptions{.direct = false});
+    std::filesystem::remove(path);
+    return w;
+  }();
+  return *weights;
+}
+
+GenerationRequest request(uint64_t id, uint32_t prompt_tokens, uint32_t max_tokens, std::optional<uint64_t> seed) {
+  GenerationRequest r;
+  r.id = id;
+  for (uint32_t i = 0; i < prompt_tokens; ++i) r.prompt.push_back(TokenId((id * 31 + i * 7 + 3) % 250 + 1));
+  r.max_tokens = max_tokens;
+  r.sampling.max_tokens = int32_t(max_tokens);
+  if (seed) {
+    r.sampling.temperature = 1.0f;
+    r.sampling.seed = seed;
+  } else {
+    r.sampling.temperature = 0.0f;
+  }
+  r.sampling.ignore_eos = true;
+  return r;
+}
+
+}  // namespace rs::engine::testing
