@@ -12,7 +12,7 @@ struct CUstream_st;
 
 namespace rs::gpu {
 
-// The KV pool's shape, as engine::KvLayout: a block holds
+// The KV pool's shape, as kv::KvLayout: a block holds
 // [layer][key, value][kv head][position in block] rows of head_dim values.
 struct KvShape {
   uint32_t n_layers = 0;

@@ -1,6 +1,6 @@
 #pragma once
 // The CUDA stream executor: the CPU executor's forward pass (the reference,
-// core/engine/cpu_executor.h) on one device. Every launch of a step is queued
+// core/cpu/cpu_executor.h) on one device. Every launch of a step is queued
 // on one stream and the host waits once, for the logits; decode steps are
 // captured once per batch-size bucket as CUDA graphs and replayed, so a step
 // costs one launch instead of one per kernel.
@@ -41,7 +41,7 @@ class CudaExecutor final : public engine::Executor {
   CudaExecutor& operator=(const CudaExecutor&) = delete;
 
   void step(const engine::Batch& batch, engine::Logits& logits) override;
-  const engine::KvLayout& kv_layout() const override { return kv_; }
+  const kv::KvLayout& kv_layout() const override { return kv_; }
 
   // Device memory the step's buffers and the KV pool hold.
   uint64_t device_bytes() const;
@@ -69,7 +69,7 @@ class CudaExecutor final : public engine::Executor {
   const DeviceWeights& weights_;
   const model::ModelDesc& desc_;
   CudaExecutorOptions options_;
-  engine::KvLayout kv_;
+  kv::KvLayout kv_;
   uint32_t max_blocks_ = 0;  // block-table entries per token: a whole ctx_size context
   size_t max_tokens_ = 0;    // tokens one step may carry
   size_t max_rows_ = 0;      // sequences (and so logits rows) in one step

@@ -19,7 +19,7 @@ struct Shape {  // KvShape's numbers for the device
   bool f16;
 };
 
-// Where a row is in the pool: engine::KvLayout's arithmetic.
+// Where a row is in the pool: kv::KvLayout's arithmetic.
 __device__ inline size_t row_offset(const Shape& s, int block, int layer, int kind, int kv_head, int in_block) {
   return size_t(block) * s.block_bytes +
          ((size_t(layer) * 2 + kind) * s.n_kv_heads + kv_head) * s.block_tokens * s.row_bytes +

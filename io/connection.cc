@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 namespace rs::io {
 namespace {

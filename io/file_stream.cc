@@ -15,7 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 namespace rs::io {
 namespace {

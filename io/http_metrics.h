@@ -3,7 +3,7 @@
 #include <array>
 #include <span>
 
-#include "core/metrics.h"
+#include "core/base/metrics.h"
 
 namespace rs::io {
 

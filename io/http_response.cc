@@ -5,7 +5,7 @@
 #include <charconv>
 #include <ctime>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 
 namespace rs::io {
 

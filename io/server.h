@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/metrics.h"
+#include "core/base/metrics.h"
 #include "io/output_budget.h"
 #include "io/router.h"
 #include "io/server_config.h"

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "io/listener.h"
 #include "io/reply.h"
 

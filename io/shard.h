@@ -17,7 +17,7 @@
 #include "io/buffer_ring.h"
 #include "io/connection.h"
 #include "io/http_metrics.h"
-#include "io/mpsc_queue.h"
+#include "core/base/mpsc_queue.h"
 #include "io/output_budget.h"
 #include "io/router.h"
 #include "io/server_config.h"

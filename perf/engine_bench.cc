@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "core/engine/cpu_executor.h"
+#include "core/cpu/cpu_executor.h"
 #include "gpu/bandwidth.h"
 #include "gpu/cuda_model.h"
 #include "gpu/device.h"
@@ -37,9 +37,9 @@ double median(std::vector<double> v) {
 }
 
 // Bytes of weights one decode step reads: every layer's matrices and the LM head.
-uint64_t weight_bytes_per_step(const engine::ModelWeights& w) {
+uint64_t weight_bytes_per_step(const cpu::ModelWeights& w) {
   uint64_t bytes = w.output.rows * w.output.row_bytes;
-  for (const engine::LayerWeights& l : w.layers) {
+  for (const cpu::LayerWeights& l : w.layers) {
     for (const kernels::Matrix* m : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) bytes += m->rows * m->row_bytes;
   }
   return bytes;
@@ -158,9 +158,9 @@ int main(int argc, char** argv) {
                                    .warmups = device == Device::cuda ? 1u : 0u};
   try {
     if (device == Device::cpu) {
-      const engine::ModelWeights weights(engine::describe_model(model), {});
+      const cpu::ModelWeights weights(cpu::describe_model(model), {});
       if (!no_huge_pages) weights.move_to_huge_pages();  // as serve does, beside the engine, once started
-      engine::CpuExecutor executor(
+      cpu::CpuExecutor executor(
           weights, {.threads = threads, .kv_blocks = blocks_per_sequence * max_batch, .block_tokens = kBlockTokens});
       bench(executor, weights.output.rows, weight_bytes_per_step(weights), bench_options, {});
       return 0;
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     const double copy_gb_s = gpu::device_copy_gb_s(0);
     // Sized for exactly this run: every sequence's whole context, and the 16-token prompts of the largest decode
     // batch in one step.
-    gpu::CudaModel cuda_model(engine::describe_model(model), 0,
+    gpu::CudaModel cuda_model(cpu::describe_model(model), 0,
                               {.kv_blocks = blocks_per_sequence * max_batch,
                                .block_tokens = kBlockTokens,
                                .max_batch_tokens = std::max(prompt, kDecodePrompt * max_batch),

@@ -6,7 +6,7 @@
 #include "core/api/completion.h"
 #include "core/api/openai_response.h"
 #include "core/api/prompt.h"
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 
 namespace rs::api {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 
 namespace rs::api {
 namespace {

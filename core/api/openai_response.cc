@@ -6,7 +6,7 @@
 #include <cmath>
 #include <iterator>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 #include "core/tokenizer/utf8.h"
 
 namespace rs::api {

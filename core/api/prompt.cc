@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/template/error.h"
 #include "core/template/guard_marks.h"
 #include "core/template/json.h"

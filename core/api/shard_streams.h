@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/engine/engine.h"
-#include "core/metrics.h"
+#include "core/base/metrics.h"
 #include "io/shard.h"
 
 namespace rs::api {

@@ -7,10 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "core/kv/kv_layout.h"
+
 namespace rs::engine {
 
 using TokenId = int32_t;
-using BlockId = uint32_t;
+using BlockId = kv::BlockId;
 
 struct SequenceStep {
   std::span<const TokenId> tokens;  // the new tokens, at positions position, position + 1, …

@@ -5,7 +5,7 @@
 #include <future>
 #include <stdexcept>
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 namespace rs::engine {
 namespace {

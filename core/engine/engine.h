@@ -13,7 +13,7 @@
 
 #include "core/engine/engine_metrics.h"
 #include "core/engine/scheduler.h"
-#include "io/mpsc_queue.h"
+#include "core/base/mpsc_queue.h"
 
 namespace rs::engine {
 

@@ -2,7 +2,7 @@
 // What the engine thread measures, for /metrics: the signals Cloud Run and GKE
 // autoscale on (queue depth, running requests, KV cache usage, batch size) and
 // the latencies users feel. The engine thread writes, /metrics reads.
-#include "core/metrics.h"
+#include "core/base/metrics.h"
 
 namespace rs::engine {
 

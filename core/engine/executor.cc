@@ -6,7 +6,7 @@
 
 namespace rs::engine {
 
-void check_batch(const Batch& batch, const KvLayout& kv, size_t vocab) {
+void check_batch(const Batch& batch, const kv::KvLayout& kv, size_t vocab) {
   for (const SequenceStep& s : batch.sequences) {
     const uint64_t end = uint64_t(s.position) + s.tokens.size();
     if (s.logits > s.tokens.size()) {

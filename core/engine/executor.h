@@ -2,14 +2,14 @@
 // What runs a model: the scheduler, sampler and caches talk to this and do not
 // know whether a CPU or a GPU computes the step.
 #include "core/engine/batch.h"
-#include "core/engine/kv_layout.h"
+#include "core/kv/kv_layout.h"
 
 namespace rs::engine {
 
 // Throws std::invalid_argument when a sequence has too few KV blocks for its
 // positions, names a block outside the pool, or a token outside `vocab`: what
 // every executor checks before a step touches memory.
-void check_batch(const Batch& batch, const KvLayout& kv, size_t vocab);
+void check_batch(const Batch& batch, const kv::KvLayout& kv, size_t vocab);
 
 class Executor {
  public:
@@ -21,7 +21,7 @@ class Executor {
   virtual void step(const Batch& batch, Logits& logits) = 0;
 
   // How the KV cache is laid out and how many blocks the executor holds.
-  virtual const KvLayout& kv_layout() const = 0;
+  virtual const kv::KvLayout& kv_layout() const = 0;
 };
 
 }  // namespace rs::engine

@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/block_pool.h"
+#include "core/kv/block_pool.h"
 #include "core/engine/executor.h"
 #include "core/sampler/sampler.h"
 
@@ -99,7 +99,7 @@ class Scheduler {
   uint32_t running() const { return uint32_t(running_.size()); }
   uint32_t running_requests() const { return uint32_t(running_per_group_.size()); }
   uint32_t waiting_requests() const;
-  const BlockPool& blocks() const { return pool_; }
+  const kv::BlockPool& blocks() const { return pool_; }
   const SchedulerLimits& limits() const { return limits_; }
 
  private:
@@ -131,7 +131,7 @@ class Scheduler {
   SchedulerLimits limits_;
   std::vector<TokenId> end_of_generation_;
   uint32_t block_tokens_;
-  BlockPool pool_;
+  kv::BlockPool pool_;
   std::deque<SequencePtr> waiting_;
   std::vector<SequencePtr> running_;  // in admission order: oldest first
   std::unordered_map<uint64_t, uint32_t> running_per_group_;  // groups with sequences running

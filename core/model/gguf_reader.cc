@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "core/log.h"
+#include "core/base/log.h"
 
 namespace rs::model {
 namespace {

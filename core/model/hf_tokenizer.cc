@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/model/model_error.h"
 #include "core/model/sentencepiece_model.h"
 

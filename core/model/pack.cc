@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/gguf_writer.h"

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/template/builtin_templates.h"
 #include "core/template/error.h"
 #include "core/template/json.h"

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "core/log.h"
+#include "core/base/log.h"
 #include "perf/ringperf/load_generator.h"
 #include "perf/ringperf/outputs.h"
 #include "perf/ringperf/scenario.h"

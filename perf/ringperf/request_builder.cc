@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 
 namespace rs::ringperf {
 

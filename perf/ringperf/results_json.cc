@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 #include "perf/ringperf/outputs.h"
 
 namespace rs::ringperf {

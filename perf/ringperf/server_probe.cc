@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "core/json_write.h"
+#include "core/base/json_write.h"
 #include "perf/ringperf/blocking_http.h"
 #include "perf/ringperf/prompt_text.h"
 

@@ -24,7 +24,7 @@
 #include "core/api/serving_model.h"
 #include "core/template/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 
 namespace rs::api {
 namespace {

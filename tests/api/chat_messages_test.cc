@@ -9,7 +9,7 @@
 #include "core/api/openai_request.h"
 #include "core/api/prompt.h"
 #include "core/api/serving_model.h"
-#include "core/demo_model.h"
+#include "core/app/demo_model.h"
 #include "core/template/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
 

@@ -12,13 +12,13 @@
 #include <thread>
 
 #include "core/api/api_routes.h"
-#include "core/endpoints.h"
-#include "core/json_write.h"
-#include "core/model_service.h"
+#include "core/app/endpoints.h"
+#include "core/base/json_write.h"
+#include "core/app/model_service.h"
 #include "core/sampler/sampler.h"
 #include "core/tokenizer/special_tokens.h"
-#include "tests/ci.h"
-#include "tests/http_client.h"
+#include "tests/support/ci.h"
+#include "tests/support/http_client.h"
 
 namespace rs::test {
 namespace {
@@ -36,7 +36,7 @@ class GatedExecutor final : public engine::Executor {
     lock.unlock();
     inner_.step(batch, logits);
   }
-  const engine::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
+  const kv::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
 
   void allow(uint32_t steps) { change([&] { allowed_ += steps; }); }
   void open() { change([&] { open_ = true; }); }
@@ -61,15 +61,15 @@ class GatedExecutor final : public engine::Executor {
 // The demo model on its own CPU executor behind a gate, with its own engine.
 struct GatedModel {
   explicit GatedModel(const engine::SchedulerLimits& limits, const tokenizer::Vocab& vocab)
-      : weights(engine::describe_model(demo.path()), io::StreamOptions{.direct = false}),
+      : weights(cpu::describe_model(demo.path()), io::StreamOptions{.direct = false}),
         cpu(weights, {.threads = 1, .kv_blocks = 64 * limits.ctx_size / 16, .block_tokens = 16}),
         gate(cpu),
         engine(gate, limits, tokenizer::end_of_generation_tokens(vocab)) {}
   ~GatedModel() { gate.open(); }  // a step still waiting must end for the engine thread to stop
 
   DemoModelFile demo;
-  engine::ModelWeights weights;
-  engine::CpuExecutor cpu;
+  cpu::ModelWeights weights;
+  cpu::CpuExecutor cpu;
   GatedExecutor gate;
   engine::Engine engine;
 };
@@ -746,8 +746,8 @@ TEST_F(ServingLimits, TheStoriesModelAnswersAsLlamaCppWithTheLogitsLogprobs) {
   EXPECT_EQ(std::string_view(choice["text"]), std::string_view(reference["text"]));
 
   // The same tokens through an executor of the same weights in one step, every row's logits kept.
-  engine::ModelWeights weights(engine::describe_model(path), io::StreamOptions{.direct = false});
-  engine::CpuExecutor executor(weights, {.threads = 1, .kv_blocks = 8, .block_tokens = 16});
+  cpu::ModelWeights weights(cpu::describe_model(path), io::StreamOptions{.direct = false});
+  cpu::CpuExecutor executor(weights, {.threads = 1, .kv_blocks = 8, .block_tokens = 16});
   std::vector<engine::TokenId> tokens = prompt;
   tokens.insert(tokens.end(), greedy.begin(), greedy.end() - 1);
   const std::vector<engine::BlockId> blocks = {0, 1, 2};

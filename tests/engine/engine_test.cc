@@ -11,10 +11,13 @@
 #include <mutex>
 #include <string>
 
-#include "core/engine/cpu_executor.h"
+#include "core/cpu/cpu_executor.h"
 #include "tests/engine/tiny_model.h"
 
 namespace rs::engine {
+
+using cpu::CpuExecutor;
+using cpu::ModelWeights;
 namespace {
 
 using testing::request;
@@ -34,7 +37,7 @@ class GatedExecutor final : public Executor {
     }
     inner_.step(batch, logits);
   }
-  const KvLayout& kv_layout() const override { return inner_.kv_layout(); }
+  const kv::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
 
   void wait_for_first_step() { entered_.wait(); }
   void open() { open_.count_down(); }
@@ -79,7 +82,7 @@ class CollectingSink final : public EventSink {
 };
 
 // Four sequences that each fill the pool at full length (as scheduler_test's pairs): they take turns.
-constexpr CpuExecutorOptions kSmallPool = {.threads = 1, .kv_blocks = 8, .block_tokens = 4};
+constexpr cpu::CpuExecutorOptions kSmallPool = {.threads = 1, .kv_blocks = 8, .block_tokens = 4};
 constexpr SchedulerLimits kLimits = {.max_batch_tokens = 64, .max_seqs = 8, .ctx_size = 1024};
 
 std::vector<GenerationRequest> crowding_requests() {

@@ -13,10 +13,13 @@
 #include <utility>
 #include <vector>
 
-#include "core/engine/cpu_executor.h"
+#include "core/cpu/cpu_executor.h"
 #include "tests/engine/tiny_model.h"
 
 namespace rs::engine {
+
+using cpu::CpuExecutor;
+using cpu::ModelWeights;
 namespace {
 
 using testing::request;

@@ -11,6 +11,9 @@
 
 namespace rs::engine::testing {
 
+using cpu::CpuExecutor;
+using cpu::ModelWeights;
+
 const ModelWeights& tiny_weights() {
   static const std::unique_ptr<ModelWeights> weights = [] {
     const std::string path = ::testing::TempDir() + "/scheduler-tiny-" + std::to_string(::getpid()) + ".gguf";
@@ -19,7 +22,7 @@ const ModelWeights& tiny_weights() {
     options.seed = 11;
     options.output = path;
     model::synth_model(options);
-    auto w = std::make_unique<ModelWeights>(describe_model(path), io::StreamOptions{.direct = false});
+    auto w = std::make_unique<ModelWeights>(cpu::describe_model(path), io::StreamOptions{.direct = false});
     std::filesystem::remove(path);
     return w;
   }();

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <optional>
 
-#include "core/engine/cpu_executor.h"
+#include "core/cpu/cpu_executor.h"
 #include "core/engine/scheduler.h"
 
 namespace rs::engine::testing {
+
+using cpu::CpuExecutor;
+using cpu::ModelWeights;
 
 // A q8_0 synth model, written once per process.
 const ModelWeights& tiny_weights();

@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <numeric>
 
-#include "core/engine/cpu_executor.h"
+#include "core/cpu/cpu_executor.h"
 #include "core/model/synth.h"
-#include "tests/ci.h"
-#include "tests/engine/greedy_reference.h"
-#include "tests/engine/reference_model.h"
+#include "tests/support/ci.h"
+#include "tests/cpu/greedy_reference.h"
+#include "tests/cpu/reference_model.h"
 #include "tests/gpu/device_copy.h"
 
 namespace rs::gpu {
@@ -43,8 +43,8 @@ std::string synth_file(const std::string& preset, TensorType type) {
 // The same file on the host (for the CPU executor and the reference) and on the device.
 struct BothWeights {
   explicit BothWeights(const std::string& path)
-      : host(engine::describe_model(path), {.direct = false}), device(engine::describe_model(path), 0, {.direct = false}) {}
-  engine::ModelWeights host;
+      : host(cpu::describe_model(path), {.direct = false}), device(cpu::describe_model(path), 0, {.direct = false}) {}
+  cpu::ModelWeights host;
   DeviceWeights device;
 };
 
@@ -70,7 +70,7 @@ std::vector<std::vector<float>> run_chunks(engine::Executor& executor, std::span
 
 double relative_error(std::span<const float> a, std::span<const float> b) {
   const std::vector<double> wide(b.begin(), b.end());
-  return engine::testing::relative_error(a, wide);
+  return cpu::testing::relative_error(a, wide);
 }
 
 const std::vector<TokenId> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
@@ -86,7 +86,7 @@ CudaExecutorOptions small_options(TensorType kv, uint32_t blocks, bool graphs = 
 TEST_F(CudaExecutorTest, FloatWeightsMatchTheCpuExecutor) {
   for (const TensorType type : {TensorType::f32, TensorType::f16, TensorType::bf16}) {
     const BothWeights w(synth_file("small", type));
-    engine::CpuExecutor cpu(w.host, {.threads = 2, .kv_type = TensorType::f32, .kv_blocks = 2});
+    cpu::CpuExecutor cpu(w.host, {.threads = 2, .kv_type = TensorType::f32, .kv_blocks = 2});
     CudaExecutor gpu(w.device, small_options(TensorType::f32, 2));
     const std::vector<BlockId> blocks = consecutive_blocks(0, 2);
     const auto want = run_chunks(cpu, kPrompt, blocks, 1);
@@ -103,10 +103,10 @@ TEST_F(CudaExecutorTest, FloatWeightsMatchTheCpuExecutor) {
 TEST_F(CudaExecutorTest, QuantizedWeightsMatchTheExactReference) {
   for (const TensorType type : {TensorType::q8_0, TensorType::q4_0}) {
     const BothWeights w(synth_file("small", type));
-    const auto reference = engine::testing::reference_logits(w.host, kPrompt, {.kv = TensorType::f16});
+    const auto reference = cpu::testing::reference_logits(w.host, kPrompt, {.kv = TensorType::f16});
     CudaExecutor gpu(w.device, small_options(TensorType::f16, 2));
     const auto got = run_chunks(gpu, kPrompt, consecutive_blocks(0, 2), 5);
-    EXPECT_LT(engine::testing::relative_error(got.back(), reference.back()), 1e-3) << model::info(type).name;
+    EXPECT_LT(cpu::testing::relative_error(got.back(), reference.back()), 1e-3) << model::info(type).name;
   }
 }
 
@@ -199,10 +199,10 @@ TEST_F(CudaExecutorTest, RejectsWhatItCannotRun) {
 TEST_F(CudaExecutorTest, Stories260KGreedyMatchesLlamaCpp) {
   const std::string path = RINGSERVE_SOURCE_DIR "/../shared/models/stories260K.gguf";
   if (!std::filesystem::exists(path)) RS_SKIP_UNLESS_CI(path + " is absent");
-  const engine::testing::GreedyReference reference = engine::testing::llama_cpp_greedy("stories260K.gguf");
-  const DeviceWeights weights(engine::describe_model(path), 0, {.direct = false});
+  const cpu::testing::GreedyReference reference = cpu::testing::llama_cpp_greedy("stories260K.gguf");
+  const DeviceWeights weights(cpu::describe_model(path), 0, {.direct = false});
   CudaExecutor executor(weights, small_options(TensorType::f16, 8));
-  EXPECT_EQ(engine::testing::greedy_continuation(executor, reference.prompt, consecutive_blocks(0, 8),
+  EXPECT_EQ(cpu::testing::greedy_continuation(executor, reference.prompt, consecutive_blocks(0, 8),
                                                  reference.continuation.size()),
             reference.continuation);
 }

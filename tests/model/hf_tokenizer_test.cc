@@ -19,7 +19,7 @@
 #include "core/model/model_error.h"
 #include "core/model/safetensors_reader.h"
 #include "tests/model/safetensors_fixture.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 
 namespace rs::model {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/model/gguf_describe.h"
 #include "core/model/gguf_reader.h"
 #include "core/model/quantize.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 
 namespace rs::model {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/template/chat_template.h"
 #include "core/template/error.h"
 #include "core/template/json.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 
 namespace rs::chat {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/vocab.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 #include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {

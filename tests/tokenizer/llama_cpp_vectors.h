@@ -13,7 +13,7 @@
 
 #include "core/model/gguf_reader.h"
 #include "core/tokenizer/vocab.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 
 namespace rs::tokenizer::vectors {
 

@@ -7,7 +7,7 @@
 
 #include "core/model/gguf_reader.h"
 #include "core/tokenizer/special_tokens.h"
-#include "tests/ci.h"
+#include "tests/support/ci.h"
 #include "tests/tokenizer/llama_cpp_vectors.h"
 
 namespace rs::tokenizer {

@@ -14,8 +14,8 @@
 #include "core/model/gguf_reader.h"
 #include "core/model/gguf_writer.h"
 #include "core/model/model_error.h"
-#include "tests/ci.h"
-#include "tests/model/meta_values.h"
+#include "tests/support/ci.h"
+#include "tests/support/meta_values.h"
 
 namespace rs::tokenizer {
 namespace {

@@ -1,0 +1,3 @@
+#include "core/app/cli.h"
+
+int main(int argc, char** argv) { return rs::run_cli(argc, argv); }

@@ -1,0 +1,250 @@
+#include "core/app/serve_command.h"
+
+#include <mimalloc.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <thread>
+
+#include "core/api/api_routes.h"
+#include "core/app/command.h"
+#include "core/app/endpoints.h"
+#include "core/base/log.h"
+#include "gpu/device.h"
+#include "io/server.h"
+
+namespace rs {
+namespace {
+
+// The engine thread's compute needs the cores; shards are mostly idle.
+constexpr int kCoresReservedForCompute = 1;
+
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+void log_devices() {
+  std::string why_none;
+  const auto devices = gpu::visible_devices(why_none);
+  if (devices.empty()) log::info("CUDA: no usable device ({})", why_none);
+  for (const auto& d : devices) {
+    log::info("CUDA device {}: {}, {:.1f} GiB, sm_{}{}", d.index, d.name,
+              double(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
+  }
+}
+
+}  // namespace
+
+Command add_serve_command(CLI::App& app) {
+  CLI::App& command = *app.add_subcommand("serve", "Run the HTTP server (until SIGTERM/SIGINT)");
+  auto options = std::make_shared<ServeOptions>();
+  ServeOptions& o = *options;
+  io::ServerConfig& s = o.server;
+  s.shards = io::default_shard_count(kCoresReservedForCompute);
+  command.add_option("--host", s.host, "Address to listen on")->capture_default_str();
+  command.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
+      ->capture_default_str();
+  command.add_option("--shards", s.shards,
+                     "HTTP reactor threads, each pinned to a core with its own io_uring "
+                     "(default: the CPUs this process may use, minus one for the engine)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  command.add_flag("--no-pin", o.no_pin, "Do not pin shard threads to cores");
+  command.add_option("--max-connections", s.max_connections,
+                     "Open connections per shard; connections beyond it are answered 503")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--max-header-bytes", s.limits.max_header_bytes,
+                     "Largest request line + headers; larger requests get 431")
+      ->check(CLI::Range(size_t{256}, size_t{1} << 24))
+      ->capture_default_str();
+  command.add_option("--max-body-bytes", s.limits.max_body_bytes,
+                     "Largest request body; larger requests get 413")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--header-timeout", o.header_timeout_s,
+                     "Seconds a client may take to send a request's headers (slowloris guard); "
+                     "then 408 and close")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--body-timeout", o.body_timeout_s,
+                     "Seconds a client may take to send a request's body; then 408 and close")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--idle-timeout", o.idle_timeout_s,
+                     "Seconds an idle keep-alive connection stays open")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--write-timeout", o.write_timeout_s,
+                     "Seconds a client may take no response bytes while some wait for it; then it is closed and its "
+                     "requests cancelled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--drain-timeout", o.drain_timeout_s,
+                     "On SIGTERM/SIGINT: seconds in-flight requests get to finish before exit "
+                     "(keep it below Cloud Run's 10 s grace period)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--max-output-bytes", s.max_output_bytes,
+                     "Unsent bytes of a stream a slow client may pile up before its request is cancelled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--max-unsent-bytes", s.max_unsent_bytes,
+                     "Unsent response bytes across all connections; past it, large responses get 503 and the "
+                     "connections that have read nothing for longest are closed")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--cors-origin", s.cors_origin,
+                     "Send Access-Control-Allow-Origin with this value (e.g. * or https://app.example) and answer "
+                     "CORS preflights, for browser clients (default: no CORS headers)");
+  command.add_flag("--access-log", s.access_log, "Log one line per request");
+
+  ModelServiceOptions& m = o.model;
+  command.add_option("--model", m.model,
+                     "A GGUF model, or a Hugging Face model directory (default: the built-in demo model, random "
+                     "weights)")
+      ->check(CLI::ExistingPath);
+  command.add_option("--model-name", m.model_name,
+                     "The model's id in /v1/models and in responses (default: the file's name)");
+  command.add_option("--chat-template", m.chat_template,
+                     "Use this chat template instead of the model's: a built-in name (chatml, gemma, llama2, llama3, "
+                     "mistral, phi3, smollm2, zephyr) or a Jinja file");
+  add_device_option(command, m.device,
+                    "Where the model runs: cuda (device 0: the weights stream from disk to the GPU), cpu, or auto "
+                    "(cuda where a GPU is visible)");
+  command.add_option("--gpu-memory-fraction", m.gpu_memory_fraction,
+                     "Share of the GPU's memory this server takes for weights, activations and the KV cache; the KV "
+                     "cache gets all the rest unless --kv-cache-gib")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
+  command.add_option("--threads", m.threads, "Compute threads of the CPU engine (default: every core)");
+  command.add_option("--ctx-size", m.ctx_size,
+                     "Context per sequence, prompt plus generated tokens; longer prompts get 400. A smaller context "
+                     "leaves KV blocks for more sequences at once")
+      ->check(CLI::Range(16u, 1u << 24))
+      ->capture_default_str();
+  command.add_option("--kv-type", m.kv_type,
+                     "KV cache type: f16, or q8_0 for half the memory (more sequences; CPU only for now)")
+      ->check(CLI::IsMember({"f16", "q8_0", "f32"}))
+      ->capture_default_str();
+  command.add_option("--kv-cache-gib", m.kv_cache_gib,
+                     "Memory of the KV cache (default: on the CPU, --max-seqs full contexts, at most a quarter of "
+                     "memory; on a GPU, what --gpu-memory-fraction leaves)")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--max-batch-tokens", m.limits.max_batch_tokens,
+                     "Tokens per engine step: running decodes plus chunks of waiting prompts")
+      ->check(CLI::Range(16u, 1u << 20))
+      ->capture_default_str();
+  command.add_option("--max-seqs", m.limits.max_seqs, "Sequences running at once (one per choice of a request)")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  command.add_option("--max-concurrency", o.max_concurrency,
+                     "Sequences served at once: a request counts its n choices over its prompts (one for most "
+                     "requests); set Cloud Run's per-instance concurrency to it (default: --max-seqs)")
+      ->check(CLI::Range(1u, 1u << 20));
+  command.add_option("--max-queue", o.max_queue,
+                     "Sequences waiting beyond --max-concurrency; past both, 429 with Retry-After (0: no queue; "
+                     "default: as many as --max-concurrency)")
+      ->check(CLI::Range(0u, 1u << 20));
+  command.add_option("--api-key", o.api_key,
+                     "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
+                     "/health, /ready and /metrics stay open")
+      ->envname("RINGSERVE_API_KEY");
+  return {&command, [options] { return serve(*options); }};
+}
+
+int serve(ServeOptions o) {
+  o.server.header_timeout = io::Seconds(o.header_timeout_s);
+  o.server.body_timeout = io::Seconds(o.body_timeout_s);
+  o.server.idle_timeout = io::Seconds(o.idle_timeout_s);
+  o.server.drain_timeout = io::Seconds(o.drain_timeout_s);
+  o.server.write_timeout = io::Seconds(o.write_timeout_s);
+  o.server.pin_shards = !o.no_pin;
+
+  raise_open_files_limit();
+  // Signals are taken by this thread with sigwait; every thread started from
+  // here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  void* probe = malloc(64);  // mimalloc must own malloc itself, not just be linked in
+  const bool redirected = mi_is_in_heap_region(probe);
+  free(probe);
+  const int v = mi_version();  // e.g. 209 for 2.0.9
+  log::info("ringserve {} starting (allocator: mimalloc {}.{}.{}, malloc {})", RINGSERVE_VERSION,
+            v / 100, v / 10 % 10, v % 10,
+            redirected ? "redirected" : "NOT redirected: check the link order");
+  log_devices();
+
+  std::atomic<bool> model_ready{false};
+  io::Server server(o.server);
+  const uint32_t concurrency = o.max_concurrency ? o.max_concurrency : o.model.limits.max_seqs;
+  const uint32_t queue = o.max_queue >= 0 ? uint32_t(o.max_queue) : concurrency;
+  api::Api api(server, {o.api_key, concurrency + queue});
+  std::unique_ptr<ModelService> service;
+  add_health_endpoints(server, model_ready, [&service, &api](metrics::Exposition& out) {
+    service->engine().metrics().render(out);  // set before model_ready, which publishes it
+    api.render_metrics(out);
+  });
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log::error("cannot start the HTTP server: {}", e.what());
+    return 1;
+  }
+  log::info("listening on http://{}:{} with {} shard(s); loading the model: /ready answers 503 until it is served",
+            o.server.host, server.port(), server.shard_count());
+
+  // Loads beside the signal loop, so SIGTERM during a long load still stops the server.
+  std::atomic<bool> load_failed{false};
+  std::thread loader([&] {
+    try {
+      service = std::make_unique<ModelService>(o.model);
+      api.serve(service->serving(), service->engine());
+      model_ready.store(true, std::memory_order_release);
+      log::info("ready: serving \"{}\"; at most {} sequences at once plus {} queued (429 beyond)",
+                service->serving().id, concurrency, queue);
+    } catch (const std::exception& e) {
+      log::error("cannot serve the model: {}", e.what());
+      load_failed = true;
+      server.stop();
+    }
+  });
+
+  std::atomic<bool> exited{false};
+  std::thread waiter([&] {
+    server.wait();
+    exited = true;
+  });
+  bool draining = false;
+  const timespec poll{0, 100'000'000};
+  while (!exited) {
+    siginfo_t info;
+    const int sig = sigtimedwait(&signals, &info, &poll);
+    if (sig < 0) continue;
+    if (!draining) {
+      draining = true;
+      log::info("received {}: draining (finishing in-flight requests for up to {}s; "
+                "signal again to stop now)", sigabbrev_np(sig), o.drain_timeout_s);
+      server.drain();
+    } else {
+      log::warn("received {} again: closing all connections now", sigabbrev_np(sig));
+      server.stop();
+    }
+  }
+  waiter.join();
+  loader.join();
+  log::info("stopped");
+  return load_failed ? 1 : 0;
+}
+
+}  // namespace rs

@@ -1,0 +1,26 @@
+#pragma once
+// `ringserve serve`: the HTTP server until SIGTERM / SIGINT.
+#include <CLI/CLI.hpp>
+
+#include "core/app/model_service.h"
+#include "io/server_config.h"
+
+namespace rs {
+
+struct ServeOptions {
+  io::ServerConfig server;
+  double header_timeout_s = 10;
+  double body_timeout_s = 60;
+  double idle_timeout_s = 60;
+  double write_timeout_s = 30;
+  double drain_timeout_s = 8;
+  bool no_pin = false;
+  ModelServiceOptions model;
+  std::string api_key;           // also RINGSERVE_API_KEY
+  uint32_t max_concurrency = 0;  // 0: --max-seqs
+  int64_t max_queue = -1;        // -1: as many as max_concurrency; 0: no queue
+};
+
+int serve(ServeOptions options);
+
+}  // namespace rs

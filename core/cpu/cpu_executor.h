@@ -1,0 +1,65 @@
+#pragma once
+// The reference executor: a Llama-family forward pass over a batch on the
+// CPU's SIMD units, with a paged KV cache in host memory. Every GPU kernel is
+// checked against it, and it serves where no GPU is present.
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "core/engine/executor.h"
+#include "core/cpu/model_weights.h"
+#include "core/cpu/thread_pool.h"
+#include "core/kernels/matmul.h"
+
+namespace rs::cpu {
+
+struct CpuExecutorOptions {
+  unsigned threads = 0;  // 0: every core
+  model::TensorType kv_type = model::TensorType::f16;
+  uint32_t kv_blocks = 0;  // blocks in the KV pool
+  uint32_t block_tokens = 16;
+};
+
+class CpuExecutor final : public engine::Executor {
+ public:
+  // Throws std::invalid_argument for options the model cannot run with.
+  CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options);
+
+  void step(const engine::Batch& batch, engine::Logits& logits) override;
+  const kv::KvLayout& kv_layout() const override { return kv_; }
+
+ private:
+  void embed(const engine::Batch& batch);
+  void layer(uint32_t index);
+  void attention(uint32_t layer, size_t token, uint32_t head, float* scores);
+  // One product of the step: `input` rows times `weight`, into `output` rows.
+  struct Product {
+    const kernels::Matrix* weight;
+    float* output;
+  };
+  // Runs products that share an input, one parallel region per weight type.
+  void multiply(const float* input, size_t n_tokens, size_t width, std::initializer_list<Product> products);
+  void lm_head(const engine::Batch& batch, engine::Logits& logits);
+
+  const ModelWeights& weights_;
+  const model::ModelDesc& desc_;
+  ThreadPool pool_;
+  kv::KvLayout kv_;
+  std::unique_ptr<std::byte[]> kv_memory_;
+
+  // Per step: each token's sequence, position and block table.
+  struct TokenSlot {
+    uint32_t position;
+    std::span<const kv::BlockId> blocks;
+  };
+  std::vector<TokenSlot> slots_;
+  size_t n_tokens_ = 0;
+  // Activations, token-major: [token][width].
+  std::vector<float> x_, normed_, q_, k_, v_, attn_, gate_, up_, out_;
+  std::vector<std::vector<float>> scores_;  // one attention row per thread
+  std::vector<float> head_input_;  // final-normed rows of the tokens that want logits
+  kernels::Activations prepared_;
+};
+
+}  // namespace rs::cpu

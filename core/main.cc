@@ -1,3 +1,0 @@
-#include "core/cli.h"
-
-int main(int argc, char** argv) { return rs::run_cli(argc, argv); }
