@@ -6,7 +6,7 @@
 #include <optional>
 #include <utility>
 
-namespace rs::io {
+namespace rs {
 
 template <typename T>
 class MpscQueue {
@@ -48,4 +48,4 @@ class MpscQueue {
   Node* tail_;               // consumed; its successor is the next to pop
 };
 
-}  // namespace rs::io
+}  // namespace rs

@@ -201,7 +201,7 @@ void Engine::update_gauges() {
   metrics_.sequences_running.set(scheduler_.running());
   metrics_.requests_waiting.set(scheduler_.waiting_requests());
   metrics_.requests_running.set(scheduler_.running_requests());
-  metrics_.kv_blocks_used.set(scheduler_.blocks().total_blocks() - scheduler_.blocks().free_blocks());
+  metrics_.kv_blocks_used.set(scheduler_.kv_cache().used_blocks());
   if (scheduler_.idle()) {
     metrics_.batch_sequences.set(0);
     metrics_.batch_tokens.set(0);

@@ -76,7 +76,7 @@ class Engine {
 
   Scheduler scheduler_;
   EngineMetrics metrics_;
-  io::MpscQueue<Command> inbox_;
+  MpscQueue<Command> inbox_;
   std::atomic<uint32_t> signal_{0};  // bumped after each push: the thread waits on it when idle
   std::unordered_map<uint64_t, Tracked> tracked_;
   std::unordered_map<EventSink*, std::vector<TokenEvent>> outgoing_;  // this step's events by sink

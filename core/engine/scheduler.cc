@@ -8,6 +8,13 @@
 
 namespace rs::engine {
 
+enum class SequenceState : uint8_t {
+  waiting,    // never run
+  running,    // holds blocks; scheduled each step while the budgets last
+  preempted,  // its blocks went to older sequences: waiting again, to be recomputed
+  finished,
+};
+
 struct Scheduler::Sequence {
   Sequence(GenerationRequest r, uint64_t order)
       : request(std::move(r)), tokens(request.prompt), sampler(request.sampling, request.prompt), arrival(order) {}
@@ -16,12 +23,11 @@ struct Scheduler::Sequence {
   std::vector<TokenId> tokens;  // prompt, then the generated tokens
   uint32_t computed = 0;        // leading tokens whose keys and values are in the cache
   uint32_t generated = 0;
-  std::vector<BlockId> blocks;
+  kv::BlockTable blocks;
   sampler::Sampler sampler;
   std::vector<sampler::Sampled> prompt_scores;  // prompt_logprobs: prompt tokens 1, 2, … scored so far
   uint64_t arrival;  // order of add(): lower is older
-  bool admitted = false;
-  bool finished = false;
+  SequenceState state = SequenceState::waiting;
 
   uint32_t pending() const { return uint32_t(tokens.size()) - computed; }
   // Every prompt token has its logprob (or none was asked for); kept across preemption.
@@ -42,8 +48,7 @@ Scheduler::Scheduler(Executor& executor, const SchedulerLimits& limits, std::vec
     : executor_(executor),
       limits_(limits),
       end_of_generation_(std::move(end_of_generation)),
-      block_tokens_(executor.kv_layout().block_tokens),
-      pool_(executor.kv_layout().n_blocks) {
+      kv_cache_(executor.kv_layout().n_blocks, executor.kv_layout().block_tokens) {
   if (limits_.max_batch_tokens == 0 || limits_.max_seqs == 0 || limits_.ctx_size < 2) {
     throw std::invalid_argument("scheduler limits: max_batch_tokens and max_seqs must be positive, ctx_size at least 2");
   }
@@ -55,23 +60,22 @@ void Scheduler::add(GenerationRequest request) {
   const size_t prompt = request.prompt.size();
   if (prompt == 0) throw std::invalid_argument("the prompt has no tokens");
   // The last generated token is never run, so a sequence holds prompt + max_tokens - 1 positions.
-  const size_t capacity = std::min<size_t>(limits_.ctx_size, size_t(pool_.total_blocks()) * block_tokens_ + 1);
+  const size_t capacity =
+      std::min<size_t>(limits_.ctx_size, size_t(kv_cache_.total_blocks()) * kv_cache_.block_tokens() + 1);
   if (prompt >= capacity) {
     throw std::invalid_argument(fmt::format("the prompt is {} tokens; at most {} fit with room to generate", prompt,
                                             capacity - 1));
   }
   const size_t least = request.prompt_logprobs ? 0 : 1;
   request.max_tokens = uint32_t(std::clamp<size_t>(request.max_tokens, least, capacity - prompt));
-  waiting_.push_back(std::make_unique<Sequence>(std::move(request), next_admission_++));
+  waiting_.push_back(std::make_unique<Sequence>(std::move(request), next_arrival_++));
 }
 
 void Scheduler::cancel(uint64_t id) {
   const auto is = [id](const SequencePtr& s) { return s->request.id == id; };
   if (const auto it = std::find_if(waiting_.begin(), waiting_.end(), is); it != waiting_.end()) {
-    free_blocks(**it);
-    waiting_.erase(it);
+    waiting_.erase(it);  // waiting or preempted: it holds no blocks
   } else if (const auto it = std::find_if(running_.begin(), running_.end(), is); it != running_.end()) {
-    free_blocks(**it);
     leave_running(**it);
     running_.erase(it);
   }
@@ -85,42 +89,81 @@ uint32_t Scheduler::waiting_requests() const {
   return uint32_t(groups.size());
 }
 
-bool Scheduler::reserve(Sequence& sequence, uint32_t positions) {
-  const uint32_t needed = (positions + block_tokens_ - 1) / block_tokens_;
-  if (needed <= sequence.blocks.size()) return true;
-  if (pool_.free_blocks() < needed - sequence.blocks.size()) return false;
-  while (sequence.blocks.size() < needed) sequence.blocks.push_back(*pool_.allocate());
-  return true;
+void Scheduler::step(StepReport& report) {
+  report.events.clear();
+  report.batch_sequences = report.batch_tokens = report.batch_logits_rows = 0;
+  plan(report);
+  if (plan_.entries.empty()) return;
+  report.batch_sequences = uint32_t(plan_.batch.sequences.size());
+  report.batch_tokens = uint32_t(plan_.batch.tokens());
+  executor_.step(plan_.batch, logits_);
+  report.batch_logits_rows = uint32_t(logits_.rows());
+  update(report);
 }
 
-void Scheduler::free_blocks(Sequence& sequence) {
-  for (const BlockId block : sequence.blocks) pool_.release(block);
-  sequence.blocks.clear();
-  sequence.computed = 0;
+// ---- plan ------------------------------------------------------------------------------------------------
+
+void Scheduler::plan(StepReport& report) {
+  report.admitted.clear();
+  report.preempted.clear();
+  plan_.entries.clear();
+  plan_.budget_tokens = limits_.max_batch_tokens;
+  plan_.budget_rows = limits_.max_seqs;  // logits rows are bounded as sequences are: executors size for that
+  plan_running(report);
+  plan_admissions(report);
+  plan_.batch.sequences.clear();
+  for (const StepPlan::Entry& e : plan_.entries) {
+    Sequence& s = *e.sequence;
+    plan_.batch.sequences.push_back({std::span(s.tokens).subspan(s.computed, e.tokens), s.computed, s.blocks, e.rows});
+  }
 }
 
-void Scheduler::enter_running(SequencePtr sequence) {
-  ++running_per_group_[sequence->request.group];
-  // Kept in arrival order: a recomputed sequence keeps its age.
-  const auto at = std::upper_bound(running_.begin(), running_.end(), sequence->arrival,
-                                   [](uint64_t arrival, const SequencePtr& r) { return arrival < r->arrival; });
-  running_.insert(at, std::move(sequence));
+// Oldest first, so the sequences preempted to make room are ones not yet scheduled.
+void Scheduler::plan_running(StepReport& report) {
+  for (size_t i = 0; i < running_.size() && plan_.budget_tokens > 0;) {
+    Sequence& s = *running_[i];
+    // A row each stays for the sequences after this one; only a prompt being scored takes more than one.
+    const uint32_t reserved = uint32_t(running_.size() - i - 1);
+    const uint32_t n = fit_rows(s, std::min(s.pending(), plan_.budget_tokens), plan_.budget_rows - reserved);
+    if (n == 0) {  // its logits rows wait for the next step
+      ++i;
+      continue;
+    }
+    bool fits = kv_cache_.allocate(s.blocks, s.computed + n);
+    while (!fits && preempt_youngest(&s, report)) fits = kv_cache_.allocate(s.blocks, s.computed + n);
+    if (!fits) {  // s is the youngest: it makes room for the others
+      preempt_youngest(nullptr, report);
+      continue;
+    }
+    schedule(s, n);
+    ++i;
+  }
 }
 
-void Scheduler::leave_running(const Sequence& sequence) {
-  const auto it = running_per_group_.find(sequence.request.group);
-  if (--it->second == 0) running_per_group_.erase(it);
+void Scheduler::plan_admissions(StepReport& report) {
+  // Headroom for the running sequences to grow by a block each before anyone is preempted.
+  const uint32_t watermark = std::max<uint32_t>(1, kv_cache_.total_blocks() / 100);
+  while (!waiting_.empty() && plan_.budget_tokens > 0 && running_.size() < limits_.max_seqs) {
+    const auto next = next_to_admit();
+    Sequence& s = **next;
+    const uint32_t n = fit_rows(s, std::min(s.pending(), plan_.budget_tokens), plan_.budget_rows);
+    const uint32_t headroom = running_.empty() ? 0 : watermark;
+    // Nobody jumps the one chosen: if it cannot start now, nobody does.
+    if (n == 0 || kv_cache_.free_blocks() < kv_cache_.blocks_needed(s.blocks, s.computed + n) + headroom) break;
+    kv_cache_.allocate(s.blocks, s.computed + n);
+    if (s.state == SequenceState::waiting) report.admitted.push_back(s.request.id);
+    SequencePtr owned = std::move(*next);
+    waiting_.erase(next);
+    enter_running(std::move(owned));
+    schedule(s, n);
+  }
 }
 
-bool Scheduler::preempt_youngest(const Sequence* keep, StepReport& report) {
-  if (running_.empty() || running_.back().get() == keep) return false;
-  SequencePtr victim = std::move(running_.back());
-  running_.pop_back();
-  free_blocks(*victim);
-  leave_running(*victim);
-  report.preempted.push_back(victim->request.id);
-  waiting_.push_front(std::move(victim));  // the youngest preempted first ends up behind the older ones
-  return true;
+void Scheduler::schedule(Sequence& s, uint32_t n) {
+  const uint32_t rows = s.rows_for(n);
+  plan_.entries.push_back({&s, n, rows});
+  plan_.budget_tokens -= n;
+  plan_.budget_rows -= rows;
 }
 
 uint32_t Scheduler::fit_rows(const Sequence& s, uint32_t n, uint32_t rows) const {
@@ -129,39 +172,10 @@ uint32_t Scheduler::fit_rows(const Sequence& s, uint32_t n, uint32_t rows) const
   return std::max(s.computed, uint32_t(s.prompt_scores.size())) - s.computed + rows;
 }
 
-void Scheduler::schedule(Sequence& s, uint32_t n, Budget& budget) {
-  const uint32_t rows = s.rows_for(n);
-  scheduled_.push_back({&s, n, rows});
-  budget.tokens -= n;
-  budget.rows -= rows;
-}
-
-// Oldest first, so the sequences preempted to make room are ones not yet scheduled.
-void Scheduler::schedule_running(Budget& budget, StepReport& report) {
-  for (size_t i = 0; i < running_.size() && budget.tokens > 0;) {
-    Sequence& s = *running_[i];
-    // A row each stays for the sequences after this one; only a prompt being scored takes more than one.
-    const uint32_t reserved = uint32_t(running_.size() - i - 1);
-    const uint32_t n = fit_rows(s, std::min(s.pending(), budget.tokens), budget.rows - reserved);
-    if (n == 0) {  // its logits rows wait for the next step
-      ++i;
-      continue;
-    }
-    bool fits = reserve(s, s.computed + n);
-    while (!fits && preempt_youngest(&s, report)) fits = reserve(s, s.computed + n);
-    if (!fits) {  // s is the youngest: it makes room for the others
-      preempt_youngest(nullptr, report);
-      continue;
-    }
-    schedule(s, n, budget);
-    ++i;
-  }
-}
-
 // Preempted sequences first (they were running), in age order; then the oldest sequence of the waiting
 // request with the fewest sequences running.
 std::deque<Scheduler::SequencePtr>::iterator Scheduler::next_to_admit() {
-  if (waiting_.front()->admitted) return waiting_.begin();
+  if (waiting_.front()->state == SequenceState::preempted) return waiting_.begin();
   auto best = waiting_.begin();
   uint32_t fewest = UINT32_MAX;
   for (auto it = waiting_.begin(); it != waiting_.end() && fewest > 0; ++it) {
@@ -175,58 +189,42 @@ std::deque<Scheduler::SequencePtr>::iterator Scheduler::next_to_admit() {
   return best;
 }
 
-void Scheduler::admit_waiting(Budget& budget, StepReport& report) {
-  // Headroom for the running sequences to grow by a block each before anyone is preempted.
-  const uint32_t watermark = std::max<uint32_t>(1, pool_.total_blocks() / 100);
-  while (!waiting_.empty() && budget.tokens > 0 && running_.size() < limits_.max_seqs) {
-    const auto next = next_to_admit();
-    Sequence& s = **next;
-    const uint32_t n = fit_rows(s, std::min(s.pending(), budget.tokens), budget.rows);
-    const uint32_t needed = (s.computed + n + block_tokens_ - 1) / block_tokens_;
-    const bool alone = running_.empty();
-    // Nobody jumps the one chosen: if it cannot start now, nobody does.
-    if (n == 0 || pool_.free_blocks() < needed + (alone ? 0 : watermark)) break;
-    reserve(s, s.computed + n);
-    if (!s.admitted) report.admitted.push_back(s.request.id);
-    s.admitted = true;
-    SequencePtr owned = std::move(*next);
-    waiting_.erase(next);
-    enter_running(std::move(owned));
-    schedule(s, n, budget);
-  }
+bool Scheduler::preempt_youngest(const Sequence* keep, StepReport& report) {
+  if (running_.empty() || running_.back().get() == keep) return false;
+  SequencePtr victim = std::move(running_.back());
+  running_.pop_back();
+  leave_running(*victim);
+  victim->state = SequenceState::preempted;
+  report.preempted.push_back(victim->request.id);
+  waiting_.push_front(std::move(victim));  // the youngest preempted first ends up behind the older ones
+  return true;
 }
 
-void Scheduler::step(StepReport& report) {
-  report.events.clear();
-  report.admitted.clear();
-  report.preempted.clear();
-  report.batch_sequences = report.batch_tokens = report.batch_logits_rows = 0;
-  scheduled_.clear();
-  // Logits rows are bounded as sequences are: a prompt being scored takes the rows decodes leave.
-  Budget budget{limits_.max_batch_tokens, limits_.max_seqs};
-  schedule_running(budget, report);
-  admit_waiting(budget, report);
-  if (scheduled_.empty()) return;
-
-  batch_.sequences.clear();
-  for (const Scheduled& item : scheduled_) {
-    Sequence& s = *item.sequence;
-    batch_.sequences.push_back({std::span(s.tokens).subspan(s.computed, item.tokens), s.computed, s.blocks, item.rows});
-  }
-  report.batch_sequences = uint32_t(batch_.sequences.size());
-  report.batch_tokens = uint32_t(batch_.tokens());
-  executor_.step(batch_, logits_);
-  report.batch_logits_rows = uint32_t(logits_.rows());
-  update(report);
+void Scheduler::enter_running(SequencePtr sequence) {
+  sequence->state = SequenceState::running;
+  ++running_per_group_[sequence->request.group];
+  // Kept in arrival order: a recomputed sequence keeps its age.
+  const auto at = std::upper_bound(running_.begin(), running_.end(), sequence->arrival,
+                                   [](uint64_t arrival, const SequencePtr& r) { return arrival < r->arrival; });
+  running_.insert(at, std::move(sequence));
 }
+
+void Scheduler::leave_running(Sequence& sequence) {
+  kv_cache_.free(sequence.blocks);
+  sequence.computed = 0;
+  const auto it = running_per_group_.find(sequence.request.group);
+  if (--it->second == 0) running_per_group_.erase(it);
+}
+
+// ---- update ----------------------------------------------------------------------------------------------
 
 void Scheduler::update(StepReport& report) {
   size_t row = 0;
-  for (const Scheduled& item : scheduled_) {
-    Sequence& s = *item.sequence;
-    const uint32_t end = s.computed + item.tokens;
+  for (const StepPlan::Entry& e : plan_.entries) {
+    Sequence& s = *e.sequence;
+    const uint32_t end = s.computed + e.tokens;
     const std::vector<TokenId>& prompt = s.request.prompt;
-    for (uint32_t p = end - item.rows; p < end; ++p, ++row) {
+    for (uint32_t p = end - e.rows; p < end; ++p, ++row) {
       // A prompt position's logits score the prompt's next token; the last row is the sampling row.
       if (p + 1 < prompt.size() && p == s.prompt_scores.size()) {
         s.prompt_scores.push_back(sampler::score_token(logits_.row(row), prompt[p + 1],
@@ -255,13 +253,12 @@ void Scheduler::update(StepReport& report) {
       }
     }
     if (event.finish != Finish::none) {
-      free_blocks(s);
       leave_running(s);
-      s.finished = true;
+      s.state = SequenceState::finished;
     }
     report.events.push_back(std::move(event));
   }
-  std::erase_if(running_, [](const SequencePtr& s) { return s->finished; });
+  std::erase_if(running_, [](const SequencePtr& s) { return s->state == SequenceState::finished; });
 }
 
 }  // namespace rs::engine

@@ -1,8 +1,12 @@
 #pragma once
-// Continuous batching: the state machine the engine thread runs. Each step
-// mixes every running sequence's next tokens (one decode token, or the next
-// chunk of a prompt) with chunks of newly admitted prompts, under a token
-// budget and a sequence limit, runs them as one Batch and samples.
+// Continuous batching: the state machine the engine thread runs. A step is
+// plan → run → update: plan() mixes every running sequence's next tokens (one
+// decode token, or the next chunk of a prompt) with chunks of newly admitted
+// prompts, under a token budget and a sequence limit, into a StepPlan with its
+// Batch; the executor runs the Batch; update() samples and turns the logits into
+// token events. Each sequence is waiting (never run), running, preempted
+// (waiting again, to be recomputed) or finished; its blocks come from the KV
+// cache manager.
 //
 // Admission is first come, first served while KV blocks are free, and fair
 // between requests: a free sequence slot goes to the waiting request with the
@@ -24,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/kv/block_pool.h"
 #include "core/engine/executor.h"
+#include "core/kv/kv_cache_manager.h"
 #include "core/sampler/sampler.h"
 
 namespace rs::engine {
@@ -91,7 +95,8 @@ class Scheduler {
   void cancel(uint64_t id);
 
   bool idle() const { return running_.empty() && waiting_.empty(); }
-  // Runs one step (nothing when idle). `report` is cleared first.
+  // One step: plan it, run its Batch on the executor, update from the logits
+  // (nothing runs when no sequence can). `report` is cleared first.
   void step(StepReport& report);
 
   // Sequences, and requests (groups): a request runs once any of its sequences does.
@@ -99,52 +104,53 @@ class Scheduler {
   uint32_t running() const { return uint32_t(running_.size()); }
   uint32_t running_requests() const { return uint32_t(running_per_group_.size()); }
   uint32_t waiting_requests() const;
-  const kv::BlockPool& blocks() const { return pool_; }
+  const kv::KvCacheManager& kv_cache() const { return kv_cache_; }
   const SchedulerLimits& limits() const { return limits_; }
 
  private:
   struct Sequence;
   using SequencePtr = std::unique_ptr<Sequence>;
 
-  // This step's token and logits-row budgets.
-  struct Budget {
-    uint32_t tokens;
-    uint32_t rows;  // rows of logits left
+  // A step as planned: each scheduled sequence with the tokens it runs and the logits rows it wants, and the
+  // Batch the executor runs, in the same order.
+  struct StepPlan {
+    struct Entry {
+      Sequence* sequence;
+      uint32_t tokens;
+      uint32_t rows;
+    };
+    std::vector<Entry> entries;
+    Batch batch;
+    uint32_t budget_tokens = 0;  // left to schedule
+    uint32_t budget_rows = 0;    // logits rows left
   };
 
-  // Blocks for `sequence` to hold `positions` tokens; false when the pool has too few.
-  bool reserve(Sequence& sequence, uint32_t positions);
-  void free_blocks(Sequence& sequence);
-  // Frees the youngest running sequence and queues it first; false if none is younger than `keep`.
-  bool preempt_youngest(const Sequence* keep, StepReport& report);
+  // Decides the step: running sequences first (oldest first, preempting the youngest for blocks), then
+  // admissions. Leaves plan_ (possibly empty) and fills report's admitted and preempted.
+  void plan(StepReport& report);
+  // Samples from the step's logits: token events, finished sequences' blocks freed.
+  void update(StepReport& report);
+
+  void plan_running(StepReport& report);
+  void plan_admissions(StepReport& report);
+  void schedule(Sequence& s, uint32_t n);
   // The most of `n` new tokens of `s` whose logits rows fit `rows`.
   uint32_t fit_rows(const Sequence& s, uint32_t n, uint32_t rows) const;
-  void schedule(Sequence& s, uint32_t n, Budget& budget);
-  void schedule_running(Budget& budget, StepReport& report);
   std::deque<SequencePtr>::iterator next_to_admit();
-  void admit_waiting(Budget& budget, StepReport& report);
+  // Frees the youngest running sequence and queues it first; false if none is younger than `keep`.
+  bool preempt_youngest(const Sequence* keep, StepReport& report);
   void enter_running(SequencePtr sequence);
-  void leave_running(const Sequence& sequence);
-  void update(StepReport& report);
+  void leave_running(Sequence& sequence);  // preempted or finished: its blocks go back
 
   Executor& executor_;
   SchedulerLimits limits_;
   std::vector<TokenId> end_of_generation_;
-  uint32_t block_tokens_;
-  kv::BlockPool pool_;
-  std::deque<SequencePtr> waiting_;
+  kv::KvCacheManager kv_cache_;
+  std::deque<SequencePtr> waiting_;   // waiting, and preempted ones at the front
   std::vector<SequencePtr> running_;  // in admission order: oldest first
   std::unordered_map<uint64_t, uint32_t> running_per_group_;  // groups with sequences running
-  uint64_t next_admission_ = 0;
-
-  // This step's batch: the sequences scheduled, how many tokens each runs and how many logits rows it wants.
-  struct Scheduled {
-    Sequence* sequence;
-    uint32_t tokens;
-    uint32_t rows;
-  };
-  std::vector<Scheduled> scheduled_;
-  Batch batch_;
+  uint64_t next_arrival_ = 0;
+  StepPlan plan_;
   Logits logits_;
 };
 

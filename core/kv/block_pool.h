@@ -1,6 +1,6 @@
 #pragma once
-// Hands out the KV cache's blocks. Blocks are refcounted so that a prefix
-// cache can share one block among sequences; only the engine thread calls it.
+// Hands out the KV cache's blocks: a free list over the pool. Only the engine
+// thread calls it, through the KV cache manager.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -13,19 +13,16 @@ class BlockPool {
  public:
   explicit BlockPool(uint32_t n_blocks);
 
-  // A block with one reference, or nullopt when none is free.
+  // A free block, now in use; nullopt when none is free.
   std::optional<BlockId> allocate();
-  // Another holder of `block`.
-  void retain(BlockId block);
-  // Drops one reference; the block is free again after the last one.
+  // `block` is free again. Throws std::logic_error for a block that is not in use.
   void release(BlockId block);
 
   uint32_t free_blocks() const { return uint32_t(free_.size()); }
-  uint32_t total_blocks() const { return uint32_t(refs_.size()); }
-  uint32_t references(BlockId block) const { return refs_.at(block); }
+  uint32_t total_blocks() const { return uint32_t(in_use_.size()); }
 
  private:
-  std::vector<uint32_t> refs_;
+  std::vector<bool> in_use_;
   std::vector<BlockId> free_;  // a stack: the most recently freed block is reused first (warm in cache)
 };
 

@@ -50,7 +50,7 @@ TEST(Metrics, HttpMetricsOfEveryShard) {
 }
 
 TEST(MpscQueue, EveryItemOfEveryProducerArrivesInProducerOrder) {
-  io::MpscQueue<std::pair<int, int>> queue;
+  MpscQueue<std::pair<int, int>> queue;
   constexpr int kProducers = 4, kItems = 50000;
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {

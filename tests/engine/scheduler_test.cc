@@ -62,7 +62,7 @@ History run_all(Scheduler& scheduler, History history = {}) {
       break;
     }
   }
-  EXPECT_EQ(scheduler.blocks().free_blocks(), scheduler.blocks().total_blocks()) << "blocks not given back";
+  EXPECT_EQ(scheduler.kv_cache().free_blocks(), scheduler.kv_cache().total_blocks()) << "blocks not given back";
   return history;
 }
 
@@ -167,12 +167,12 @@ TEST(Scheduler, CancellingAPreemptedSequenceDropsItForGood) {
   // 1 runs in 5 blocks (17 positions); 2 waits, ahead of 3 and 4, with none.
   EXPECT_EQ(scheduler.running(), 1u);
   EXPECT_EQ(scheduler.waiting(), 3u);
-  EXPECT_EQ(scheduler.blocks().free_blocks(), kPairPool - 5);
+  EXPECT_EQ(scheduler.kv_cache().free_blocks(), kPairPool - 5);
 
   scheduler.cancel(2);
   EXPECT_EQ(scheduler.running(), 1u);
   EXPECT_EQ(scheduler.waiting(), 2u);
-  EXPECT_EQ(scheduler.blocks().free_blocks(), kPairPool - 5);
+  EXPECT_EQ(scheduler.kv_cache().free_blocks(), kPairPool - 5);
 
   history = run_all(scheduler, std::move(history));
   EXPECT_EQ(history.outcomes[2].tokens.size(), kTokensWhenPreempted) << "events after the cancel";
@@ -235,13 +235,13 @@ TEST(Scheduler, CancelFreesBlocksAtOnce) {
   StepReport report;
   scheduler.step(report);
   EXPECT_EQ(scheduler.running(), 2u);
-  EXPECT_LT(scheduler.blocks().free_blocks(), 64u);
+  EXPECT_LT(scheduler.kv_cache().free_blocks(), 64u);
   scheduler.cancel(1);
   scheduler.cancel(42);  // unknown: ignored
   EXPECT_EQ(scheduler.running(), 1u);
   scheduler.cancel(2);
   EXPECT_TRUE(scheduler.idle());
-  EXPECT_EQ(scheduler.blocks().free_blocks(), 64u);
+  EXPECT_EQ(scheduler.kv_cache().free_blocks(), 64u);
   scheduler.step(report);
   EXPECT_TRUE(report.events.empty());
 }
@@ -381,7 +381,7 @@ TEST(Scheduler, MaxTokensZeroScoresThePromptOnly) {
   EXPECT_EQ(events[0].token, kNoToken);
   EXPECT_EQ(events[0].finish, Finish::length);
   EXPECT_EQ(events[0].prompt.size(), 19u);
-  EXPECT_EQ(scheduler.blocks().free_blocks(), 64u);
+  EXPECT_EQ(scheduler.kv_cache().free_blocks(), 64u);
 }
 
 TEST(Scheduler, APreemptedPromptBeingScoredKeepsItsScores) {
