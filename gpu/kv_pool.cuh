@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "gpu/attention.h"
+#include "gpu/kv_shape.h"
 
 namespace rs::gpu::kv_pool {
 

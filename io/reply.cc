@@ -1,7 +1,6 @@
 #include "io/reply.h"
 
 #include "io/connection.h"
-#include "io/shard.h"
 
 namespace rs::io {
 

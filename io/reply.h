@@ -7,17 +7,16 @@
 #include <functional>
 #include <string_view>
 
+#include "io/connection_owner.h"
 #include "io/http_response.h"
 
 namespace rs::io {
 
-class Shard;
-class Connection;
 struct Exchange;
 
 class Reply {
  public:
-  Reply(Shard& shard, uint64_t connection_id, uint64_t exchange_id)
+  Reply(ConnectionOwner& shard, uint64_t connection_id, uint64_t exchange_id)
       : shard_(&shard), connection_id_(connection_id), exchange_id_(exchange_id) {}
 
   void send(Response response);
@@ -34,12 +33,12 @@ class Reply {
   void on_cut(std::function<void()> callback);
   bool alive() const;
 
-  Shard& shard() const { return *shard_; }
+  ConnectionOwner& shard() const { return *shard_; }
 
  private:
   Exchange* exchange(Connection*& connection) const;
 
-  Shard* shard_;
+  ConnectionOwner* shard_;
   uint64_t connection_id_;
   uint64_t exchange_id_;
 };

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "io/buffer_ring.h"
+#include "io/connection_owner.h"
 #include "io/connection.h"
 #include "io/http_metrics.h"
 #include "core/base/mpsc_queue.h"
@@ -24,10 +25,8 @@
 
 namespace rs::io {
 
-class Shard {
+class Shard final : public ConnectionOwner {
  public:
-  using Task = std::function<void()>;
-
   // Takes ownership of `listen_fd`. `cpu` < 0: not pinned. `budget` is shared by every shard.
   Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd, int cpu);
   ~Shard();
@@ -39,19 +38,19 @@ class Shard {
   void join();
 
   // Any thread: run `task` on this shard's thread soon. Lock-free.
-  void post(Task task);
+  void post(Task task) override;
   // Any thread: stop accepting, let in-flight requests finish (up to
   // drain_timeout), then exit the thread.
   void drain();
   // Any thread: close every connection now and exit the thread.
   void stop();
 
-  int index() const { return index_; }
+  int index() const override { return index_; }
   const HttpMetrics& metrics() const { return metrics_; }
 
   // Shard thread only.
-  Connection* connection(uint64_t id);
-  void schedule(uint64_t connection_id);  // send / close / re-arm after this loop turn
+  Connection* connection(uint64_t id) override;
+  void schedule(uint64_t connection_id) override;  // send / close / re-arm after this loop turn
 
  private:
   struct Link;

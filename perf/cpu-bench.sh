@@ -15,6 +15,8 @@
 #
 # Usage: perf/cpu-bench.sh [BUILD_DIR]     (default <repo>/build)
 #   THREADS=2 TYPES="q4_0 q8_0" ROUNDS=3 PRESET=1b
+#   BASELINE=OTHER_BUILD_DIR: that build's engine_bench too, in the same rounds
+#   (before and after a change, on the same machine in the same minutes).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$repo/build}
@@ -60,6 +62,10 @@ for type in $types; do
     echo "read bandwidth $type round $round: {\"gb_s\":$(read_bandwidth)}"
     "$build/perf/engine_bench" --model "$model" --threads "$threads" --prompt 512 --steps 32 --repeats 3 \
       --batches 1,8,32 2>/dev/null | sed "s/^/ringserve $type round $round: /"
+    if [[ -n ${BASELINE:-} ]]; then
+      "$BASELINE/perf/engine_bench" --model "$model" --threads "$threads" --prompt 512 --steps 32 --repeats 3 \
+        --batches 1,8,32 2>/dev/null | sed "s/^/baseline $type round $round: /"
+    fi
     if [[ -n $llama_bench ]]; then
       "$llama_bench" -m "$model" -t "$threads" -p 512 -n 64 -r 3 -o jsonl 2>/dev/null |
         python3 -c 'import json,sys

@@ -21,15 +21,15 @@
 
 namespace rs::api {
 
-class Completion : public std::enable_shared_from_this<Completion> {
+class Completion final : public ChoiceEvents, public std::enable_shared_from_this<Completion> {
  public:
   Completion(const ServingModel& model, ShardStreams& streams, CompletionRequest request,
              std::vector<PreparedPrompt> prompts, io::Reply reply, AdmissionTicket ticket);
 
   // Submits every choice to the engine; for a stream, sends the head and the first chunks.
   void start();
-  void on_event(uint32_t choice, engine::TokenEvent& event);
-  void on_reject(uint32_t choice, int status, const std::string& message);
+  void on_event(uint32_t choice, engine::TokenEvent& event) override;
+  void on_reject(uint32_t choice, int status, const std::string& message) override;
 
  private:
   // A generated token whose text has not all gone out: the stop matcher may still hold it back, and a

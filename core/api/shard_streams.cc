@@ -1,7 +1,5 @@
 #include "core/api/shard_streams.h"
 
-#include "core/api/completion.h"
-
 namespace rs::api {
 
 void render_sequence_outcomes(std::span<const SequenceOutcomes* const> shards, metrics::Exposition& out) {
@@ -15,13 +13,13 @@ void render_sequence_outcomes(std::span<const SequenceOutcomes* const> shards, m
   }
 }
 
-ShardStreams::ShardStreams(io::Shard& shard, engine::Engine& engine)
+ShardStreams::ShardStreams(io::ConnectionOwner& shard, engine::Engine& engine)
     : shard_(shard), engine_(engine), next_id_((uint64_t(shard.index()) + 1) << 48) {}
 
 uint64_t ShardStreams::next_request_id() { return next_id_++; }
 
-void ShardStreams::track(uint64_t request, std::shared_ptr<Completion> completion, uint32_t choice) {
-  targets_[request] = {std::move(completion), choice};
+void ShardStreams::track(uint64_t request, std::shared_ptr<ChoiceEvents> target, uint32_t choice) {
+  targets_[request] = {std::move(target), choice};
 }
 
 void ShardStreams::cancel(uint64_t request) {
@@ -42,7 +40,7 @@ void ShardStreams::reject(uint64_t request, std::string message, bool engine_fau
     if (it == targets_.end()) return;
     const Target target = std::move(it->second);
     targets_.erase(it);
-    target.completion->on_reject(target.choice, engine_fault ? 500 : 400, message);
+    target.choices->on_reject(target.choice, engine_fault ? 500 : 400, message);
   });
 }
 
@@ -52,7 +50,7 @@ void ShardStreams::dispatch(std::vector<engine::TokenEvent>& events) {
     if (it == targets_.end()) continue;  // cancelled after the engine produced it
     const Target target = it->second;  // a copy: on_event may untrack
     if (event.finish != engine::Finish::none) targets_.erase(it);
-    target.completion->on_event(target.choice, event);
+    target.choices->on_event(target.choice, event);
   }
 }
 

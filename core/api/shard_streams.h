@@ -2,7 +2,7 @@
 // One per shard: the engine's event sink for the requests this shard
 // submitted. The engine thread hands it each step's events in one call; it
 // posts them to the shard (one task per step, not per token), where they are
-// routed to the completion and choice each engine request belongs to.
+// routed to the request (its ChoiceEvents) and choice each engine request belongs to.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -11,13 +11,21 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/engine/engine.h"
 #include "core/base/metrics.h"
-#include "io/shard.h"
+#include "core/engine/engine.h"
+#include "io/connection_owner.h"
 
 namespace rs::api {
 
-class Completion;
+// Where one request's engine events go: its choices (Completion implements it).
+class ChoiceEvents {
+ public:
+  virtual void on_event(uint32_t choice, engine::TokenEvent& event) = 0;
+  virtual void on_reject(uint32_t choice, int status, const std::string& message) = 0;
+
+ protected:
+  ~ChoiceEvents() = default;
+};
 
 // How a sequence (one choice of one prompt) ended, as its client was told: counted on its shard,
 // where stop strings end sequences the engine may already have finished.
@@ -32,11 +40,11 @@ void render_sequence_outcomes(std::span<const SequenceOutcomes* const> shards, m
 
 class ShardStreams final : public engine::EventSink {
  public:
-  ShardStreams(io::Shard& shard, engine::Engine& engine);
+  ShardStreams(io::ConnectionOwner& shard, engine::Engine& engine);
 
   // Shard thread only.
   uint64_t next_request_id();  // unique across shards: the shard's index in the high bits
-  void track(uint64_t request, std::shared_ptr<Completion> completion, uint32_t choice);
+  void track(uint64_t request, std::shared_ptr<ChoiceEvents> target, uint32_t choice);
   // Stops routing `request` and tells the engine to drop it: the client is gone.
   void cancel(uint64_t request);
   // Stops routing `request` and tells the engine it is done: a stop string matched.
@@ -53,10 +61,10 @@ class ShardStreams final : public engine::EventSink {
   void dispatch(std::vector<engine::TokenEvent>& events);
 
   struct Target {
-    std::shared_ptr<Completion> completion;
+    std::shared_ptr<ChoiceEvents> choices;
     uint32_t choice;
   };
-  io::Shard& shard_;
+  io::ConnectionOwner& shard_;
   engine::Engine& engine_;
   uint64_t next_id_;
   std::unordered_map<uint64_t, Target> targets_;

@@ -5,8 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/kernels/matmul.h"
-#include "core/kernels/matmul_kernels.h"
+#include "core/kernels/activations.h"
 #include "core/model/half.h"
 #include "core/model/quantize.h"
 

@@ -1,9 +1,7 @@
 // matmul: float, q4_0 and q8_0 weights go straight to their kernel; k-quants
-// to theirs with this thread's scratch for the rows it unpacks; and the
-// matrices they read.
+// to theirs with this thread's scratch for the rows it unpacks.
 #include "core/kernels/matmul.h"
 
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,26 +42,6 @@ bool same_activations(model::TensorType a, model::TensorType b) {
 }
 
 }  // namespace
-
-Matrix prepare_matrix(model::TensorType type, std::byte* data, size_t rows, size_t cols, size_t row_bytes) {
-  Matrix m{type, data, rows, cols, row_bytes};
-  if (!interleaved_type(type)) return m;
-  std::vector<std::byte> file_row(row_bytes);
-  for (size_t r = 0; r < rows; ++r) {
-    std::memcpy(file_row.data(), data + r * row_bytes, row_bytes);
-    interleave_row(type, file_row.data(), cols, data + r * row_bytes);
-  }
-  m.interleaved = true;
-  return m;
-}
-
-void dequantize_row(const Matrix& m, size_t r, float* out) {
-  if (!m.interleaved) return model::dequantize_row(m.type, m.row(r), out, m.cols);
-  thread_local std::vector<std::byte> file_row;
-  file_row.resize(m.row_bytes);
-  deinterleave_row(m.type, m.row(r), m.cols, file_row.data());
-  model::dequantize_row(m.type, file_row.data(), out, m.cols);
-}
 
 void matmul(const Matrix& w, const Activations& x, float* y, size_t y_stride, size_t row_begin, size_t row_end) {
   if (x.cols() != w.cols || !same_activations(x.weight_type(), w.type)) {

@@ -21,25 +21,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/kernels/matmul.h"
+#include "core/kernels/activations.h"
+#include "core/kernels/matrix.h"
 #include "core/model/tensor_type.h"
 
 namespace rs::kernels {
-
-// Rows and activations are padded with zeros to whole vectors of the widest target.
-constexpr size_t kVectorBytes = 64;
-constexpr size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-
-// Values per sub-block of a weight type, the same in its activations: 16 for
-// q6_K, 32 for the others.
-size_t sub_block_values(model::TensorType weight_type);
-
-// Floats per row of sub-block scales or biases (and of activations' scales and
-// sums): zeros to a whole vector past the last sub-block, then one vector more
-// for the loads that start at any sub-block.
-constexpr size_t sub_block_stride(size_t padded_cols, size_t sub_block) {
-  return round_up(padded_cols / sub_block, kVectorBytes / sizeof(float)) + kVectorBytes / sizeof(float);
-}
 
 // A few rows in the form above. The kernels read their values from here when
 // many tokens share them, or straight from the matrix when few do.

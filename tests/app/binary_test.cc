@@ -452,5 +452,88 @@ TEST(Binary, RunContinuesTheStoryAsLlamaCppDoes) {
   EXPECT_NE(demo.find("\"decode_tok_s\":"), std::string::npos) << demo;
 }
 
+struct F32Tensor {
+  std::string name;
+  std::vector<uint64_t> shape;  // row-major, as safetensors lists it
+  std::vector<float> values;
+};
+
+// A safetensors file, its header padded to 8 bytes as the format asks.
+void write_safetensors(const std::string& path, const std::vector<F32Tensor>& tensors) {
+  std::string header = "{";
+  uint64_t offset = 0;
+  for (const F32Tensor& t : tensors) {
+    std::string shape;
+    for (const uint64_t n : t.shape) shape.append(shape.empty() ? "" : ",").append(std::to_string(n));
+    const uint64_t end = offset + t.values.size() * sizeof(float);
+    header.append(header.size() > 1 ? ",\"" : "\"").append(t.name).append("\":{\"dtype\":\"F32\",\"shape\":[");
+    header.append(shape).append("],\"data_offsets\":[").append(std::to_string(offset)).append(",");
+    header.append(std::to_string(end)).append("]}");
+    offset = end;
+  }
+  header += "}";
+  header.resize((header.size() + 7) / 8 * 8, ' ');
+  std::ofstream out(path, std::ios::binary);
+  const uint64_t length = header.size();
+  out.write(reinterpret_cast<const char*>(&length), sizeof length);
+  out << header;
+  for (const F32Tensor& t : tensors) {
+    out.write(reinterpret_cast<const char*>(t.values.data()), std::streamsize(t.values.size() * sizeof(float)));
+  }
+}
+
+// SmolLM2's vocabulary: "A" is 49; <|endoftext|> (0) ends generation, as its eos <|im_end|> (2) does.
+constexpr uint64_t kVocab = 49152, kA = 49, kEndOfText = 0, kDim = 64;
+
+// A Hugging Face directory of a one-layer llama with SmolLM2's tokenizer whose attention and MLP weights are 0, so
+// the last token alone decides: its embedding is e0 ("A": e1), and the LM head maps e0 to "A", e1 to <|endoftext|>.
+// After any prompt it says "A", then <|endoftext|>.
+std::string write_a_then_end_of_text_model(const std::string& tokenizer_json) {
+  const std::string dir = temp_file("a-then-endoftext");
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(tokenizer_json, dir + "/tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(dir + "/config.json")
+      << R"({"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":64,"num_hidden_layers":1,)"
+         R"("num_attention_heads":4,"num_key_value_heads":4,"vocab_size":49152,"max_position_embeddings":256,)"
+         R"("rms_norm_eps":1e-05,"tie_word_embeddings":false,"bos_token_id":1,"eos_token_id":2})";
+  const auto matrix = [](std::string name, uint64_t rows, uint64_t cols) {
+    return F32Tensor{std::move(name), {rows, cols}, std::vector<float>(rows * cols, 0.0f)};
+  };
+  const auto ones = [](std::string name) {
+    return F32Tensor{std::move(name), {kDim}, std::vector<float>(kDim, 1.0f)};
+  };
+  F32Tensor embedding = matrix("model.embed_tokens.weight", kVocab, kDim);
+  for (uint64_t token = 0; token < kVocab; ++token) embedding.values[token * kDim + (token == kA ? 1 : 0)] = 1.0f;
+  F32Tensor head = matrix("lm_head.weight", kVocab, kDim);
+  head.values[kA * kDim + 0] = 1.0f;
+  head.values[kEndOfText * kDim + 1] = 1.0f;
+  const auto square = [&](const std::string& name) { return matrix(name, kDim, kDim); };
+  const std::string layer = "model.layers.0.";
+  write_safetensors(dir + "/model.safetensors",
+                    {embedding, ones(layer + "input_layernorm.weight"), square(layer + "self_attn.q_proj.weight"),
+                     square(layer + "self_attn.k_proj.weight"), square(layer + "self_attn.v_proj.weight"),
+                     square(layer + "self_attn.o_proj.weight"), ones(layer + "post_attention_layernorm.weight"),
+                     square(layer + "mlp.gate_proj.weight"), square(layer + "mlp.up_proj.weight"),
+                     square(layer + "mlp.down_proj.weight"), ones("model.norm.weight"), head});
+  return dir;
+}
+
+// run stops where serve does: on every end-of-generation token of the model, not only its eos.
+TEST(Binary, RunStopsOnEveryEndOfGenerationToken) {
+  const std::string tokenizer = shared_file("tokenizers/smollm2-tokenizer.json");
+  if (tokenizer.empty()) GTEST_SKIP() << "../shared is absent in a plain clone";
+  const std::string model = write_a_then_end_of_text_model(tokenizer);
+  const auto [status, output] =
+      run_with_stdin({"run", "--model", model, "-p", "Hi", "-n", "8", "--json", "--log-level", "warn"}, "");
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find(R"(,"tokens":[49],"text":"A",)"), std::string::npos) << output;
+  const auto [ignoring, ignored] = run_with_stdin(
+      {"run", "--model", model, "-p", "Hi", "-n", "6", "--ignore-eos", "--json", "--log-level", "warn"}, "");
+  EXPECT_EQ(ignoring, 0) << ignored;
+  EXPECT_NE(ignored.find(R"(,"tokens":[49,0,49,0,49,0],"text":"AAA",)"), std::string::npos) << ignored;
+  std::filesystem::remove_all(model);
+}
+
 }  // namespace
 }  // namespace rs::test
