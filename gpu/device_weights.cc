@@ -5,42 +5,46 @@
 #include "core/model/model_error.h"
 #include "core/model/quantize.h"
 #include "core/model/rope_frequencies.h"
+#include "core/model/tensor_names.h"
 #include "gpu/cuda_check.h"
 #include "gpu/matvec.h"
 
 namespace rs::gpu {
 
+using model::LayerTensor;
 using model::ModelError;
+using model::ModelTensor;
 using model::TensorInfo;
 
 DeviceWeights::DeviceWeights(model::ModelDesc desc, int device, const io::StreamOptions& options)
     : desc_(std::move(desc)) {
   images_ = stream_to_device(desc_.files, device, options, load_);
-  token_embedding = matrix("token_embd.weight");
-  output = desc_.tied_embeddings ? token_embedding : matrix("output.weight");
+  token_embedding = matrix(tensor_name(ModelTensor::token_embedding));
+  output = desc_.tied_embeddings ? token_embedding : matrix(tensor_name(ModelTensor::output));
 
   // Vectors are staged as offsets into host_vectors_ and become pointers after one upload.
   struct LayerVectors {
     int64_t attn_norm, ffn_norm, q_bias, k_bias, v_bias;
   };
-  const int64_t output_norm_at = vector("output_norm.weight");
+  const int64_t output_norm_at = vector(tensor_name(ModelTensor::output_norm));
   std::vector<LayerVectors> layer_vectors;
   for (uint32_t l = 0; l < desc_.n_layers; ++l) {
-    const std::string blk = fmt::format("blk.{}.", l);
     DeviceLayer& layer = layers.emplace_back();
-    layer.q = matrix(blk + "attn_q.weight");
-    layer.k = matrix(blk + "attn_k.weight");
-    layer.v = matrix(blk + "attn_v.weight");
-    layer.o = matrix(blk + "attn_output.weight");
-    layer.gate = matrix(blk + "ffn_gate.weight");
-    layer.up = matrix(blk + "ffn_up.weight");
-    layer.down = matrix(blk + "ffn_down.weight");
-    layer_vectors.push_back({vector(blk + "attn_norm.weight"), vector(blk + "ffn_norm.weight"),
-                             vector(blk + "attn_q.bias", desc_.qkv_bias), vector(blk + "attn_k.bias", desc_.qkv_bias),
-                             vector(blk + "attn_v.bias", desc_.qkv_bias)});
+    layer.q = matrix(tensor_name(LayerTensor::attn_q, l));
+    layer.k = matrix(tensor_name(LayerTensor::attn_k, l));
+    layer.v = matrix(tensor_name(LayerTensor::attn_v, l));
+    layer.o = matrix(tensor_name(LayerTensor::attn_output, l));
+    layer.gate = matrix(tensor_name(LayerTensor::ffn_gate, l));
+    layer.up = matrix(tensor_name(LayerTensor::ffn_up, l));
+    layer.down = matrix(tensor_name(LayerTensor::ffn_down, l));
+    layer_vectors.push_back({vector(tensor_name(LayerTensor::attn_norm, l)),
+                             vector(tensor_name(LayerTensor::ffn_norm, l)),
+                             vector(tensor_name(LayerTensor::attn_q_bias, l), desc_.qkv_bias),
+                             vector(tensor_name(LayerTensor::attn_k_bias, l), desc_.qkv_bias),
+                             vector(tensor_name(LayerTensor::attn_v_bias, l), desc_.qkv_bias)});
   }
   std::vector<float> file_factors;
-  if (const int64_t at = vector("rope_freqs.weight", false); at >= 0) {
+  if (const int64_t at = vector(tensor_name(ModelTensor::rope_freqs), false); at >= 0) {
     file_factors.assign(host_vectors_.begin() + at, host_vectors_.end());
   }
   const int64_t rope_at = int64_t(host_vectors_.size());

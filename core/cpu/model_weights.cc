@@ -13,10 +13,13 @@
 #include "core/model/quantize.h"
 #include "core/model/rope_frequencies.h"
 #include "core/model/safetensors_reader.h"
+#include "core/model/tensor_names.h"
 
 namespace rs::cpu {
 
+using model::LayerTensor;
 using model::ModelError;
+using model::ModelTensor;
 using model::TensorInfo;
 
 void ModelWeights::move_to_huge_pages() const {
@@ -38,27 +41,26 @@ model::ModelDesc describe_model(const std::string& path) {
 ModelWeights::ModelWeights(model::ModelDesc desc, const io::StreamOptions& options) : desc_(std::move(desc)) {
   io::stream_files(desc_.files, images_, options);
   const bool tied = desc_.tied_embeddings;
-  token_embedding = matrix("token_embd.weight");
-  output = tied ? token_embedding : matrix("output.weight");
-  output_norm = vector("output_norm.weight");
+  token_embedding = matrix(tensor_name(ModelTensor::token_embedding));
+  output = tied ? token_embedding : matrix(tensor_name(ModelTensor::output));
+  output_norm = vector(tensor_name(ModelTensor::output_norm));
   for (uint32_t l = 0; l < desc_.n_layers; ++l) {
-    const std::string blk = fmt::format("blk.{}.", l);
     LayerWeights layer;
-    layer.attn_norm = vector(blk + "attn_norm.weight");
-    layer.ffn_norm = vector(blk + "ffn_norm.weight");
-    layer.q = matrix(blk + "attn_q.weight");
-    layer.k = matrix(blk + "attn_k.weight");
-    layer.v = matrix(blk + "attn_v.weight");
-    layer.o = matrix(blk + "attn_output.weight");
-    layer.q_bias = vector(blk + "attn_q.bias", desc_.qkv_bias);
-    layer.k_bias = vector(blk + "attn_k.bias", desc_.qkv_bias);
-    layer.v_bias = vector(blk + "attn_v.bias", desc_.qkv_bias);
-    layer.gate = matrix(blk + "ffn_gate.weight");
-    layer.up = matrix(blk + "ffn_up.weight");
-    layer.down = matrix(blk + "ffn_down.weight");
+    layer.attn_norm = vector(tensor_name(LayerTensor::attn_norm, l));
+    layer.ffn_norm = vector(tensor_name(LayerTensor::ffn_norm, l));
+    layer.q = matrix(tensor_name(LayerTensor::attn_q, l));
+    layer.k = matrix(tensor_name(LayerTensor::attn_k, l));
+    layer.v = matrix(tensor_name(LayerTensor::attn_v, l));
+    layer.o = matrix(tensor_name(LayerTensor::attn_output, l));
+    layer.q_bias = vector(tensor_name(LayerTensor::attn_q_bias, l), desc_.qkv_bias);
+    layer.k_bias = vector(tensor_name(LayerTensor::attn_k_bias, l), desc_.qkv_bias);
+    layer.v_bias = vector(tensor_name(LayerTensor::attn_v_bias, l), desc_.qkv_bias);
+    layer.gate = matrix(tensor_name(LayerTensor::ffn_gate, l));
+    layer.up = matrix(tensor_name(LayerTensor::ffn_up, l));
+    layer.down = matrix(tensor_name(LayerTensor::ffn_down, l));
     layers.push_back(std::move(layer));
   }
-  rope_inv_freq = model::rope_frequencies(desc_, vector("rope_freqs.weight", false));
+  rope_inv_freq = model::rope_frequencies(desc_, vector(tensor_name(ModelTensor::rope_freqs), false));
 }
 
 const TensorInfo& ModelWeights::tensor(const std::string& name) const {

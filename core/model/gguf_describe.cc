@@ -8,6 +8,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "core/model/tensor_names.h"
+
 namespace rs::model {
 namespace {
 
@@ -133,14 +135,15 @@ uint32_t vocab_size_of(const ArchitectureKeys& keys, const ModelDesc& desc, std:
   if (const MetaArray* array = tokens ? tokens->as_array() : nullptr) {
     return static_cast<uint32_t>(array->size());
   }
-  const TensorInfo* embedding = desc.tensor("token_embd.weight");
+  const std::string embedding_name = tensor_name(ModelTensor::token_embedding);
+  const TensorInfo* embedding = desc.tensor(embedding_name);
   if (embedding && embedding->shape.size() == 2 &&
       embedding->shape[1] <= std::numeric_limits<uint32_t>::max()) {
     return static_cast<uint32_t>(embedding->shape[1]);
   }
   throw ModelError(
-      fmt::format("{}: no vocabulary size: no {}, tokenizer.ggml.tokens or 2-D token_embd.weight", path,
-                  keys.key("vocab_size")));
+      fmt::format("{}: no vocabulary size: no {}, tokenizer.ggml.tokens or 2-D {}", path,
+                  keys.key("vocab_size"), embedding_name));
 }
 
 // Checks that every tensor the architecture needs is there with its shape; the
@@ -170,32 +173,7 @@ class TensorChecker {
 
 void check_tensors(const ModelDesc& desc, std::string_view path) {
   const TensorChecker checker(desc, path);
-  const uint64_t embd = desc.embedding_dim;
-  const uint64_t q = uint64_t{desc.n_heads} * desc.head_dim;
-  const uint64_t kv = uint64_t{desc.n_kv_heads} * desc.head_dim;
-  const uint64_t ffn = desc.ffn_dim;
-  checker.expect("token_embd.weight", {embd, desc.vocab_size});
-  checker.expect("output_norm.weight", {embd});
-  if (!desc.tied_embeddings) checker.expect("output.weight", {embd, desc.vocab_size});
-  for (uint32_t block = 0; block < desc.n_layers; ++block) {
-    const auto expect = [&](std::string_view part, const std::vector<uint64_t>& shape) {
-      checker.expect(fmt::format("blk.{}.{}", block, part), shape);
-    };
-    expect("attn_norm.weight", {embd});
-    expect("attn_q.weight", {embd, q});
-    expect("attn_k.weight", {embd, kv});
-    expect("attn_v.weight", {embd, kv});
-    expect("attn_output.weight", {q, embd});
-    expect("ffn_norm.weight", {embd});
-    expect("ffn_gate.weight", {embd, ffn});
-    expect("ffn_up.weight", {embd, ffn});
-    expect("ffn_down.weight", {ffn, embd});
-    if (desc.qkv_bias) {
-      expect("attn_q.bias", {q});
-      expect("attn_k.bias", {kv});
-      expect("attn_v.bias", {kv});
-    }
-  }
+  for (const ExpectedTensor& t : expected_tensors(desc)) checker.expect(t.name, t.shape);
 }
 
 }  // namespace
@@ -213,8 +191,8 @@ ModelDesc describe_gguf(const GgufFile& gguf, const std::string& path) {
   read_dimensions(keys, desc);
   read_rope(keys, desc);
   desc.vocab_size = vocab_size_of(keys, desc, path);
-  desc.tied_embeddings = desc.tensor("output.weight") == nullptr;
-  desc.qkv_bias = desc.tensor("blk.0.attn_q.bias") != nullptr;
+  desc.tied_embeddings = desc.tensor(tensor_name(ModelTensor::output)) == nullptr;
+  desc.qkv_bias = desc.tensor(tensor_name(LayerTensor::attn_q_bias, 0)) != nullptr;
   check_tensors(desc, path);
   return desc;
 }

@@ -18,7 +18,7 @@ enum class RopeLayout { adjacent_pairs, halves };
 enum class RopeScaling { none, linear, llama3 };
 
 struct TensorInfo {
-  std::string name;             // GGUF naming: "token_embd.weight", "blk.0.attn_q.weight", …
+  std::string name;             // GGUF naming, as core/model/tensor_names.h spells it
   TensorType type = TensorType::f32;
   std::vector<uint64_t> shape;  // ggml order: shape[0] is the row length (contiguous)
   uint32_t file = 0;            // index into ModelDesc::files

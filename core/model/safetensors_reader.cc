@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -22,6 +21,7 @@
 #include "core/model/hf_config.h"
 #include "core/model/hf_tokenizer.h"
 #include "core/model/model_error.h"
+#include "core/model/tensor_names.h"
 
 namespace rs::model {
 namespace {
@@ -286,83 +286,15 @@ StoredTensors read_tensor_tables(const ModelFiles& files, std::vector<std::strin
   return stored;
 }
 
-// Hugging Face → llama.cpp (GGUF) tensor names.
-constexpr std::pair<std::string_view, std::string_view> kModelTensorNames[] = {
-    {"model.embed_tokens.weight", "token_embd.weight"},
-    {"model.norm.weight", "output_norm.weight"},
-    {"lm_head.weight", "output.weight"},
-};
-constexpr std::string_view kLayerPrefix = "model.layers.";
-constexpr std::pair<std::string_view, std::string_view> kLayerTensorNames[] = {
-    {"input_layernorm.weight", "attn_norm.weight"},
-    {"self_attn.q_proj.weight", "attn_q.weight"},
-    {"self_attn.k_proj.weight", "attn_k.weight"},
-    {"self_attn.v_proj.weight", "attn_v.weight"},
-    {"self_attn.o_proj.weight", "attn_output.weight"},
-    {"self_attn.q_proj.bias", "attn_q.bias"},
-    {"self_attn.k_proj.bias", "attn_k.bias"},
-    {"self_attn.v_proj.bias", "attn_v.bias"},
-    {"post_attention_layernorm.weight", "ffn_norm.weight"},
-    {"mlp.gate_proj.weight", "ffn_gate.weight"},
-    {"mlp.up_proj.weight", "ffn_up.weight"},
-    {"mlp.down_proj.weight", "ffn_down.weight"},
-};
-
-// nullopt for a name that is no weight we know.
-std::optional<std::string> gguf_tensor_name(std::string_view hf_name) {
-  for (const auto& [hf, gguf] : kModelTensorNames) {
-    if (hf_name == hf) return std::string(gguf);
+// As llama.cpp's converter, Q and K (biases too) get adjacent-pair order, K by its own head count.
+uint32_t rope_permute_heads(RopeHeads heads, const ModelDesc& desc) {
+  if (desc.rope_layout != RopeLayout::adjacent_pairs) return 0;
+  switch (heads) {
+    case RopeHeads::none: return 0;
+    case RopeHeads::query: return desc.n_heads;
+    case RopeHeads::key_value: return desc.n_kv_heads;
   }
-  if (!hf_name.starts_with(kLayerPrefix)) return std::nullopt;
-  const std::string_view rest = hf_name.substr(kLayerPrefix.size());
-  uint32_t layer = 0;
-  const auto [digits_end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), layer);
-  const std::string_view after_layer(digits_end, rest.data() + rest.size());
-  if (error != std::errc() || !after_layer.starts_with('.')) return std::nullopt;
-  for (const auto& [hf, gguf] : kLayerTensorNames) {
-    if (after_layer.substr(1) == hf) return fmt::format("blk.{}.{}", layer, gguf);
-  }
-  return std::nullopt;
-}
-
-// Saved by older transformers versions; recomputed from rope_theta, so not a weight.
-bool is_rotary_buffer(std::string_view hf_name) {
-  return hf_name.starts_with(kLayerPrefix) && hf_name.ends_with(".self_attn.rotary_emb.inv_freq");
-}
-
-// Calls visit(hf_name, shape as stored [out, in], rope_permute_heads) for each
-// tensor the model needs, in GGUF file order.
-template <typename Visit>
-void for_each_needed_tensor(const ModelDesc& desc, Visit&& visit) {
-  const uint64_t embd = desc.embedding_dim;
-  const uint64_t q_rows = uint64_t{desc.n_heads} * desc.head_dim;
-  const uint64_t kv_rows = uint64_t{desc.n_kv_heads} * desc.head_dim;
-  const uint64_t ffn = desc.ffn_dim;
-  // As llama.cpp's converter, Q and K (biases too) get adjacent-pair order, K by its own head count.
-  const bool permuted = desc.rope_layout == RopeLayout::adjacent_pairs;
-  const uint32_t q_heads = permuted ? desc.n_heads : 0;
-  const uint32_t k_heads = permuted ? desc.n_kv_heads : 0;
-
-  visit("model.embed_tokens.weight", {desc.vocab_size, embd}, 0);
-  for (uint32_t layer = 0; layer < desc.n_layers; ++layer) {
-    const std::string prefix = fmt::format("{}{}.", kLayerPrefix, layer);
-    visit(prefix + "input_layernorm.weight", {embd}, 0);
-    visit(prefix + "self_attn.q_proj.weight", {q_rows, embd}, q_heads);
-    visit(prefix + "self_attn.k_proj.weight", {kv_rows, embd}, k_heads);
-    visit(prefix + "self_attn.v_proj.weight", {kv_rows, embd}, 0);
-    visit(prefix + "self_attn.o_proj.weight", {embd, q_rows}, 0);
-    if (desc.qkv_bias) {
-      visit(prefix + "self_attn.q_proj.bias", {q_rows}, q_heads);
-      visit(prefix + "self_attn.k_proj.bias", {kv_rows}, k_heads);
-      visit(prefix + "self_attn.v_proj.bias", {kv_rows}, 0);
-    }
-    visit(prefix + "post_attention_layernorm.weight", {embd}, 0);
-    visit(prefix + "mlp.gate_proj.weight", {ffn, embd}, 0);
-    visit(prefix + "mlp.up_proj.weight", {ffn, embd}, 0);
-    visit(prefix + "mlp.down_proj.weight", {embd, ffn}, 0);
-  }
-  visit("model.norm.weight", {embd}, 0);
-  if (!desc.tied_embeddings) visit("lm_head.weight", {desc.vocab_size, embd}, 0);
+  return 0;
 }
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
@@ -371,36 +303,41 @@ std::string file_name(const std::string& path) { return fs::path(path).filename(
 // config.json says, and nothing else. `listing` names the model in "missing" errors.
 void assign_tensors(ModelDesc& desc, StoredTensors& stored, std::string_view listing) {
   for (const auto& [name, found] : stored) {
-    if (!is_rotary_buffer(name) && !gguf_tensor_name(name)) {
+    if (!is_hf_rotary_buffer(name) && !gguf_name_of_hf(name)) {
       throw ModelError(fmt::format("{}: tensor {:?} is unknown", file_name(desc.files[found.file]), name));
     }
   }
-  desc.tied_embeddings = desc.tied_embeddings && !stored.contains("lm_head.weight");
-  desc.qkv_bias = desc.qkv_bias || std::ranges::any_of(stored, [](const auto& entry) {
-                    return entry.first.ends_with(".self_attn.q_proj.bias");
-                  });
+  desc.tied_embeddings = desc.tied_embeddings && !stored.contains(hf_tensor_name(ModelTensor::output));
+  for (uint32_t layer = 0; layer < desc.n_layers && !desc.qkv_bias; ++layer) {
+    desc.qkv_bias = stored.contains(hf_tensor_name(LayerTensor::attn_q_bias, layer));
+  }
 
-  for_each_needed_tensor(desc, [&](const std::string& hf_name, std::vector<uint64_t> shape, uint32_t heads) {
-    const auto found = stored.find(hf_name);
-    if (found == stored.end()) throw ModelError(fmt::format("{}: tensor {:?} is missing", listing, hf_name));
-    const StoredTensor& t = found->second;
-    if (t.tensor.shape != shape) {
-      throw ModelError(fmt::format("{}: tensor {:?} has shape {}, expected {}", file_name(desc.files[t.file]),
-                                   hf_name, shape_text(t.tensor.shape), shape_text(shape)));
+  // desc.tensors is empty here, so the optional rope_freqs (none in Hugging Face files) is not expected.
+  for (ExpectedTensor& expected : expected_tensors(desc)) {
+    const auto found = stored.find(expected.hf_name);
+    if (found == stored.end()) {
+      throw ModelError(fmt::format("{}: tensor {:?} is missing", listing, expected.hf_name));
     }
+    const StoredTensor& t = found->second;
+    std::vector<uint64_t> shape = t.tensor.shape;
     std::ranges::reverse(shape);  // ggml order: the row length first
-    desc.tensors.push_back({.name = *gguf_tensor_name(hf_name),
+    if (shape != expected.shape) {
+      std::ranges::reverse(expected.shape);  // as Hugging Face stores it: [out, in]
+      throw ModelError(fmt::format("{}: tensor {:?} has shape {}, expected {}", file_name(desc.files[t.file]),
+                                   expected.hf_name, shape_text(t.tensor.shape), shape_text(expected.shape)));
+    }
+    desc.tensors.push_back({.name = std::move(expected.name),
                             .type = t.tensor.type,
                             .shape = std::move(shape),
                             .file = t.file,
                             .offset = t.data_start + t.tensor.begin,
                             .bytes = t.tensor.end - t.tensor.begin,
-                            .rope_permute_heads = heads});
+                            .rope_permute_heads = rope_permute_heads(expected.rope_heads, desc)});
     stored.erase(found);
-  });
+  }
 
   for (const auto& [name, left] : stored) {
-    if (!is_rotary_buffer(name)) {
+    if (!is_hf_rotary_buffer(name)) {
       throw ModelError(fmt::format("{}: tensor {:?} is not part of a {}-layer {} model",
                                    file_name(desc.files[left.file]), name, desc.n_layers, desc.architecture));
     }

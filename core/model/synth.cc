@@ -11,6 +11,7 @@
 #include "core/model/gguf_writer.h"
 #include "core/model/model_error.h"
 #include "core/model/quantize.h"
+#include "core/model/tensor_names.h"
 
 namespace rs::model {
 namespace {
@@ -169,23 +170,18 @@ void synth_model(const SynthOptions& options) {
                          fill_tensor(spec, type, offset, chunk);
                        }});
   };
-  const uint64_t q_dim = uint64_t(s.n_heads) * head_dim;
-  const uint64_t kv_dim = uint64_t(s.n_kv_heads) * head_dim;
-  add("token_embd.weight", {s.embedding_dim, vocab}, false);
-  for (uint32_t i = 0; i < s.n_layers; ++i) {
-    const std::string blk = fmt::format("blk.{}.", i);
-    add(blk + "attn_norm.weight", {s.embedding_dim}, true);
-    add(blk + "attn_q.weight", {s.embedding_dim, q_dim}, false);
-    add(blk + "attn_k.weight", {s.embedding_dim, kv_dim}, false);
-    add(blk + "attn_v.weight", {s.embedding_dim, kv_dim}, false);
-    add(blk + "attn_output.weight", {q_dim, s.embedding_dim}, false);
-    add(blk + "ffn_norm.weight", {s.embedding_dim}, true);
-    add(blk + "ffn_gate.weight", {s.embedding_dim, s.ffn_dim}, false);
-    add(blk + "ffn_up.weight", {s.embedding_dim, s.ffn_dim}, false);
-    add(blk + "ffn_down.weight", {s.ffn_dim, s.embedding_dim}, false);
+  ModelDesc desc;  // the shape the tensor table lays the tensors out by
+  desc.vocab_size = vocab;
+  desc.embedding_dim = s.embedding_dim;
+  desc.n_layers = s.n_layers;
+  desc.n_heads = s.n_heads;
+  desc.n_kv_heads = s.n_kv_heads;
+  desc.head_dim = head_dim;
+  desc.ffn_dim = s.ffn_dim;
+  for (ExpectedTensor& t : expected_tensors(desc)) {
+    const bool is_norm = t.shape.size() == 1;  // untied, no biases: the only vectors are the norms
+    add(std::move(t.name), std::move(t.shape), is_norm);
   }
-  add("output_norm.weight", {s.embedding_dim}, true);
-  add("output.weight", {s.embedding_dim, vocab}, false);
   write_gguf(options.output, metadata, tensors);
 }
 

@@ -547,6 +547,15 @@ TEST(GgufDescribe, NamesWhatIsWrong) {
   EXPECT_EQ(describe_error(absent), file + "missing tensor blk.1.ffn_up.weight (expected shape [8, 16])");
 }
 
+// rope_freqs is optional, but when there its length is read per RoPE pair: a short one is an error.
+TEST(GgufDescribe, ChecksRopeFreqsWhenPresent) {
+  GgufFile gguf = tiny_model("llama");
+  gguf.tensors.push_back({.name = "rope_freqs.weight", .shape = {2}});
+  EXPECT_EQ(describe_gguf(gguf, "tiny.gguf").head_dim, 4u);
+  gguf.tensors.back().shape = {1};
+  EXPECT_EQ(describe_error(gguf), "/models/tiny.gguf: tensor rope_freqs.weight has shape [1], expected [2]");
+}
+
 TEST(GgufRealFiles, Stories260KDescribesAsLlama) {
   const fs::path file = kShared / "models" / "stories260K.gguf";
   if (!shared_file_present(file)) GTEST_SKIP() << file << " is absent";
