@@ -10,6 +10,7 @@ packages=(
   libsimdjson-dev     # JSON
   libmimalloc-dev     # process allocator
   libxxhash-dev       # hashing
+  liburcu-dev         # userspace RCU: the prefix cache's lock-free block-hash index (cache/)
   libcli11-dev        # command line
   libfmt-dev          # formatting
   libpcre2-dev        # Unicode-aware regexes for BPE pre-tokenizers

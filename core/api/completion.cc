@@ -73,6 +73,7 @@ void Completion::start() {
     if (g.sampling.seed) g.sampling.seed = *g.sampling.seed + i;
     g.max_tokens = request_.sampling.max_tokens ? uint32_t(*request_.sampling.max_tokens) : UINT32_MAX;  // clamped to what fits
     g.prompt_logprobs = !echo.empty() && request_.sampling.logprobs;
+    g.cache_salt = request_.cache_salt;
     if (g.max_tokens == 0 && !g.prompt_logprobs) {  // the echo alone: nothing for the engine to do
       emit(c, "", "length");
       continue;
@@ -120,6 +121,7 @@ void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
   if (ended_) return;
   Choice& c = choices_[choice];
   if (!event.prompt.empty()) add_prompt_logprobs(c, event.prompt);
+  c.cached_tokens = std::max(c.cached_tokens, event.cached_tokens);
   const bool stop_token = event.finish == engine::Finish::stop;  // its text is not part of the output
   std::string text;
   if (stop_token) {
@@ -192,7 +194,12 @@ void Completion::complete() {
   ended_ = true;
   Usage usage;
   for (const PreparedPrompt& p : prompts_) usage.prompt_tokens += uint32_t(p.tokens.size());
-  for (const Choice& c : choices_) usage.completion_tokens += c.tokens;
+  std::vector<uint32_t> cached_per_prompt(prompts_.size(), 0);  // each prompt counts once: its best hit
+  for (const Choice& c : choices_) {
+    usage.completion_tokens += c.tokens;
+    cached_per_prompt[c.prompt] = std::max(cached_per_prompt[c.prompt], c.cached_tokens);
+  }
+  for (const uint32_t cached : cached_per_prompt) usage.cached_tokens += cached;
   const bool chat = request_.endpoint == Endpoint::chat;
   if (request_.stream) {
     if (request_.include_usage) {

@@ -47,6 +47,7 @@ class Completion final : public ChoiceEvents, public std::enable_shared_from_thi
     sampler::StopMatcher stop;
     std::string text;      // everything so far (non-streaming), or the echo prefix
     uint32_t tokens = 0;   // completion tokens: those of the text returned, and a stop token
+    uint32_t cached_tokens = 0;  // of its prompt, the ones the prefix cache gave
     std::deque<HeldToken> held;
     std::vector<TokenLogprob> logprobs;  // ready to go out: non-streaming all, streaming since the last chunk
     std::vector<uint32_t> offsets;       // completions' text_offset, with logprobs

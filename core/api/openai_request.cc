@@ -30,7 +30,7 @@ enum Field : size_t {
   kModel, kMessages, kTools, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
   kMaxTokens, kMaxCompletionTokens, kTemperature, kTopP, kTopK, kMinP, kPresencePenalty,
   kFrequencyPenalty, kRepetitionPenalty, kSeed, kLogitBias, kStop, kStopTokenIds, kIgnoreEos,
-  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser,
+  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kCacheSalt,
   kResponseFormat, kToolChoice, kFunctions, kFunctionCall, kSuffix, kBestOf, kModalities, kAudio,
   kGuidedJson, kGuidedRegex, kGuidedChoice, kGuidedGrammar, kStructuredOutputs, kGrammar, kJsonSchema,
   kFieldCount
@@ -39,7 +39,7 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "model", "messages", "tools", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
     "frequency_penalty", "repetition_penalty", "seed", "logit_bias", "stop", "stop_token_ids", "ignore_eos",
-    "skip_special_tokens", "logprobs", "top_logprobs", "user",
+    "skip_special_tokens", "logprobs", "top_logprobs", "user", "cache_salt",
     "response_format", "tool_choice", "functions", "function_call", "suffix", "best_of", "modalities", "audio",
     "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "grammar", "json_schema"};
 // The body's fields by Field; null is the same as absent.
@@ -442,6 +442,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   }
 
   if (const auto& v = present(kUser)) request.user = string(*v, "user");
+  if (const auto& v = present(kCacheSalt)) request.cache_salt = string(*v, "cache_salt");
   refuse_unimplemented(fields, endpoint);
   return request;
 }

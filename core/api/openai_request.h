@@ -54,6 +54,7 @@ struct CompletionRequest {
   bool include_usage = false;       // stream_options.include_usage
   bool skip_special_tokens = true;  // vLLM extension: control tokens stay out of the text
   std::string user;
+  std::string cache_salt;  // vLLM's: shares the prefix cache only with requests of the same salt
 };
 
 // Throws ApiError (400, param = the field's name, e.g. "messages" or

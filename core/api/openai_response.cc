@@ -60,7 +60,9 @@ void append_usage(std::string& out, const Usage& usage) {
   append_integer(out, usage.completion_tokens);
   out.append(",\"total_tokens\":");
   append_integer(out, uint64_t{usage.prompt_tokens} + usage.completion_tokens);
-  out.push_back('}');
+  out.append(",\"prompt_tokens_details\":{\"cached_tokens\":");
+  append_integer(out, usage.cached_tokens);
+  out.append("}}");
 }
 
 // A token's text as OpenAI shows it: the text, or for a token that is not

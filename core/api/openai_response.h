@@ -25,6 +25,7 @@ struct ResponseMeta {
 struct Usage {
   uint32_t prompt_tokens = 0;
   uint32_t completion_tokens = 0;
+  uint32_t cached_tokens = 0;  // prompt tokens the prefix cache gave (prompt_tokens_details)
 };
 
 // One generated token's logprob and its alternatives, most likely first.

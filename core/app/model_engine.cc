@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/kv/block_hash.h"
+#include "core/model/model_identity.h"
 #include "core/tokenizer/special_tokens.h"
 #include "core/tokenizer/vocab.h"
 
@@ -43,10 +45,13 @@ ModelEngine::ModelEngine(const ModelEngineOptions& options) {
   ModelEngineOptions o = options;
   if (desc.context_length) o.ctx_size = std::min(o.ctx_size, desc.context_length);
   o.limits.ctx_size = ctx_size_ = o.ctx_size;
+  // Cached KV is the same only for the same weights, KV type and block size.
+  kv_salt_ = kv::chain_salt(model::model_identity(desc), *model::tensor_type_from_name(o.kv_type), o.block_tokens);
   load_executor(std::move(desc), o);
   demo_.reset();  // loaded: the file is no longer needed
   engine_ = std::make_unique<engine::Engine>(*executor_, o.limits,
-                                             tokenizer::end_of_generation_tokens(tokenizer_->vocab()));
+                                             tokenizer::end_of_generation_tokens(tokenizer_->vocab()),
+                                             engine::PrefixCaching{o.prefix_caching, kv_salt_});
 }
 
 // The executor factory: the device's executor with its KV pool, sized by the scheduler's limits.

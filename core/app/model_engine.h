@@ -31,6 +31,7 @@ struct ModelEngineOptions {
   // On CUDA too, without kv_cache_gib: room for max_seqs full contexts, not all the memory left (run's one sequence).
   bool kv_for_max_seqs_only = false;
   uint32_t block_tokens = 16;
+  bool prefix_caching = true;  // full blocks of earlier prompts are shared by later ones that start alike
   engine::SchedulerLimits limits;  // its ctx_size is set from ctx_size
 };
 
@@ -45,6 +46,7 @@ class ModelEngine {
   engine::Engine& engine() { return *engine_; }
   const kv::KvLayout& kv_layout() const { return executor_->kv_layout(); }
   uint32_t ctx_size() const { return ctx_size_; }  // per sequence, after the cap
+  uint64_t kv_salt() const { return kv_salt_; }    // kv::chain_salt of these weights, KV type and block size
   const gpu::CudaModel* cuda() const { return cuda_.get(); }  // null on the CPU
   const cpu::ModelWeights* host_weights() const { return weights_.get(); }  // null on a GPU
 
@@ -54,6 +56,7 @@ class ModelEngine {
   std::optional<DemoModelFile> demo_;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   uint32_t ctx_size_ = 0;
+  uint64_t kv_salt_ = 0;
   // On the CPU: the weights in host memory and the CPU executor. On a GPU: both in cuda_.
   std::unique_ptr<cpu::ModelWeights> weights_;
   std::unique_ptr<cpu::CpuExecutor> cpu_executor_;

@@ -132,6 +132,8 @@ Command add_serve_command(CLI::App& app) {
                      "KV cache type: f16, or q8_0 for half the memory (more sequences; CPU only for now)")
       ->check(CLI::IsMember({"f16", "q8_0", "f32"}))
       ->capture_default_str();
+  command.add_flag("--no-prefix-cache", o.no_prefix_cache,
+                   "Do not share the KV blocks of prompts that start alike (the prefix cache is on by default)");
   command.add_option("--kv-cache-gib", m.kv_cache_gib,
                      "Memory of the KV cache (default: on the CPU, --max-seqs full contexts, at most a quarter of "
                      "memory; on a GPU, what --gpu-memory-fraction leaves)")
@@ -164,6 +166,7 @@ int serve(ServeOptions o) {
   o.server.idle_timeout = io::Seconds(o.idle_timeout_s);
   o.server.drain_timeout = io::Seconds(o.drain_timeout_s);
   o.server.write_timeout = io::Seconds(o.write_timeout_s);
+  o.model.prefix_caching = !o.no_prefix_cache;
   o.server.pin_shards = !o.no_pin;
 
   raise_open_files_limit();

@@ -15,6 +15,7 @@ struct ServeOptions {
   double write_timeout_s = 30;
   double drain_timeout_s = 8;
   bool no_pin = false;
+  bool no_prefix_cache = false;
   ModelServiceOptions model;
   std::string api_key;           // also RINGSERVE_API_KEY
   uint32_t max_concurrency = 0;  // 0: --max-seqs

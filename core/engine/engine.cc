@@ -38,8 +38,9 @@ class WaitingSink final : public EventSink {
 
 }  // namespace
 
-Engine::Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation)
-    : scheduler_(executor, limits, std::move(end_of_generation)) {
+Engine::Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation,
+               PrefixCaching prefix_caching)
+    : scheduler_(executor, limits, std::move(end_of_generation), prefix_caching) {
   metrics_.kv_blocks_total.set(executor.kv_layout().n_blocks);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "engine");  // for top -H and per-thread CPU time in perf/
@@ -162,9 +163,11 @@ void Engine::run() {
 }
 
 void Engine::publish(StepReport& report, Clock::time_point start, Clock::time_point now) {
-  for (const uint64_t id : report.admitted) {
-    if (const auto it = tracked_.find(id); it != tracked_.end() && it->second.measured) {
+  for (const Admitted& a : report.admitted) {
+    if (const auto it = tracked_.find(a.request); it != tracked_.end() && it->second.measured) {
       metrics_.queue_wait.observe(seconds_between(it->second.arrival, start));
+      metrics_.prefix_cache_queries.add(a.prompt_tokens);
+      metrics_.prefix_cache_hits.add(a.cached_tokens);
     }
   }
   for (TokenEvent& event : report.events) {
@@ -202,6 +205,8 @@ void Engine::update_gauges() {
   metrics_.requests_waiting.set(scheduler_.waiting_requests());
   metrics_.requests_running.set(scheduler_.running_requests());
   metrics_.kv_blocks_used.set(scheduler_.kv_cache().used_blocks());
+  metrics_.prefix_cache_blocks.set(scheduler_.kv_cache().cached_blocks());
+  metrics_.prefix_cache_evictions.set(int64_t(scheduler_.kv_cache().evictions()));
   if (scheduler_.idle()) {
     metrics_.batch_sequences.set(0);
     metrics_.batch_tokens.set(0);

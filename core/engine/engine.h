@@ -32,7 +32,8 @@ class EventSink {
 class Engine {
  public:
   // Starts the thread. `executor` and every sink must outlive the engine.
-  Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation);
+  Engine(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation,
+         PrefixCaching prefix_caching = {});
   ~Engine();  // stops the thread; requests still held get no more events
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

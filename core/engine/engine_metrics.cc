@@ -24,6 +24,14 @@ void EngineMetrics::render(metrics::Exposition& out) const {
   counter("ringserve_preemptions_total",
           "Sequences whose KV blocks were taken back for older ones, to be recomputed later.", preemptions);
   counter("ringserve_engine_steps_total", "Batched forward steps run.", steps);
+  counter("ringserve_prefix_cache_queries_total",
+          "Prompt tokens looked up in the prefix cache (each sequence's prompt, when first admitted).",
+          prefix_cache_queries);
+  counter("ringserve_prefix_cache_hits_total", "Prompt tokens the prefix cache gave instead of a prefill.",
+          prefix_cache_hits);
+  out.family("ringserve_prefix_cache_evictions_total", "counter",
+             "Cached KV blocks evicted (least recently used first) to make room.");
+  out.sample("ringserve_prefix_cache_evictions_total", {}, double(prefix_cache_evictions.value()));
 
   const auto gauge = [&out](std::string_view name, std::string_view help, double value) {
     out.family(name, "gauge", help);
@@ -38,9 +46,12 @@ void EngineMetrics::render(metrics::Exposition& out) const {
   gauge("ringserve_num_sequences_running", "Sequences in the running batch, holding KV blocks.",
         double(sequences_running.value()));
   const double total = double(kv_blocks_total.value());
-  gauge("ringserve_kv_cache_usage_ratio", "Fraction of the KV cache's blocks in use (0-1).",
+  gauge("ringserve_kv_cache_usage_ratio",
+        "Fraction of the KV cache's blocks held by sequences (0-1); cached blocks nobody holds count as free.",
         total > 0 ? double(kv_blocks_used.value()) / total : 0.0);
   gauge("ringserve_kv_cache_blocks", "KV cache blocks in the pool.", total);
+  gauge("ringserve_prefix_cache_blocks", "KV cache blocks cached for prefix reuse (held or evictable).",
+        double(prefix_cache_blocks.value()));
   gauge("ringserve_batch_sequences", "Sequences in the last step's batch.", double(batch_sequences.value()));
   gauge("ringserve_batch_tokens", "Tokens in the last step's batch.", double(batch_tokens.value()));
 }

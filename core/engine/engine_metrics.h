@@ -20,6 +20,10 @@ struct EngineMetrics {
   metrics::Gauge requests_running;  // API requests with a sequence running
   metrics::Gauge sequences_waiting;
   metrics::Gauge sequences_running;
+  metrics::Counter prefix_cache_queries;  // prompt tokens looked up in the prefix cache
+  metrics::Counter prefix_cache_hits;     // of those, tokens found
+  metrics::Gauge prefix_cache_evictions;  // a running total the engine thread copies from the KV cache manager
+  metrics::Gauge prefix_cache_blocks;     // blocks cached (held or evictable)
   metrics::Gauge kv_blocks_used;
   metrics::Gauge kv_blocks_total;
   metrics::Gauge batch_sequences;  // of the last step

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "core/kv/block_hash.h"
+
 namespace rs::engine {
 
 enum class SequenceState : uint8_t {
@@ -24,8 +26,12 @@ struct Scheduler::Sequence {
   uint32_t computed = 0;        // leading tokens whose keys and values are in the cache
   uint32_t generated = 0;
   kv::BlockTable blocks;
+  std::vector<uint64_t> chain;  // hashes of its full blocks, as far as they are known
+  uint64_t salt = 0;            // its chain's: the model's, and the request's cache_salt
+  uint32_t cached_blocks = 0;   // leading blocks of `blocks` cached (its own or taken from the cache)
   sampler::Sampler sampler;
   std::vector<sampler::Sampled> prompt_scores;  // prompt_logprobs: prompt tokens 1, 2, … scored so far
+  uint32_t cached_tokens = 0;  // prompt tokens the prefix cache gave at its first admission
   uint64_t arrival;  // order of add(): lower is older
   SequenceState state = SequenceState::waiting;
 
@@ -44,10 +50,12 @@ struct Scheduler::Sequence {
   }
 };
 
-Scheduler::Scheduler(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation)
+Scheduler::Scheduler(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation,
+                     PrefixCaching prefix_caching)
     : executor_(executor),
       limits_(limits),
       end_of_generation_(std::move(end_of_generation)),
+      prefix_caching_(prefix_caching),
       kv_cache_(executor.kv_layout().n_blocks, executor.kv_layout().block_tokens) {
   if (limits_.max_batch_tokens == 0 || limits_.max_seqs == 0 || limits_.ctx_size < 2) {
     throw std::invalid_argument("scheduler limits: max_batch_tokens and max_seqs must be positive, ctx_size at least 2");
@@ -68,7 +76,9 @@ void Scheduler::add(GenerationRequest request) {
   }
   const size_t least = request.prompt_logprobs ? 0 : 1;
   request.max_tokens = uint32_t(std::clamp<size_t>(request.max_tokens, least, capacity - prompt));
-  waiting_.push_back(std::make_unique<Sequence>(std::move(request), next_arrival_++));
+  auto sequence = std::make_unique<Sequence>(std::move(request), next_arrival_++);
+  sequence->salt = kv::request_salt(prefix_caching_.salt, sequence->request.cache_salt);
+  waiting_.push_back(std::move(sequence));
 }
 
 void Scheduler::cancel(uint64_t id) {
@@ -146,16 +156,47 @@ void Scheduler::plan_admissions(StepReport& report) {
   while (!waiting_.empty() && plan_.budget_tokens > 0 && running_.size() < limits_.max_seqs) {
     const auto next = next_to_admit();
     Sequence& s = **next;
+    const uint32_t hit = take_cached_prefix(s);
     const uint32_t n = fit_rows(s, std::min(s.pending(), plan_.budget_tokens), plan_.budget_rows);
     const uint32_t headroom = running_.empty() ? 0 : watermark;
     // Nobody jumps the one chosen: if it cannot start now, nobody does.
-    if (n == 0 || kv_cache_.free_blocks() < kv_cache_.blocks_needed(s.blocks, s.computed + n) + headroom) break;
+    if (n == 0 || kv_cache_.free_blocks() < kv_cache_.blocks_needed(s.blocks, s.computed + n) + headroom) {
+      kv_cache_.free(s.blocks);  // the cached blocks it took wait in the cache
+      s.computed = s.cached_blocks = 0;
+      break;
+    }
     kv_cache_.allocate(s.blocks, s.computed + n);
-    if (s.state == SequenceState::waiting) report.admitted.push_back(s.request.id);
+    if (s.state == SequenceState::waiting) {
+      report.admitted.push_back({s.request.id, uint32_t(s.request.prompt.size()), hit});
+      s.cached_tokens = hit;
+    }
     SequencePtr owned = std::move(*next);
     waiting_.erase(next);
     enter_running(std::move(owned));
     schedule(s, n);
+  }
+}
+
+// The longest cached prefix of the tokens so far (a recomputed sequence finds its own blocks), short of the
+// last token: its logits must come from somewhere, and it must not be written into a shared block.
+uint32_t Scheduler::take_cached_prefix(Sequence& s) {
+  if (!prefix_caching_.enabled || s.request.prompt_logprobs || !s.blocks.empty()) return 0;
+  const uint32_t block_tokens = kv_cache_.block_tokens();
+  const uint32_t eligible = (uint32_t(s.tokens.size()) - 1) / block_tokens;
+  kv::extend_chain(s.chain, s.salt, s.tokens, block_tokens, eligible);
+  const uint32_t blocks = kv_cache_.cached_prefix(std::span(s.chain).first(eligible));
+  kv_cache_.take_cached(s.blocks, std::span(s.chain).first(blocks));
+  s.cached_blocks = blocks;
+  s.computed = blocks * block_tokens;
+  return s.computed;
+}
+
+void Scheduler::cache_full_blocks(Sequence& s) {
+  if (!prefix_caching_.enabled) return;
+  const uint32_t full = s.computed / kv_cache_.block_tokens();
+  kv::extend_chain(s.chain, s.salt, s.tokens, kv_cache_.block_tokens(), full);
+  for (; s.cached_blocks < full; ++s.cached_blocks) {
+    kv_cache_.cache(s.blocks[s.cached_blocks], s.chain[s.cached_blocks]);
   }
 }
 
@@ -210,8 +251,8 @@ void Scheduler::enter_running(SequencePtr sequence) {
 }
 
 void Scheduler::leave_running(Sequence& sequence) {
-  kv_cache_.free(sequence.blocks);
-  sequence.computed = 0;
+  kv_cache_.free(sequence.blocks);  // its cached blocks stay cached, for it too if it is recomputed
+  sequence.computed = sequence.cached_blocks = 0;
   const auto it = running_per_group_.find(sequence.request.group);
   if (--it->second == 0) running_per_group_.erase(it);
 }
@@ -232,10 +273,14 @@ void Scheduler::update(StepReport& report) {
       }
     }
     s.computed = end;
+    cache_full_blocks(s);
     if (s.computed < s.tokens.size()) continue;  // more of the prompt to read
 
-    TokenEvent event{s.request.id, kNoToken, Finish::none, 0, {}, {}};
-    if (s.generated == 0 && s.request.prompt_logprobs) event.prompt = std::move(s.prompt_scores);
+    TokenEvent event{s.request.id, kNoToken, Finish::none, 0, {}, {}, 0};
+    if (s.generated == 0) {
+      event.cached_tokens = s.cached_tokens;
+      if (s.request.prompt_logprobs) event.prompt = std::move(s.prompt_scores);
+    }
     if (s.request.max_tokens == 0) {  // the prompt only was scored
       event.finish = Finish::length;
     } else {

@@ -6,7 +6,8 @@
 // Batch; the executor runs the Batch; update() samples and turns the logits into
 // token events. Each sequence is waiting (never run), running, preempted
 // (waiting again, to be recomputed) or finished; its blocks come from the KV
-// cache manager.
+// cache manager, which shares the full blocks of prompts seen before (the
+// prefix cache): a prompt whose first blocks are cached starts past them.
 //
 // Admission is first come, first served while KV blocks are free, and fair
 // between requests: a free sequence slot goes to the waiting request with the
@@ -24,6 +25,7 @@
 #include <deque>
 #include <memory>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -42,6 +44,11 @@ struct SchedulerLimits {
   uint32_t ctx_size = 4096;          // prompt plus generated tokens, per sequence
 };
 
+struct PrefixCaching {
+  bool enabled = true;
+  uint64_t salt = 0;  // kv::chain_salt of the model, KV type and block size
+};
+
 struct GenerationRequest {
   uint64_t id = 0;     // unique among the requests the scheduler holds
   uint64_t group = 0;  // the API request this is one choice of: groups share the sequence slots fairly
@@ -49,8 +56,9 @@ struct GenerationRequest {
   sampler::SamplingParams sampling;  // validated for the model's vocabulary
   uint32_t max_tokens = 1;           // ≥ 1 (0 only to score the prompt); clamped to what fits the context
   // Score the prompt's own tokens (echo with logprobs): the first event carries their logprobs,
-  // with sampling.top_logprobs alternatives each, from the raw logits.
+  // with sampling.top_logprobs alternatives each, from the raw logits. Such a prompt is all computed.
   bool prompt_logprobs = false;
+  std::string cache_salt;  // shares cached blocks only with requests of the same salt ("" : the default)
 };
 
 // The token of an event that carries none: a prompt scored with max_tokens 0.
@@ -69,12 +77,20 @@ struct TokenEvent {
   float logprob = 0;                           // with sampling.logprobs
   std::vector<std::pair<TokenId, float>> top;  // with sampling.top_logprobs
   std::vector<sampler::Sampled> prompt;        // prompt_logprobs, first event only: prompt tokens 1, 2, …
+  uint32_t cached_tokens = 0;                  // first event only: prompt tokens the prefix cache gave
+};
+
+// A request that got its first blocks (its queue wait ends), and what the prefix cache gave it.
+struct Admitted {
+  uint64_t request = 0;
+  uint32_t prompt_tokens = 0;
+  uint32_t cached_tokens = 0;
 };
 
 // What one step did, besides its events.
 struct StepReport {
   std::vector<TokenEvent> events;
-  std::vector<uint64_t> admitted;  // requests that got their first blocks this step (queue wait ends)
+  std::vector<Admitted> admitted;
   uint32_t batch_sequences = 0;
   uint32_t batch_tokens = 0;
   uint32_t batch_logits_rows = 0;  // at most max_seqs: the executors size their logits for that
@@ -84,7 +100,8 @@ struct StepReport {
 class Scheduler {
  public:
   // `end_of_generation`: the model's tokens that end a sequence (EOS, EOT…).
-  Scheduler(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation);
+  Scheduler(Executor& executor, const SchedulerLimits& limits, std::vector<TokenId> end_of_generation,
+            PrefixCaching prefix_caching = {});
   ~Scheduler();
 
   // Throws std::invalid_argument for a request that can never run: an empty
@@ -134,6 +151,10 @@ class Scheduler {
   void plan_running(StepReport& report);
   void plan_admissions(StepReport& report);
   void schedule(Sequence& s, uint32_t n);
+  // Gives a sequence with no blocks the cached blocks of its prefix; how many tokens they hold.
+  uint32_t take_cached_prefix(Sequence& s);
+  // Caches `s`'s full, computed blocks under their chain hashes.
+  void cache_full_blocks(Sequence& s);
   // The most of `n` new tokens of `s` whose logits rows fit `rows`.
   uint32_t fit_rows(const Sequence& s, uint32_t n, uint32_t rows) const;
   std::deque<SequencePtr>::iterator next_to_admit();
@@ -145,6 +166,7 @@ class Scheduler {
   Executor& executor_;
   SchedulerLimits limits_;
   std::vector<TokenId> end_of_generation_;
+  PrefixCaching prefix_caching_;
   kv::KvCacheManager kv_cache_;
   std::deque<SequencePtr> waiting_;   // waiting, and preempted ones at the front
   std::vector<SequencePtr> running_;  // in admission order: oldest first

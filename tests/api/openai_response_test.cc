@@ -58,7 +58,8 @@ TEST(WriteResponse, ChatCompletion) {
   EXPECT_EQ(out,
             R"(prefix:{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m","choices":[)"
             R"({"index":0,"message":{"role":"assistant","content":"Hello \"x\"\n"},"logprobs":null,"finish_reason":"stop"}],)"
-            R"("usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8},"system_fingerprint":"fp_1"})");
+            R"("usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_1"})");
   expect_json(out.substr(7));
 }
 
@@ -70,7 +71,8 @@ TEST(WriteResponse, ChatCompletionChoicesAndNullFingerprint) {
             "{\"id\":\"chatcmpl-2\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\xEF\xBF\xBD\","
             R"("choices":[{"index":0,"message":{"role":"assistant","content":"a"},"logprobs":null,"finish_reason":"length"},)"
             R"({"index":1,"message":{"role":"assistant","content":""},"logprobs":null,"finish_reason":"stop"}],)"
-            R"("usage":{"prompt_tokens":4294967295,"completion_tokens":1,"total_tokens":4294967296},)"
+            R"("usage":{"prompt_tokens":4294967295,"completion_tokens":1,"total_tokens":4294967296,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}},)"
             R"("system_fingerprint":null})");
   expect_json(out);
 }
@@ -92,7 +94,8 @@ TEST(WriteResponse, ChatCompletionLogprobs) {
             R"({"token":"Hi","logprob":-1.5,"bytes":[72,105]}]},)"
             R"({"token":"bytes:\\xe4\\xbd","logprob":-9999.0,"bytes":[228,189],"top_logprobs":[]},)"
             R"({"token":"bytes:\\xa0","logprob":0,"bytes":[160],"top_logprobs":[]}]},)"
-            R"("finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4},)"
+            R"("finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}},)"
             R"("system_fingerprint":"fp_1"})");
   expect_json(out);
 
@@ -177,7 +180,8 @@ TEST(WriteResponse, Completion) {
             R"({"text":"Paris","index":0,"logprobs":null,"finish_reason":"length"},)"
             R"({"text":"Rome","index":1,"logprobs":{"text_offset":[10,12],"token_logprobs":[-0.25,-0.125],)"
             R"("tokens":["Ro","me"],"top_logprobs":[{"Ro":-0.25,"Pa":-2},{}]},"finish_reason":"stop"}],)"
-            R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5},"system_fingerprint":"fp_1"})");
+            R"("usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_1"})");
   expect_json(out);
 }
 
@@ -205,16 +209,18 @@ TEST(WriteResponse, CompletionChunks) {
 
 TEST(WriteResponse, UsageChunks) {
   std::string chat;
-  append_usage_chunk(chat, kChatMeta, true, Usage{7, 9});
+  append_usage_chunk(chat, kChatMeta, true, Usage{7, 9, 4});
   EXPECT_EQ(chat,
             R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m",)"
-            R"("system_fingerprint":"fp_1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}})");
+            R"("system_fingerprint":"fp_1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":9,)"
+            R"("total_tokens":16,"prompt_tokens_details":{"cached_tokens":4}}})");
   expect_json(chat);
   std::string completion;
   append_usage_chunk(completion, kCompletionMeta, false, Usage{7, 9});
   EXPECT_EQ(completion,
             R"({"id":"cmpl-2","object":"text_completion","created":1700000001,"model":"m","choices":[],)"
-            R"("system_fingerprint":"fp_1","usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}})");
+            R"("system_fingerprint":"fp_1","usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}}})");
   expect_json(completion);
 }
 

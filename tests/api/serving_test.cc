@@ -126,6 +126,7 @@ class Serving : public ::testing::Test {
     port_ = server_->port();
     ModelServiceOptions options;
     options.model = model_;
+    options.prefix_caching = prefix_caching_;
     options.threads = 1;
     options.ctx_size = ctx_size;
     options.limits = {.max_batch_tokens = 256, .max_seqs = 64, .ctx_size = ctx_size};
@@ -181,6 +182,7 @@ class Serving : public ::testing::Test {
   std::unique_ptr<ModelService> service_;
   std::unique_ptr<GatedModel> gated_;
   std::string model_;  // "" : the demo model
+  bool prefix_caching_ = true;
   engine::Engine* engine_ = nullptr;  // the one serving: the service's, or the gated one
   std::atomic<bool> ready_{false};
   uint16_t port_ = 0;
@@ -720,6 +722,41 @@ TEST_F(ServingLimits, NotReadyUntilTheModelIsServed) {
   const HttpResponse r = post("/v1/completions", R"({"prompt":"x"})");
   EXPECT_EQ(r.status, 503);
   EXPECT_TRUE(r.header("retry-after"));
+}
+
+// The prefix cache over HTTP: a repeated prompt reports its cached tokens and gets the same text; a different
+// cache_salt shares nothing; the metrics count tokens looked up and found.
+TEST_F(Serving, RepeatedPromptsReportTheirCachedTokens) {
+  // BOS, ▁ and 40 bytes: 42 tokens, whose first two 16-token blocks can be shared (the last token never is).
+  const std::string request = R"({"prompt":")" + std::string(40, 'A') + R"(","max_tokens":4,"temperature":0,"ignore_eos":true)";
+  const auto cached = [this](const HttpResponse& r) {
+    return uint64_t(json(r.body)["usage"]["prompt_tokens_details"]["cached_tokens"]);
+  };
+  const HttpResponse cold = post("/v1/completions", request + "}");
+  ASSERT_EQ(cold.status, 200) << cold.body;
+  EXPECT_EQ(cached(cold), 0u);
+  const HttpResponse warm = post("/v1/completions", request + "}");
+  EXPECT_EQ(cached(warm), 32u);
+  EXPECT_EQ(std::string_view(json(warm.body)["choices"].at(0)["text"]),
+            std::string_view(json(cold.body)["choices"].at(0)["text"]));
+  EXPECT_EQ(cached(post("/v1/completions", request + R"(,"cache_salt":"tenant-b"})")), 0u);
+  EXPECT_EQ(cached(post("/v1/completions", request + R"(,"cache_salt":"tenant-b"})")), 32u);
+  EXPECT_TRUE(metrics_show("ringserve_prefix_cache_queries_total 168\n"));
+  EXPECT_TRUE(metrics_show("ringserve_prefix_cache_hits_total 64\n"));
+  EXPECT_TRUE(metrics_show("ringserve_prefix_cache_blocks "));
+}
+
+TEST_F(ServingLimits, WithoutThePrefixCacheNothingIsShared) {
+  prefix_caching_ = false;
+  start({});
+  const std::string request = R"({"prompt":")" + std::string(40, 'A') + R"(","max_tokens":1})";
+  for (int i = 0; i < 2; ++i) {
+    const HttpResponse r = post("/v1/completions", request);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(uint64_t(json(r.body)["usage"]["prompt_tokens_details"]["cached_tokens"]), 0u);
+  }
+  EXPECT_TRUE(metrics_show("ringserve_prefix_cache_hits_total 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_prefix_cache_blocks 0\n"));
 }
 
 // A real trained model end to end: llama.cpp's prompt ids and greedy text (tests/data), and logprobs that are

@@ -1,11 +1,13 @@
 // The KV cache manager: block arithmetic for a sequence's positions, growing
-// tables all or nothing, blocks given back, and a pool that cannot hand out a
-// block twice.
+// tables all or nothing, blocks given back and never handed out twice, and the
+// prefix cache's sharing and least-recently-used eviction.
 #include "core/kv/kv_cache_manager.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
+#include <span>
+#include <vector>
 #include <stdexcept>
 
 namespace rs::kv {
@@ -43,16 +45,75 @@ TEST(KvCacheManager, AllocationGrowsATableAllOrNothing) {
 
 TEST(KvCacheManager, ZeroTokenBlocksAreRefused) { EXPECT_THROW(KvCacheManager(4, 0), std::invalid_argument); }
 
-TEST(BlockPool, ABlockIsNeverHandedOutTwiceNorFreedTwice) {
-  BlockPool pool(3);
-  std::set<BlockId> taken;
-  for (int i = 0; i < 3; ++i) taken.insert(*pool.allocate());
-  EXPECT_EQ(taken.size(), 3u);
-  EXPECT_FALSE(pool.allocate());
-  pool.release(1);
-  EXPECT_THROW(pool.release(1), std::logic_error);
-  EXPECT_EQ(*pool.allocate(), 1u);  // the most recently freed block first: warm in cache
-  EXPECT_THROW(pool.release(7), std::out_of_range);
+TEST(KvCacheManager, ABlockIsNeverHandedOutTwiceNorLetGoTwice) {
+  KvCacheManager kv(3, 16);
+  BlockTable table;
+  ASSERT_TRUE(kv.allocate(table, 48));
+  EXPECT_EQ(std::set<BlockId>(table.begin(), table.end()).size(), 3u);
+  BlockTable more;
+  EXPECT_FALSE(kv.allocate(more, 1));
+  BlockTable copy = table;
+  kv.free(table);
+  EXPECT_THROW(kv.free(copy), std::logic_error);
+}
+
+// The prefix cache: cached blocks outlive their holders, are shared, and go least recently used first.
+TEST(KvCacheManager, CachedBlocksAreSharedAndEvictedLeastRecentlyUsedFirst) {
+  KvCacheManager kv(4, 16);
+  BlockTable a, b;
+  ASSERT_TRUE(kv.allocate(a, 32));  // blocks for two chains' first blocks
+  kv.cache(a[0], 100);
+  kv.cache(a[1], 200);
+  kv.cache(a[1], 999);  // already cached: stays under 200
+  ASSERT_TRUE(kv.allocate(b, 16));
+  kv.cache(b[0], 100);  // the hash is another block's: b[0] stays uncached
+  EXPECT_EQ(kv.cached_blocks(), 2u);
+  const std::vector<uint64_t> chain = {100, 200, 300};
+  EXPECT_EQ(kv.cached_prefix(chain), 2u);
+  kv.free(b);  // uncached: free at once
+  EXPECT_EQ(kv.free_blocks(), 2u);
+  kv.free(a);  // cached: evictable, and still cached
+  EXPECT_EQ(kv.free_blocks(), 4u);
+  EXPECT_EQ(kv.used_blocks(), 0u);
+  EXPECT_EQ(kv.cached_prefix(chain), 2u);
+
+  BlockTable c;
+  kv.take_cached(c, std::span(chain).first(1));  // 100 held again: out of the eviction order
+  EXPECT_EQ(kv.free_blocks(), 3u);
+  BlockTable d;
+  ASSERT_TRUE(kv.allocate(d, 48));  // the 2 free blocks, then evicts 200 (100 is held)
+  EXPECT_EQ(kv.evictions(), 1u);
+  EXPECT_EQ(kv.cached_prefix(chain), 1u);
+  EXPECT_FALSE(kv.index().find(200));
+  EXPECT_EQ(*kv.index().find(100), c[0]);
+  EXPECT_FALSE(kv.allocate(d, 64));  // the held block is not evictable
+  kv.free(c);
+  kv.free(d);
+  EXPECT_EQ(kv.used_blocks(), 0u);
+}
+
+TEST(KvCacheManager, EvictionFollowsTheOrderBlocksWereLetGo) {
+  KvCacheManager kv(3, 1);
+  BlockTable t1, t2, t3;
+  ASSERT_TRUE(kv.allocate(t1, 1));
+  ASSERT_TRUE(kv.allocate(t2, 1));
+  ASSERT_TRUE(kv.allocate(t3, 1));
+  kv.cache(t1[0], 1);
+  kv.cache(t2[0], 2);
+  kv.cache(t3[0], 3);
+  kv.free(t2);
+  kv.free(t1);
+  kv.free(t3);  // eviction order: 2, 1, 3
+  BlockTable taken;
+  kv.take_cached(taken, std::vector<uint64_t>{1});  // 1 is used again: order 2, 3, then 1 when let go
+  kv.free(taken);
+  BlockTable fresh;
+  ASSERT_TRUE(kv.allocate(fresh, 1));
+  EXPECT_FALSE(kv.index().find(2));
+  ASSERT_TRUE(kv.allocate(fresh, 2));
+  EXPECT_FALSE(kv.index().find(3));
+  EXPECT_TRUE(kv.index().find(1));
+  EXPECT_EQ(kv.evictions(), 2u);
 }
 
 }  // namespace
