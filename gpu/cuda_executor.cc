@@ -169,6 +169,25 @@ CudaExecutor::~CudaExecutor() {
   if (stream_ != nullptr) cudaStreamDestroy(stream_);
 }
 
+// On the executor's stream, so that a block is never copied while a step still writes it.
+void CudaExecutor::read_kv_block(kv::BlockId block, std::span<std::byte> out) const {
+  engine::check_kv_block(kv_, block, out.size());
+  check(cudaSetDevice(weights_.device()), "cudaSetDevice");
+  check(cudaMemcpyAsync(out.data(), buffers_->kv_pool.data() + kv_.rows_offset(block, 0, 0, 0), out.size(),
+                        cudaMemcpyDeviceToHost, stream_),
+        "cudaMemcpyAsync (KV block to host)");
+  check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+}
+
+void CudaExecutor::write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) {
+  engine::check_kv_block(kv_, block, bytes.size());
+  check(cudaSetDevice(weights_.device()), "cudaSetDevice");
+  check(cudaMemcpyAsync(buffers_->kv_pool.data() + kv_.rows_offset(block, 0, 0, 0), bytes.data(), bytes.size(),
+                        cudaMemcpyHostToDevice, stream_),
+        "cudaMemcpyAsync (KV block to the device)");
+  check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+}
+
 uint64_t CudaExecutor::device_bytes() const {
   return buffers_->inputs.size() + buffers_->activations.size() + buffers_->kv_pool.size() + gemm_->scratch_bytes();
 }

@@ -42,6 +42,8 @@ class CudaExecutor final : public engine::Executor {
 
   void step(const engine::Batch& batch, engine::Logits& logits) override;
   const kv::KvLayout& kv_layout() const override { return kv_; }
+  void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override;
+  void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override;
 
   // Device memory the step's buffers and the KV pool hold.
   uint64_t device_bytes() const;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/kernels/ops.h"
@@ -54,6 +55,16 @@ CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& 
   // Not zeroed: every row is written before it is read, and untouched pages cost no memory or start-up time.
   kv_memory_ = std::make_unique_for_overwrite<std::byte[]>(kv_.block_bytes() * kv_.n_blocks);
   scores_.resize(pool_.size());
+}
+
+void CpuExecutor::read_kv_block(BlockId block, std::span<std::byte> out) const {
+  engine::check_kv_block(kv_, block, out.size());
+  std::memcpy(out.data(), kv_memory_.get() + kv_.rows_offset(block, 0, 0, 0), out.size());
+}
+
+void CpuExecutor::write_kv_block(BlockId block, std::span<const std::byte> bytes) {
+  engine::check_kv_block(kv_, block, bytes.size());
+  std::memcpy(kv_memory_.get() + kv_.rows_offset(block, 0, 0, 0), bytes.data(), bytes.size());
 }
 
 void CpuExecutor::step(const Batch& batch, Logits& logits) {

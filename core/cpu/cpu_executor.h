@@ -28,6 +28,8 @@ class CpuExecutor final : public engine::Executor {
 
   void step(const engine::Batch& batch, engine::Logits& logits) override;
   const kv::KvLayout& kv_layout() const override { return kv_; }
+  void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override;
+  void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override;
 
  private:
   void embed(const engine::Batch& batch);

@@ -94,10 +94,27 @@ std::vector<TokenId> Engine::generate(GenerationRequest request) {
   return sink.wait();
 }
 
+void Engine::between_steps(std::function<void(Scheduler&)> work) {
+  std::promise<void> done;
+  Command command;
+  command.kind = Command::run;
+  command.work = [&] {
+    try {
+      work(scheduler_);
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  };
+  push(std::move(command));
+  done.get_future().get();
+}
+
 bool Engine::take_commands() {
   while (std::optional<Command> command = inbox_.pop()) {
     switch (command->kind) {
       case Command::stop: return false;
+      case Command::run: command->work(); break;
       case Command::cancel:
       case Command::finish: {
         const auto it = tracked_.find(command->request.id);

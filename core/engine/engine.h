@@ -5,6 +5,7 @@
 // each step's token events to the sinks their requests named.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <thread>
@@ -49,12 +50,17 @@ class Engine {
   // warm-up step /ready waits for. Returns its tokens. Left out of the request metrics.
   std::vector<TokenId> generate(GenerationRequest request);
 
+  // Runs `work` on the engine thread between two steps and waits for it: what reads or fills the KV cache
+  // from outside (a prefix-cache snapshot). Exceptions reach the caller.
+  void between_steps(std::function<void(Scheduler&)> work);
+
   const EngineMetrics& metrics() const { return metrics_; }
 
  private:
   struct Command {
-    enum Kind { submit, cancel, finish, stop } kind = submit;
+    enum Kind { submit, cancel, finish, run, stop } kind = submit;
     GenerationRequest request;
+    std::function<void()> work;  // run: between two steps
     EventSink* sink = nullptr;
     Clock::time_point arrival;
     bool measured = true;  // counted in the request metrics (the warm-up is not)

@@ -6,6 +6,13 @@
 
 namespace rs::engine {
 
+void check_kv_block(const kv::KvLayout& kv, kv::BlockId block, size_t bytes) {
+  if (block >= kv.n_blocks) throw std::invalid_argument(fmt::format("KV block {} is outside the pool", block));
+  if (bytes != kv.block_bytes()) {
+    throw std::invalid_argument(fmt::format("a KV block is {} bytes, not {}", kv.block_bytes(), bytes));
+  }
+}
+
 void check_batch(const Batch& batch, const kv::KvLayout& kv, size_t vocab) {
   for (const SequenceStep& s : batch.sequences) {
     const uint64_t end = uint64_t(s.position) + s.tokens.size();

@@ -1,6 +1,9 @@
 #pragma once
 // What runs a model: the scheduler, sampler and caches talk to this and do not
 // know whether a CPU or a GPU computes the step.
+#include <cstddef>
+#include <span>
+
 #include "core/engine/batch.h"
 #include "core/kv/kv_layout.h"
 
@@ -22,6 +25,14 @@ class Executor {
 
   // How the KV cache is laid out and how many blocks the executor holds.
   virtual const kv::KvLayout& kv_layout() const = 0;
+
+  // One block's keys and values (kv_layout().block_bytes() of them), out of the pool or into it: what a
+  // prefix-cache snapshot file holds. Not during a step.
+  virtual void read_kv_block(kv::BlockId block, std::span<std::byte> out) const = 0;
+  virtual void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) = 0;
 };
+
+// Throws std::invalid_argument unless `block` is in the pool and `bytes` is one block's size.
+void check_kv_block(const kv::KvLayout& kv, kv::BlockId block, size_t bytes);
 
 }  // namespace rs::engine

@@ -122,6 +122,8 @@ class Scheduler {
   uint32_t running_requests() const { return uint32_t(running_per_group_.size()); }
   uint32_t waiting_requests() const;
   const kv::KvCacheManager& kv_cache() const { return kv_cache_; }
+  kv::KvCacheManager& kv_cache() { return kv_cache_; }  // between steps: a snapshot fills it
+  Executor& executor() { return executor_; }
   const SchedulerLimits& limits() const { return limits_; }
 
  private:

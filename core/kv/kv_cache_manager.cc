@@ -83,6 +83,16 @@ void KvCacheManager::cache(BlockId block, uint64_t hash) {
   cached_[block] = true;
 }
 
+// Only free blocks: loading a snapshot bigger than the pool must not evict what it loaded before.
+std::optional<BlockId> KvCacheManager::adopt(uint64_t hash) {
+  if (index_.find(hash) || free_.empty()) return std::nullopt;
+  const BlockId block = take_block();
+  cache(block, hash);
+  refs_[block] = 0;  // nobody holds it: evictable, as any cached block
+  append(block);
+  return block;
+}
+
 void KvCacheManager::unlink(BlockId block) {
   const BlockId newer = newer_[block], older = older_[block];
   (older == kNone ? oldest_ : newer_[older]) = newer;

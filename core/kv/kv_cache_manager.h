@@ -12,6 +12,7 @@
 // (cache::BlockIndex), so other threads may look chains up; only the engine
 // thread calls this class.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -44,6 +45,9 @@ class KvCacheManager {
   // `block`, full and computed, is findable under `hash` from now on. Nothing happens when the block is cached
   // already, or when another block holds that hash (two sequences computed the same block at once).
   void cache(BlockId block, uint64_t hash);
+  // A free block for a snapshot's `hash`, whose KV the caller writes before the next step, cached and
+  // evictable; nullopt when the hash is cached already or no block is free.
+  std::optional<BlockId> adopt(uint64_t hash);
 
   uint32_t block_tokens() const { return block_tokens_; }
   uint32_t total_blocks() const { return uint32_t(refs_.size()); }

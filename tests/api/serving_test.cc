@@ -37,6 +37,10 @@ class GatedExecutor final : public engine::Executor {
     inner_.step(batch, logits);
   }
   const kv::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
+  void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override { inner_.read_kv_block(block, out); }
+  void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override {
+    inner_.write_kv_block(block, bytes);
+  }
 
   void allow(uint32_t steps) { change([&] { allowed_ += steps; }); }
   void open() { change([&] { open_ = true; }); }

@@ -215,3 +215,27 @@ TEST(CpuExecutor, Stories260KGreedyMatchesLlamaCpp) {
 
 }  // namespace
 }  // namespace rs::cpu
+
+namespace rs::cpu {
+namespace {
+
+TEST(KvBlocks, WrittenBytesReadBackAndTheSizeIsChecked) {
+  const std::string path = ::testing::TempDir() + "/kv-blocks-" + std::to_string(getpid()) + ".gguf";
+  model::SynthOptions options;
+  options.output = path;
+  model::synth_model(options);
+  ModelWeights weights(describe_model(path), io::StreamOptions{.direct = false});
+  std::filesystem::remove(path);
+  CpuExecutor executor(weights, {.threads = 1, .kv_blocks = 4, .block_tokens = 16});
+  const size_t bytes = executor.kv_layout().block_bytes();
+  std::vector<std::byte> written(bytes), read(bytes);
+  for (size_t i = 0; i < bytes; ++i) written[i] = std::byte(i * 7 + 3);
+  executor.write_kv_block(2, written);
+  executor.read_kv_block(2, read);
+  EXPECT_EQ(read, written);
+  EXPECT_THROW(executor.write_kv_block(4, written), std::invalid_argument);
+  EXPECT_THROW(executor.read_kv_block(1, std::span(read).first(bytes - 1)), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace rs::cpu

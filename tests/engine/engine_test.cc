@@ -38,6 +38,10 @@ class GatedExecutor final : public Executor {
     inner_.step(batch, logits);
   }
   const kv::KvLayout& kv_layout() const override { return inner_.kv_layout(); }
+  void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override { inner_.read_kv_block(block, out); }
+  void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override {
+    inner_.write_kv_block(block, bytes);
+  }
 
   void wait_for_first_step() { entered_.wait(); }
   void open() { open_.count_down(); }

@@ -118,3 +118,24 @@ TEST(KvCacheManager, EvictionFollowsTheOrderBlocksWereLetGo) {
 
 }  // namespace
 }  // namespace rs::kv
+
+namespace rs::kv {
+namespace {
+
+TEST(KvCacheManager, AdoptedBlocksAreCachedAndEvictable) {
+  KvCacheManager kv(2, 16);
+  const std::optional<BlockId> a = kv.adopt(11);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(kv.index().find(11), a);
+  EXPECT_EQ(kv.free_blocks(), 2u);  // cached, held by nobody
+  EXPECT_FALSE(kv.adopt(11));       // cached already
+  ASSERT_TRUE(kv.adopt(22));
+  EXPECT_FALSE(kv.adopt(33));  // every block is a cached one now: a snapshot never evicts its own blocks
+  BlockTable t;
+  ASSERT_TRUE(kv.allocate(t, 16));  // a sequence's need evicts the least recently adopted
+  EXPECT_FALSE(kv.index().find(11));
+  EXPECT_EQ(kv.evictions(), 1u);
+}
+
+}  // namespace
+}  // namespace rs::kv
