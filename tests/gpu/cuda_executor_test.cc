@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "core/cpu/cpu_executor.h"
+#include "core/engine/scheduler.h"
 #include "core/model/synth.h"
 #include "tests/support/ci.h"
 #include "tests/cpu/greedy_reference.h"
@@ -192,6 +193,59 @@ TEST_F(CudaExecutorTest, RejectsWhatItCannotRun) {
   EXPECT_THROW(gpu.step(bad_block, logits), std::invalid_argument);
   // Still serves after refusing.
   EXPECT_EQ(run_chunks(gpu, std::span(kPrompt).first(3), blocks, 3).size(), 1u);
+}
+
+// Greedy tokens of each request, run on a fresh scheduler over `gpu` one after another (prefix cache on).
+std::vector<std::vector<TokenId>> greedy_one_by_one(CudaExecutor& gpu, std::vector<std::vector<TokenId>> prompts,
+                                                    std::vector<uint32_t>* cached_tokens = nullptr) {
+  engine::Scheduler scheduler(gpu, {.max_batch_tokens = 512, .max_seqs = 8, .ctx_size = 256}, {}, {true, 0x5eed});
+  std::vector<std::vector<TokenId>> out;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    engine::GenerationRequest r;
+    r.id = i + 1;
+    r.prompt = prompts[i];
+    r.max_tokens = 8;
+    r.sampling.temperature = 0;
+    r.sampling.ignore_eos = true;
+    scheduler.add(r);
+    out.emplace_back();
+    engine::StepReport report;
+    while (!scheduler.idle()) {
+      scheduler.step(report);
+      for (const engine::TokenEvent& e : report.events) {
+        if (out.back().empty() && cached_tokens) cached_tokens->push_back(e.cached_tokens);
+        out.back().push_back(e.token);
+      }
+    }
+  }
+  return out;
+}
+
+// The prefix cache on the device: a hit reads blocks another request computed, and gives what a cold run gives.
+TEST_F(CudaExecutorTest, APrefixCacheHitGivesWhatAColdRunGives) {
+  const BothWeights w(synth_file("small", TensorType::q4_0));
+  std::vector<TokenId> first, second;
+  for (TokenId t = 0; t < 40; ++t) first.push_back(TokenId(t * 3 % 200 + 1));
+  second.assign(first.begin(), first.begin() + 32);  // two whole 16-token blocks shared
+  for (TokenId t = 0; t < 9; ++t) second.push_back(TokenId(t * 5 % 200 + 2));
+  CudaExecutor warm(w.device, small_options(TensorType::f16, 16, false));
+  std::vector<uint32_t> cached;
+  const auto together = greedy_one_by_one(warm, {first, second}, &cached);
+  EXPECT_EQ(cached, (std::vector<uint32_t>{0, 32}));
+  CudaExecutor cold(w.device, small_options(TensorType::f16, 16, false));
+  EXPECT_EQ(together[1], greedy_one_by_one(cold, {second})[0]);
+}
+
+TEST_F(CudaExecutorTest, KvBlocksReadBackWhatWasWritten) {
+  const BothWeights w(synth_file("tiny", TensorType::f32));
+  CudaExecutor gpu(w.device, small_options(TensorType::f16, 4));
+  const size_t bytes = gpu.kv_layout().block_bytes();
+  std::vector<std::byte> written(bytes), read(bytes);
+  for (size_t i = 0; i < bytes; ++i) written[i] = std::byte(i * 13 + 1);
+  gpu.write_kv_block(3, written);
+  gpu.read_kv_block(3, read);
+  EXPECT_EQ(read, written);
+  EXPECT_THROW(gpu.read_kv_block(4, read), std::invalid_argument);
 }
 
 // tests/data/llama_cpp_reference.json: llama.cpp's greedy continuation of a
