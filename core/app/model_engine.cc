@@ -46,7 +46,8 @@ ModelEngine::ModelEngine(const ModelEngineOptions& options) {
   if (desc.context_length) o.ctx_size = std::min(o.ctx_size, desc.context_length);
   o.limits.ctx_size = ctx_size_ = o.ctx_size;
   // Cached KV is the same only for the same weights, KV type and block size.
-  kv_salt_ = kv::chain_salt(model::model_identity(desc), *model::tensor_type_from_name(o.kv_type), o.block_tokens);
+  model_identity_ = model::model_identity(desc);
+  kv_salt_ = kv::chain_salt(model_identity_, *model::tensor_type_from_name(o.kv_type), o.block_tokens);
   load_executor(std::move(desc), o);
   demo_.reset();  // loaded: the file is no longer needed
   engine_ = std::make_unique<engine::Engine>(*executor_, o.limits,

@@ -46,6 +46,7 @@ class ModelEngine {
   engine::Engine& engine() { return *engine_; }
   const kv::KvLayout& kv_layout() const { return executor_->kv_layout(); }
   uint32_t ctx_size() const { return ctx_size_; }  // per sequence, after the cap
+  uint64_t model_identity() const { return model_identity_; }  // model::model_identity of the weights
   uint64_t kv_salt() const { return kv_salt_; }    // kv::chain_salt of these weights, KV type and block size
   const gpu::CudaModel* cuda() const { return cuda_.get(); }  // null on the CPU
   const cpu::ModelWeights* host_weights() const { return weights_.get(); }  // null on a GPU
@@ -56,6 +57,7 @@ class ModelEngine {
   std::optional<DemoModelFile> demo_;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   uint32_t ctx_size_ = 0;
+  uint64_t model_identity_ = 0;
   uint64_t kv_salt_ = 0;
   // On the CPU: the weights in host memory and the CPU executor. On a GPU: both in cuda_.
   std::unique_ptr<cpu::ModelWeights> weights_;

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/app/prefix_cache_file.h"
 #include "core/base/log.h"
 
 namespace rs {
@@ -40,6 +41,7 @@ ModelService::ModelService(const ModelServiceOptions& o) : model_(announced(o)) 
   serving_.system_fingerprint =
       fmt::format("ringserve-{}-{}-{}", RINGSERVE_VERSION, model_.cuda() ? "cuda" : "cpu", o.kv_type);
   warm_up();
+  load_prefix_cache(o);
   if (const cpu::ModelWeights* weights = model_.host_weights()) {
     huge_pages_ = std::thread([weights] { weights->move_to_huge_pages(); });
   }
@@ -82,6 +84,15 @@ void ModelService::warm_up() {
   model_.engine().generate(std::move(warm));
   log::info("serve: warm-up step done in {:.1f} ms",
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+}
+
+void ModelService::load_prefix_cache(const ModelServiceOptions& o) {
+  if (o.prefix_cache_file.empty()) return;
+  if (!o.prefix_caching) {
+    log::warn("prefix cache file {} not loaded: the prefix cache is off (--no-prefix-cache)", o.prefix_cache_file);
+    return;
+  }
+  load_prefix_cache_file(model_, o.prefix_cache_file);
 }
 
 }  // namespace rs

@@ -1,7 +1,8 @@
 #pragma once
 // The model `serve` serves: the model and engine of model_engine.h, plus its
 // chat template and the identity responses carry, warmed up with one real
-// step before anything is served, its host weights moved to huge pages behind.
+// step and its prefix cache filled from a snapshot file before anything is
+// served, its host weights moved to huge pages behind.
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -14,6 +15,7 @@ namespace rs {
 struct ModelServiceOptions : ModelEngineOptions {
   std::string model_name;     // "" : the file's name
   std::string chat_template;  // "" : the model's own
+  std::string prefix_cache_file;  // a `ringserve warm` snapshot loaded before serving ("" : none)
 };
 
 inline constexpr std::string_view kDemoModelId = "ringserve-demo-random-weights";
@@ -30,6 +32,7 @@ class ModelService {
  private:
   void log_loaded(const ModelServiceOptions& options) const;
   void warm_up();
+  void load_prefix_cache(const ModelServiceOptions& options);
 
   ModelEngine model_;
   api::ServingModel serving_;

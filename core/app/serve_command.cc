@@ -134,6 +134,10 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command.add_flag("--no-prefix-cache", o.no_prefix_cache,
                    "Do not share the KV blocks of prompts that start alike (the prefix cache is on by default)");
+  command.add_option("--prefix-cache-file", m.prefix_cache_file,
+                     "A prefix cache file written by `ringserve warm` for this model and --kv-type: its KV blocks "
+                     "are loaded before /ready turns 200 (a file that is missing, damaged or does not match is "
+                     "refused with a log line, and the server serves without it)");
   command.add_option("--kv-cache-gib", m.kv_cache_gib,
                      "Memory of the KV cache (default: on the CPU, --max-seqs full contexts, at most a quarter of "
                      "memory; on a GPU, what --gpu-memory-fraction leaves)")

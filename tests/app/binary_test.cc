@@ -120,7 +120,7 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
                "--max-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
                "--drain-timeout", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
                "--model", "--model-name", "--chat-template", "--device", "--gpu-memory-fraction", "--threads",
-               "--ctx-size", "--kv-type", "--no-prefix-cache", "--kv-cache-gib", "--max-batch-tokens", "--max-seqs",
+               "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib", "--max-batch-tokens", "--max-seqs",
                "--max-concurrency",
                "--max-queue", "--api-key", "--log-level"}},
     {"inspect", {"--json", "--log-level"}},
@@ -133,6 +133,8 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
     {"tokenize", {"--model", "--no-bos", "--special", "--log-level"}},
     {"detokenize", {"--model", "--log-level"}},
     {"template", {"--model", "--chat-template", "--no-generation-prompt", "--log-level"}},
+    {"warm", {"--model", "--prompts", "-o", "--output", "--chat-template", "--device", "--threads", "--kv-type",
+              "--ctx-size", "--log-level"}},
 };
 
 // The names of a CLI11 help text's section `heading` ("Options:", "Subcommands:"): each entry's first word,
@@ -320,6 +322,39 @@ TEST(Binary, LoadPrintsOneJsonLineAndRejectsNonModels) {
   EXPECT_EQ(not_a_model.wait_exit(), 1);
   EXPECT_NE(not_a_model.output().find("/etc/hostname: not a GGUF file"), std::string::npos)
       << not_a_model.output();
+}
+
+// Warm at build time, load at start: the server says what it loaded before it is ready, and the first request
+// hits; started with a file made for other flags, it says why it refused it and serves without.
+TEST(Binary, WarmThenServeStartsWithThePrefixCacheLoaded) {
+  const std::string prompts = temp_file("prompts.jsonl"), snapshot = temp_file("cache.rkv");
+  std::ofstream(prompts) << '"' << std::string(40, 'A') << "\"\n";  // BOS, ▁ and 40 bytes: 2 full blocks
+  Process warm({"warm", "--prompts", prompts, "-o", snapshot, "--ctx-size", "256"});
+  ASSERT_EQ(warm.wait_exit(), 0) << warm.output();
+  EXPECT_NE(warm.output().find("warm: 1 prompts, 2 blocks (32 tokens), 12288 bytes written to " + snapshot),
+            std::string::npos) << warm.output();
+  const std::string body = R"({"prompt":")" + std::string(40, 'A') + R"(","max_tokens":2})";
+  const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: test\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (const bool matching : {true, false}) {
+    Process serve({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--ctx-size", "256",
+                   "--prefix-cache-file", snapshot, "--kv-type", matching ? "f16" : "f32"});
+    const uint16_t port = start_server(serve);
+    ASSERT_NE(port, 0);
+    const std::string said = matching ? "prefix cache file " + snapshot + ": 2 blocks \\(32 tokens\\) loaded in"
+                                      : "prefix cache file refused: " + snapshot +
+                                            ": KV type f16 is not this server's --kv-type f32; serving without it";
+    EXPECT_TRUE(serve.wait_for_line(said)) << serve.output();
+    ASSERT_TRUE(serve.wait_for_line("ready: serving")) << serve.output();
+    const auto response = fetch(port, request);
+    ASSERT_TRUE(response && response->status == 200);
+    EXPECT_NE(response->body.find(matching ? R"("cached_tokens":32)" : R"("cached_tokens":0)"), std::string::npos)
+        << response->body;
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
+  }
+  std::filesystem::remove(prompts);
+  std::filesystem::remove(snapshot);
 }
 
 TEST(Binary, PackQuantizesAndCorruptFilesGiveOneLineErrors) {
