@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 #include <stdexcept>
+#include <stop_token>
+#include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "cache/kv_snapshot.h"
 #include "core/app/kv_block_sink.h"
@@ -21,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 // streams at dd's O_DIRECT rate on the dev VM, 16 MiB × 4 at about 0.8 of it).
 constexpr size_t kMaxChunkBytes = 4 << 20;
 constexpr unsigned kReadsInFlight = 8;
+constexpr size_t kPreparedBlocksAtOnce = 64;  // between checks that the stream still wants them
 
 [[noreturn]] void refuse(const std::string& path, std::string_view reason) {
   throw std::runtime_error(fmt::format("{}: {}", path, reason));
@@ -110,6 +115,14 @@ void stream_into_pool(const cache::KvSnapshot& snapshot, const std::string& path
                                                               io::kDirectAlignment * io::kDirectAlignment);
   const io::StreamOptions options{.chunk_bytes = chunk, .depth = kReadsInFlight};
   BlockAdopter adopter(snapshot, path, ctx_size, scheduler, load);
+  // Beside the stream, so the copies into the pool do not wait on its pages being faulted in one by one.
+  const std::vector<kv::BlockId> destinations = scheduler.kv_cache().next_adopted(snapshot.header.blocks);
+  const std::jthread prepare([&](const std::stop_token& stop) {
+    const std::span<const kv::BlockId> all(destinations);
+    for (size_t i = 0; i < all.size() && !stop.stop_requested(); i += kPreparedBlocksAtOnce) {
+      scheduler.executor().prepare_kv_writes(all.subspan(i, std::min(kPreparedBlocksAtOnce, all.size() - i)));
+    }
+  });
   KvBlockSink sink(snapshot.header, options,
                    [&adopter](uint32_t index, std::span<const std::byte> kv) { adopter.adopt(index, kv); });
   const io::StreamResult result = io::stream_files({path}, sink, options);

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -65,6 +70,31 @@ void CpuExecutor::read_kv_block(BlockId block, std::span<std::byte> out) const {
 void CpuExecutor::write_kv_block(BlockId block, std::span<const std::byte> bytes) {
   engine::check_kv_block(kv_, block, bytes.size());
   std::memcpy(kv_memory_.get() + kv_.rows_offset(block, 0, 0, 0), bytes.data(), bytes.size());
+}
+
+void CpuExecutor::prepare_kv_writes(std::span<const BlockId> blocks) const {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t pool = uintptr_t(kv_memory_.get());
+  // Whole pages inside the pool only: the pages it shares with its neighbours are not ours to fault.
+  const uintptr_t pool_begin = (pool + page - 1) / page * page;
+  const uintptr_t pool_end = (pool + kv_.block_bytes() * kv_.n_blocks) / page * page;
+  auto populate = [&](uintptr_t begin, uintptr_t end) {
+    begin = std::max(begin / page * page, pool_begin);
+    end = std::min((end + page - 1) / page * page, pool_end);
+    // An older kernel without MADV_POPULATE_WRITE refuses it: the writes then fault the pages in themselves.
+    if (begin < end) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+  };
+  uintptr_t run_begin = 0, run_end = 0;  // consecutive blocks adjacent in memory, faulted in one call
+  for (const BlockId block : blocks) {
+    engine::check_kv_block(kv_, block, kv_.block_bytes());
+    const uintptr_t begin = pool + kv_.rows_offset(block, 0, 0, 0);
+    if (begin != run_end) {
+      populate(run_begin, run_end);
+      run_begin = begin;
+    }
+    run_end = begin + kv_.block_bytes();
+  }
+  populate(run_begin, run_end);
 }
 
 void CpuExecutor::step(const Batch& batch, Logits& logits) {

@@ -30,6 +30,9 @@ class CpuExecutor final : public engine::Executor {
   const kv::KvLayout& kv_layout() const override { return kv_; }
   void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override;
   void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override;
+  // Faults the blocks' pages in (MADV_POPULATE_WRITE): the pool is left unzeroed, and a first write to each
+  // page otherwise waits on the kernel zeroing it.
+  void prepare_kv_writes(std::span<const kv::BlockId> blocks) const override;
 
  private:
   void embed(const engine::Batch& batch);

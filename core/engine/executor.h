@@ -30,6 +30,9 @@ class Executor {
   // prefix-cache snapshot file holds. Not during a step.
   virtual void read_kv_block(kv::BlockId block, std::span<std::byte> out) const = 0;
   virtual void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) = 0;
+  // Readies the memory behind `blocks` for write_kv_block, in that order, so the writes do not stall on it.
+  // Safe on another thread, during steps and writes; the blocks' contents are left as they are.
+  virtual void prepare_kv_writes(std::span<const kv::BlockId> /*blocks*/) const {}
 };
 
 // Throws std::invalid_argument unless `block` is in the pool and `bytes` is one block's size.

@@ -93,6 +93,10 @@ std::optional<BlockId> KvCacheManager::adopt(uint64_t hash) {
   return block;
 }
 
+std::vector<BlockId> KvCacheManager::next_adopted(uint32_t n) const {
+  return {free_.rbegin(), free_.rbegin() + std::min<size_t>(n, free_.size())};
+}
+
 void KvCacheManager::unlink(BlockId block) {
   const BlockId newer = newer_[block], older = older_[block];
   (older == kNone ? oldest_ : newer_[older]) = newer;

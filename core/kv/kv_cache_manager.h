@@ -48,6 +48,8 @@ class KvCacheManager {
   // A free block for a snapshot's `hash`, whose KV the caller writes before the next step, cached and
   // evictable; nullopt when the hash is cached already or no block is free.
   std::optional<BlockId> adopt(uint64_t hash);
+  // The free blocks the next `n` calls of adopt() take, in that order (fewer when fewer are free).
+  std::vector<BlockId> next_adopted(uint32_t n) const;
 
   uint32_t block_tokens() const { return block_tokens_; }
   uint32_t total_blocks() const { return uint32_t(refs_.size()); }

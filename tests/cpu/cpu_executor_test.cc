@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "core/model/synth.h"
 #include "tests/support/ci.h"
@@ -235,6 +237,30 @@ TEST(KvBlocks, WrittenBytesReadBackAndTheSizeIsChecked) {
   EXPECT_EQ(read, written);
   EXPECT_THROW(executor.write_kv_block(4, written), std::invalid_argument);
   EXPECT_THROW(executor.read_kv_block(1, std::span(read).first(bytes - 1)), std::invalid_argument);
+}
+
+TEST(KvBlocks, PreparingBlocksForWritesLeavesWhatTheyHold) {
+  const std::string path = ::testing::TempDir() + "/kv-prepare-" + std::to_string(getpid()) + ".gguf";
+  model::SynthOptions options;
+  options.output = path;
+  model::synth_model(options);
+  ModelWeights weights(describe_model(path), io::StreamOptions{.direct = false});
+  std::filesystem::remove(path);
+  CpuExecutor executor(weights, {.threads = 1, .kv_blocks = 256, .block_tokens = 16});  // many pages
+  const size_t bytes = executor.kv_layout().block_bytes();
+  std::vector<std::byte> written(bytes), read(bytes);
+  for (size_t i = 0; i < bytes; ++i) written[i] = std::byte(i * 5 + 1);
+  executor.write_kv_block(7, written);
+  const std::vector<kv::BlockId> blocks = {9, 8, 7, 6, 0, 255, 100};  // out of order, adjacent and apart
+  std::jthread other([&] { executor.prepare_kv_writes(blocks); });  // meant for another thread
+  other.join();
+  executor.read_kv_block(7, read);
+  EXPECT_EQ(read, written);
+  for (size_t i = 0; i < bytes; ++i) written[i] = std::byte(i * 3 + 2);
+  executor.write_kv_block(255, written);
+  executor.read_kv_block(255, read);
+  EXPECT_EQ(read, written);
+  EXPECT_THROW(executor.prepare_kv_writes(std::vector<kv::BlockId>{256}), std::invalid_argument);
 }
 
 }  // namespace

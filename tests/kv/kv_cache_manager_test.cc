@@ -137,5 +137,16 @@ TEST(KvCacheManager, AdoptedBlocksAreCachedAndEvictable) {
   EXPECT_EQ(kv.evictions(), 1u);
 }
 
+TEST(KvCacheManager, NextAdoptedNamesTheBlocksAdoptTakesInOrder) {
+  KvCacheManager kv(4, 16);
+  BlockTable t;
+  ASSERT_TRUE(kv.allocate(t, 16));  // one block taken: three free
+  const std::vector<BlockId> next = kv.next_adopted(5);
+  ASSERT_EQ(next.size(), 3u);
+  EXPECT_EQ(kv.next_adopted(2), std::vector<BlockId>(next.begin(), next.begin() + 2));
+  for (uint64_t hash = 1; hash <= 3; ++hash) EXPECT_EQ(kv.adopt(hash * 11), next[hash - 1]);
+  EXPECT_TRUE(kv.next_adopted(1).empty());
+}
+
 }  // namespace
 }  // namespace rs::kv
