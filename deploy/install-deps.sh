@@ -14,6 +14,7 @@ packages=(
   libcli11-dev        # command line
   libfmt-dev          # formatting
   libpcre2-dev        # Unicode-aware regexes for BPE pre-tokenizers
+  libicu-dev          # ICU: WordPiece's Unicode categories, lowercasing and NFD
   libhwy-dev          # Highway: SIMD kernels written once, dispatched at run time
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
   curl                # smoke checks of a running server

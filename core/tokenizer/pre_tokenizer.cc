@@ -101,8 +101,8 @@ std::string with_llama_whitespace(std::string_view regex) {
   return out;
 }
 
-// Length of the UTF-8 sequence at `s[i]` when it is one llama.cpp decodes
-// (unicode_cpt_from_utf8: lead bits and continuation bytes only), else 0.
+}  // namespace
+
 size_t llama_sequence_length(std::string_view s, size_t i, uint32_t& cp) {
   const auto byte = [&](size_t k) { return uint8_t(s[i + k]); };
   const auto continued = [&](size_t n) {
@@ -143,8 +143,6 @@ void append_utf8(std::string& out, uint32_t cp) {
     out += char(0x80 | (cp & 0x3F));
   }
 }
-
-}  // namespace
 
 std::string to_valid_utf8(std::string_view text) {
   constexpr uint32_t kReplacement = 0xFFFD;

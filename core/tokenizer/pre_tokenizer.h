@@ -1,6 +1,8 @@
 #pragma once
 // Splits text into the pieces that byte-level BPE merges within, with the
 // regexes llama.cpp applies for each tokenizer.ggml.pre (llama-vocab.cpp).
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -8,6 +10,15 @@
 #include <vector>
 
 namespace rs::tokenizer {
+
+// Length of the UTF-8 sequence at `s[i]` when it is one llama.cpp decodes
+// (unicode_cpt_from_utf8: lead bits and continuation bytes only, so overlong
+// forms, surrogates and values past U+10FFFF pass), its code point in `cp`;
+// else 0, where llama.cpp reads U+FFFD and moves on one byte.
+size_t llama_sequence_length(std::string_view s, size_t i, uint32_t& cp);
+
+// Appends the UTF-8 of `cp` (at most U+1FFFFF) to `out`.
+void append_utf8(std::string& out, uint32_t cp);
 
 // `text` as llama.cpp decodes it: every byte that does not start a
 // well-formed sequence becomes U+FFFD, so that the regexes only see UTF-8.

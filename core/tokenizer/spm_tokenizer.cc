@@ -89,6 +89,8 @@ bool joins_word_to_space(std::string_view token) {
   return false;
 }
 
+}  // namespace
+
 std::string unescape_spaces(std::string_view text) {
   std::string unescaped;
   unescaped.reserve(text.size());
@@ -102,8 +104,6 @@ std::string unescape_spaces(std::string_view text) {
   }
   return unescaped;
 }
-
-}  // namespace
 
 SpmTokenizer::SpmTokenizer(const Vocab& vocab)
     : vocab_(vocab) {

@@ -12,6 +12,10 @@
 
 namespace rs::tokenizer {
 
+// `text` with every "▁" (U+2581) read as the space it stands for, as
+// llama.cpp's llama_unescape_whitespace.
+std::string unescape_spaces(std::string_view text);
+
 class SpmTokenizer {
  public:
   explicit SpmTokenizer(const Vocab& vocab);

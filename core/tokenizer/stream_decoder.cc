@@ -6,9 +6,8 @@ namespace rs::tokenizer {
 
 StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool strip_leading_space)
     : tokenizer_(tokenizer),
-      // Tokenizer::decode's condition: only SentencePiece's own "▁" prefix is stripped.
-      strip_leading_space_(strip_leading_space && tokenizer.vocab().model == "llama" &&
-                           tokenizer.vocab().add_space_prefix) {}
+      // Tokenizer::decode's condition: only the tokenizer's own space is stripped.
+      strip_leading_space_(strip_leading_space && tokenizer.adds_leading_space()) {}
 
 std::string StreamDecoder::push(TokenId id) {
   std::string out;

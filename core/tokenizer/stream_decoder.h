@@ -34,12 +34,13 @@ class StreamDecoder {
   // `tokenizer` must outlive the decoder.
   //
   // `strip_leading_space`: the ids are a text from its start, tokenized with
-  // SentencePiece's "▁" prefix (a "llama" vocabulary with add_space_prefix),
-  // so the first space of the text is the tokenizer's, not the text's: exactly
-  // one leading space is dropped from the first text emitted, as
-  // Tokenizer::decode drops it. It has no effect for vocabularies that add no
-  // prefix. Off by default, for continuing after a prompt, where a generated
-  // word's leading space ("▁world" → " world") belongs to the text.
+  // a "▁" prefix (Tokenizer::adds_leading_space: SentencePiece with
+  // add_space_prefix, or WordPiece), so the first space of the text is the
+  // tokenizer's, not the text's: exactly one leading space is dropped from
+  // the first text emitted, as Tokenizer::decode drops it. It has no effect
+  // for vocabularies that add no prefix. Off by default, for continuing after
+  // a prompt, where a generated word's leading space ("▁world" → " world")
+  // belongs to the text.
   explicit StreamDecoder(const Tokenizer& tokenizer, bool strip_leading_space = false);
 
   // The text that `id` completes: possibly empty (a control token, or bytes

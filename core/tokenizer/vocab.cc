@@ -92,8 +92,9 @@ TokenId id_key(const model::Metadata& m, std::string_view key, std::string_view 
 std::string tokenizer_model(const model::Metadata& m, std::string_view file) {
   const std::string* model = string_key(m, "tokenizer.ggml.model", file);
   if (model == nullptr) throw ModelError(fmt::format("{}: tokenizer.ggml.model is missing", file));
-  if (*model != "llama" && *model != "gpt2") {
-    throw ModelError(fmt::format("{}: tokenizer.ggml.model \"{}\" is not supported (llama, gpt2)", file, *model));
+  if (*model != "llama" && *model != "gpt2" && *model != "bert") {
+    throw ModelError(
+        fmt::format("{}: tokenizer.ggml.model \"{}\" is not supported (llama, gpt2, bert)", file, *model));
   }
   return *model;
 }
@@ -139,6 +140,17 @@ void read_merges(const model::Metadata& m, std::string_view file, Vocab& v) {
   }
 }
 
+// [CLS] and [SEP] as llama.cpp takes them: [CLS] is the BOS (older converters
+// wrote only cls_token_id); an id the file lacks is BERT's own where the
+// vocabulary is that large (llama.cpp's defaults for "bert").
+void read_word_piece_specials(const model::Metadata& m, std::string_view file, Vocab& v) {
+  const size_t n = v.size();
+  const auto or_bert_id = [n](TokenId id, TokenId bert) { return id >= 0 ? id : size_t(bert) < n ? bert : -1; };
+  v.cls = or_bert_id(v.bos >= 0 ? v.bos : id_key(m, "tokenizer.ggml.cls_token_id", file, n), 101);
+  v.sep = or_bert_id(id_key(m, "tokenizer.ggml.seperator_token_id", file, n), 102);  // llama.cpp's spelling
+  v.unk = or_bert_id(v.unk, 100);
+}
+
 }  // namespace
 
 TokenId Vocab::id_of(std::string_view text) const {
@@ -166,6 +178,10 @@ Vocab vocab_from_metadata(const model::Metadata& m, std::string_view file) {
   v.add_bos = flag(m, "tokenizer.ggml.add_bos_token", file, v.model == "llama");
   v.add_eos = flag(m, "tokenizer.ggml.add_eos_token", file, false);
   v.add_space_prefix = flag(m, "tokenizer.ggml.add_space_prefix", file, v.model == "llama");
+  if (v.model == "bert") read_word_piece_specials(m, file, v);
+  // As BertNormalizer: accents are stripped when lowercasing unless the file says otherwise.
+  v.lowercase = flag(m, "tokenizer.ggml.normalizer.lowercase", file, true);
+  v.strip_accents = flag(m, "tokenizer.ggml.normalizer.strip_accents", file, v.lowercase);
   if (const std::string* chat_template = string_key(m, "tokenizer.chat_template", file)) {
     v.chat_template = *chat_template;
   }

@@ -30,7 +30,7 @@ enum class TokenType : int32_t {
 
 struct Vocab {
   std::string name;   // general.name: llama.cpp keys a few per-model quirks on it
-  std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+  std::string model;  // tokenizer.ggml.model: "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece)
   std::string pre;    // tokenizer.ggml.pre: the pre-tokenizer of a "gpt2" vocabulary
   std::vector<std::string> tokens;
   std::vector<float> scores;     // SentencePiece merge priorities (may be empty)
@@ -38,9 +38,13 @@ struct Vocab {
   std::vector<std::pair<std::string, std::string>> merges;  // BPE, highest priority first
   TextMap<TokenId> ids;                                     // token text → id
   TokenId bos = -1, eos = -1, unk = -1, pad = -1;
+  TokenId cls = -1, sep = -1;  // WordPiece: what add_special puts first ([CLS]) and last ([SEP])
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = true;  // SentencePiece: "▁" before the text, as llama.cpp does
+  // WordPiece's normalizer (BERT's BertNormalizer): lowercase, and strip accents by NFD.
+  bool lowercase = true;
+  bool strip_accents = true;
   std::string chat_template;
 
   TokenId id_of(std::string_view text) const;  // -1 when absent

@@ -63,6 +63,24 @@ TEST(Vocab, ByteLevelBpeVocabularies) {
   EXPECT_EQ(v.types[0], TokenType::control);
 }
 
+TEST(Vocab, WordPieceVocabularies) {
+  const std::string path = shared_file("tokenizers/ggml-vocab/ggml-vocab-bert-bge.gguf");
+  if (path.empty()) GTEST_SKIP() << "../shared is absent";
+  const Vocab v = load(path);
+  EXPECT_EQ(v.model, "bert");
+  EXPECT_EQ(v.size(), 30522u);
+  EXPECT_EQ(v.cls, 101);  // from cls_token_id: the file has no BOS
+  EXPECT_EQ(v.sep, 102);  // from llama.cpp's "seperator_token_id"
+  EXPECT_EQ(v.unk, 100);
+  EXPECT_EQ(v.pad, 0);
+  EXPECT_EQ(v.bos, -1);
+  EXPECT_TRUE(v.lowercase);
+  EXPECT_TRUE(v.strip_accents);
+  EXPECT_EQ(v.types[101], TokenType::control);
+  EXPECT_EQ(v.id_of("\u2581hello"), 7592);
+  EXPECT_EQ(v.id_of("ards"), 18117);  // a continuation: BERT's "##" stripped
+}
+
 using model::MetaArray;
 using model::Metadata;
 using model::MetaType;
@@ -177,6 +195,52 @@ TEST_F(VocabFile, MinusOneIsNoToken) {
   EXPECT_EQ(read_vocab(write(replaced("tokenizer.ggml.eos_token_id", i32(-1)))).eos, -1);
 }
 
+// A "bert" vocabulary of `size` tokens with the given keys.
+Metadata word_piece_vocab(size_t size, std::initializer_list<std::pair<std::string, MetaValue>> keys) {
+  MetaArray tokens;
+  for (size_t i = 0; i < size; ++i) tokens.push_back(text(fmt::format("t{}", i)));
+  Metadata metadata = {{"tokenizer.ggml.model", text("bert")},
+                       {"tokenizer.ggml.tokens", array_of(MetaType::string, std::move(tokens))}};
+  metadata.insert(metadata.end(), keys.begin(), keys.end());
+  return metadata;
+}
+
+TEST_F(VocabFile, WordPieceClsIsTheBosAsLlamaCppAddsIt) {
+  const Vocab named = read_vocab(write(word_piece_vocab(
+      4, {{"tokenizer.ggml.cls_token_id", u32(1)}, {"tokenizer.ggml.seperator_token_id", u32(2)},
+          {"tokenizer.ggml.unknown_token_id", u32(0)}})));
+  EXPECT_EQ(named.cls, 1);
+  EXPECT_EQ(named.sep, 2);
+  EXPECT_EQ(named.unk, 0);
+  const Vocab with_bos = read_vocab(write(word_piece_vocab(
+      4, {{"tokenizer.ggml.bos_token_id", u32(3)}, {"tokenizer.ggml.cls_token_id", u32(1)}})));
+  EXPECT_EQ(with_bos.cls, 3);
+}
+
+// llama.cpp's defaults for "bert": [UNK] 100, [CLS] 101, [SEP] 102 where the vocabulary has them.
+TEST_F(VocabFile, WordPieceIdsTheFileLacksAreBerts) {
+  const Vocab large = read_vocab(write(word_piece_vocab(103, {})));
+  EXPECT_EQ(large.unk, 100);
+  EXPECT_EQ(large.cls, 101);
+  EXPECT_EQ(large.sep, 102);
+  const Vocab none = read_vocab(write(word_piece_vocab(4, {{"tokenizer.ggml.seperator_token_id", i32(-1)}})));
+  EXPECT_EQ(none.unk, -1);
+  EXPECT_EQ(none.cls, -1);
+  EXPECT_EQ(none.sep, -1);
+}
+
+// As BertNormalizer: strip_accents follows lowercase unless given.
+TEST_F(VocabFile, WordPieceNormalizerFlags) {
+  const Vocab cased = read_vocab(write(word_piece_vocab(4, {{"tokenizer.ggml.normalizer.lowercase", flag(false)}})));
+  EXPECT_FALSE(cased.lowercase);
+  EXPECT_FALSE(cased.strip_accents);
+  const Vocab stripped = read_vocab(write(word_piece_vocab(
+      4, {{"tokenizer.ggml.normalizer.lowercase", flag(false)},
+          {"tokenizer.ggml.normalizer.strip_accents", flag(true)}})));
+  EXPECT_FALSE(stripped.lowercase);
+  EXPECT_TRUE(stripped.strip_accents);
+}
+
 class BrokenVocabFile : public VocabFile, public testing::WithParamInterface<BrokenKey> {};
 
 TEST_P(BrokenVocabFile, NamesTheFileAndTheField) {
@@ -197,8 +261,8 @@ INSTANTIATE_TEST_SUITE_P(
         BrokenKey{"model_missing", "tokenizer.ggml.model", std::nullopt, "tokenizer.ggml.model is missing"},
         BrokenKey{"model_not_a_string", "tokenizer.ggml.model", u32(1),
                   "tokenizer.ggml.model must be a string (it is u32)"},
-        BrokenKey{"model_unknown", "tokenizer.ggml.model", text("bert"),
-                  "tokenizer.ggml.model \"bert\" is not supported (llama, gpt2)"},
+        BrokenKey{"model_unknown", "tokenizer.ggml.model", text("rwkv"),
+                  "tokenizer.ggml.model \"rwkv\" is not supported (llama, gpt2, bert)"},
         BrokenKey{"name_not_a_string", "general.name", u32(7), "general.name must be a string (it is u32)"},
         BrokenKey{"pre_not_a_string", "tokenizer.ggml.pre", flag(true),
                   "tokenizer.ggml.pre must be a string (it is bool)"},
