@@ -24,9 +24,6 @@ using kv::BlockId;
 
 namespace {
 
-// Rows per thread share of a matrix: whole cache lines of each output row.
-constexpr size_t kRowAlign = 16;
-
 template <typename T>
 void grow(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
@@ -127,25 +124,6 @@ void CpuExecutor::embed(const Batch& batch) {
   size_t t = 0;
   for (const SequenceStep& s : batch.sequences) {
     for (const TokenId id : s.tokens) kernels::dequantize_row(table, size_t(id), &x_[t++ * d]);
-  }
-}
-
-void CpuExecutor::multiply(const float* input, size_t n_tokens, size_t width,
-                           std::initializer_list<Product> products) {
-  for (auto first = products.begin(); first != products.end();) {
-    const model::TensorType type = first->weight->type;
-    auto last = first;
-    while (last != products.end() && last->weight->type == type) ++last;
-    prepared_.prepare(type, input, n_tokens, width);
-    // Each chunk takes a slice of every product, so the chunks are even whatever the shapes.
-    const size_t chunks = pool_.chunks_for(first->weight->rows, kRowAlign);
-    pool_.run(chunks, [&](size_t chunk, unsigned) {
-      for (auto p = first; p != last; ++p) {
-        const auto [begin, end] = ThreadPool::share(p->weight->rows, chunk, chunks, kRowAlign);
-        kernels::matmul(*p->weight, prepared_, p->output, p->weight->rows, begin, end);
-      }
-    });
-    first = last;
   }
 }
 

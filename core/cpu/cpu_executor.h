@@ -9,6 +9,7 @@
 
 #include "core/engine/executor.h"
 #include "core/cpu/model_weights.h"
+#include "core/cpu/multiply.h"
 #include "core/cpu/thread_pool.h"
 #include "core/kernels/matmul.h"
 
@@ -38,13 +39,10 @@ class CpuExecutor final : public engine::Executor {
   void embed(const engine::Batch& batch);
   void layer(uint32_t index);
   void attention(uint32_t layer, size_t token, uint32_t head, float* scores);
-  // One product of the step: `input` rows times `weight`, into `output` rows.
-  struct Product {
-    const kernels::Matrix* weight;
-    float* output;
-  };
-  // Runs products that share an input, one parallel region per weight type.
-  void multiply(const float* input, size_t n_tokens, size_t width, std::initializer_list<Product> products);
+  // The step's products of `input` rows (cpu::multiply on this executor's pool).
+  void multiply(const float* input, size_t n_tokens, size_t width, std::initializer_list<Product> products) {
+    cpu::multiply(pool_, prepared_, input, n_tokens, width, products);
+  }
   void lm_head(const engine::Batch& batch, engine::Logits& logits);
 
   const ModelWeights& weights_;

@@ -3,14 +3,13 @@
 // them: views into the whole-file images the loader streamed, so loading is one
 // read and no weight is converted up front (q4_0 and q8_0 rows are rearranged
 // in place for the CPU kernels: kernels::prepare_matrix).
-#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/cpu/tensor_images.h"
 #include "core/kernels/matmul.h"
 #include "core/model/model_desc.h"
 #include "io/file_stream.h"
-#include "io/host_memory_sink.h"
 
 namespace rs::cpu {
 
@@ -35,7 +34,7 @@ class ModelWeights {
   // on a 1B model, TLB misses), at about 2.6 ms per MB: slower than the load
   // itself, so serve calls it beside the engine, after start-up. Safe while
   // steps read the weights: the kernel moves pages under its own locks.
-  void move_to_huge_pages() const;
+  void move_to_huge_pages() const { images_.move_to_huge_pages(); }
 
   kernels::Matrix token_embedding;
   kernels::Matrix output;  // the LM head (token_embedding when tied)
@@ -45,18 +44,13 @@ class ModelWeights {
   std::vector<float> rope_inv_freq;
 
  private:
-  const model::TensorInfo& tensor(const std::string& name) const;
-  kernels::Matrix matrix(const std::string& name);
-  std::vector<float> vector(const std::string& name, bool required = true);
-  std::byte* bytes_of(const model::TensorInfo& t);
-
   model::ModelDesc desc_;
-  io::HostMemorySink images_;
-  std::vector<std::unique_ptr<std::byte[]>> permuted_;  // Hugging Face Q/K rows reordered for our RoPE
+  TensorImages images_;  // after desc_: it views desc_'s files and tensors
 };
 
-// The description of the model at `path`: a GGUF file, or a Hugging Face
-// safetensors directory (or a .safetensors file in one).
+// The description of the language model at `path`: a GGUF file, or a Hugging
+// Face safetensors directory (or a .safetensors file in one). A sentence
+// encoder's file is refused (model::ModelError): encoder_weights.h reads those.
 model::ModelDesc describe_model(const std::string& path);
 
 }  // namespace rs::cpu

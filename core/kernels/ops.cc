@@ -70,6 +70,52 @@ void RmsNorm(const float* x, const float* weight, float eps, size_t n, float* ou
   for (; i < n; ++i) out[i] = x[i] * scale * weight[i];
 }
 
+// Mean and variance summed in double (ggml_norm sums in ggml_float, a double), in two passes for the variance.
+void LayerNorm(const float* x, const float* weight, const float* bias, float eps, size_t n, float* out) {
+  const double mean = Sum(x, n) / double(n);
+  const hn::ScalableTag<float> df;
+  const size_t lanes = hn::Lanes(df);
+  const DoubleTag dd;
+  const HalfFloatTag dh;
+  const size_t double_lanes = hn::Lanes(dh);
+  auto acc = hn::Zero(dd);
+  size_t i = 0;
+  for (; i + double_lanes <= n; i += double_lanes) {
+    const auto centered = hn::Sub(hn::PromoteTo(dd, hn::LoadU(dh, x + i)), hn::Set(dd, mean));
+    acc = hn::MulAdd(centered, centered, acc);
+  }
+  double variance = hn::GetLane(hn::SumOfLanes(dd, acc));
+  for (; i < n; ++i) variance += (x[i] - mean) * (x[i] - mean);
+  variance /= double(n);
+  const float scale = float(1.0 / std::sqrt(variance + eps));
+  const float shift = float(mean);
+  i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::Mul(hn::Sub(hn::LoadU(df, x + i), hn::Set(df, shift)), hn::Set(df, scale));
+    hn::StoreU(hn::MulAdd(v, hn::LoadU(df, weight + i), hn::LoadU(df, bias + i)), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = (x[i] - shift) * scale * weight[i] + bias[i];
+}
+
+// 0.5 · x · (1 + tanh(sqrt(2/π) · (x + 0.044715 · x³))), ggml's constants.
+constexpr float kGeluCoefA = 0.044715f;
+constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+
+template <class D, class V>
+V Gelu(D d, V x) {
+  const V one_plus_ax2 = hn::MulAdd(hn::Mul(hn::Set(d, kGeluCoefA), x), x, hn::Set(d, 1.0f));
+  const V inner = hn::Mul(hn::Mul(hn::Set(d, kSqrt2OverPi), x), one_plus_ax2);
+  return hn::Mul(hn::Mul(hn::Set(d, 0.5f), x), hn::Add(hn::Set(d, 1.0f), hn::Tanh(d, inner)));
+}
+
+void GeluRow(float* x, size_t n) {
+  const hn::ScalableTag<float> df;
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(Gelu(df, hn::LoadU(df, x + i)), df, x + i);
+  for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::tanh(kSqrt2OverPi * x[i] * (1.0f + kGeluCoefA * x[i] * x[i])));
+}
+
 // silu(g) · u = g / (1 + e^−g) · u, e^−g capped below float's overflow (and
 // Highway's range): silu(g) is then |g| · e^−88 or less, zero to 1e-36.
 template <class D, class V>
@@ -197,6 +243,8 @@ HWY_AFTER_NAMESPACE();
 namespace rs::kernels {
 
 HWY_EXPORT(RmsNorm);
+HWY_EXPORT(LayerNorm);
+HWY_EXPORT(GeluRow);
 HWY_EXPORT(SwiGluRow);
 HWY_EXPORT(AddRow);
 HWY_EXPORT(Softmax);
@@ -220,6 +268,12 @@ void check_kv(model::TensorType type, size_t n, const char* op) {
 void rms_norm(const float* x, const float* weight, float eps, size_t n, float* out) {
   HWY_DYNAMIC_DISPATCH(RmsNorm)(x, weight, eps, n, out);
 }
+
+void layer_norm(const float* x, const float* weight, const float* bias, float eps, size_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(LayerNorm)(x, weight, bias, eps, n, out);
+}
+
+void gelu(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(GeluRow)(x, n); }
 
 void rope(float* head, size_t head_dim, uint32_t position, const float* inv_freq, bool adjacent_pairs) {
   const size_t half = head_dim / 2;

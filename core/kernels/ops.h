@@ -10,6 +10,10 @@ namespace rs::kernels {
 // out = x / rms(x) * weight over `n` values (out may be x).
 void rms_norm(const float* x, const float* weight, float eps, size_t n, float* out);
 
+// out = (x − mean(x)) / sqrt(var(x) + eps) * weight + bias over `n` values:
+// LayerNorm, with the variance over n as ggml_norm takes it (out may be x).
+void layer_norm(const float* x, const float* weight, const float* bias, float eps, size_t n, float* out);
+
 // Rotates one head of `head_dim` values at `position` in place. `adjacent_pairs`:
 // GGUF llama's (0,1), (2,3)…; otherwise neox / Hugging Face halves (i, i + d/2).
 // `inv_freq[i]` is the angle per position of pair i (head_dim / 2 of them), with
@@ -18,6 +22,10 @@ void rope(float* head, size_t head_dim, uint32_t position, const float* inv_freq
 
 // gate = silu(gate) * up over `n` values: SwiGLU.
 void swiglu(float* gate, const float* up, size_t n);
+
+// x = gelu(x) over `n` values, in the tanh form ggml_gelu computes (BERT's
+// "gelu" is the erf form; the two differ by under 5e-4).
+void gelu(float* x, size_t n);
 
 // x += y over `n` values.
 void add(float* x, const float* y, size_t n);

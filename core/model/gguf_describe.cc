@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <unordered_map>
 
 #include "core/model/tensor_names.h"
@@ -14,6 +15,11 @@ namespace rs::model {
 namespace {
 
 constexpr std::string_view kArchitectures[] = {"llama", "mistral", "qwen2"};
+constexpr std::string_view kEncoderArchitectures[] = {"bert"};
+
+bool is_one_of(const std::string& name, std::span<const std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 std::string shown(const MetaValue& value) {
   if (const std::optional<int64_t> i = value.as_int()) return std::to_string(*i);
@@ -27,6 +33,7 @@ class ArchitectureKeys {
   ArchitectureKeys(const Metadata& metadata, std::string_view path, std::string_view architecture)
       : metadata_(metadata), path_(path), prefix_(fmt::format("{}.", architecture)) {}
 
+  std::string_view path() const { return path_; }
   std::string key(std::string_view suffix) const { return prefix_ + std::string(suffix); }
   const MetaValue* find_key(std::string_view suffix) const { return find(metadata_, key(suffix)); }
 
@@ -75,11 +82,20 @@ std::string architecture_of(const Metadata& metadata, std::string_view path) {
   const MetaValue* value = find(metadata, "general.architecture");
   const std::string* name = value ? value->as_string() : nullptr;
   if (!name) throw ModelError(fmt::format("{}: missing metadata key general.architecture (a string)", path));
-  if (std::find(std::begin(kArchitectures), std::end(kArchitectures), *name) == std::end(kArchitectures)) {
-    throw ModelError(fmt::format("{}: architecture {:?} is not supported (llama, mistral or qwen2)", path,
-                                 name->substr(0, 80)));
-  }
   return *name;
+}
+
+std::string name_of(const Metadata& metadata, std::string_view path) {
+  const MetaValue* name = find(metadata, "general.name");
+  return name && name->as_string() ? *name->as_string() : std::filesystem::path(path).stem().string();
+}
+
+// Without its own head dim, a head is embedding_length / head_count wide.
+void check_heads_divide(const ArchitectureKeys& keys, uint32_t heads, uint32_t embedding_dim) {
+  if (embedding_dim % heads != 0) {
+    keys.fail("attention.head_count",
+              fmt::format("{} heads do not divide {} ({})", heads, keys.key("embedding_length"), embedding_dim));
+  }
 }
 
 void read_dimensions(const ArchitectureKeys& keys, ModelDesc& desc) {
@@ -90,10 +106,7 @@ void read_dimensions(const ArchitectureKeys& keys, ModelDesc& desc) {
   desc.ffn_dim = keys.count("feed_forward_length");
   desc.context_length = keys.count("context_length");
   desc.norm_eps = keys.number("attention.layer_norm_rms_epsilon");
-  if (!keys.find_key("rope.dimension_count") && desc.embedding_dim % desc.n_heads != 0) {
-    keys.fail("attention.head_count", fmt::format("{} heads do not divide {} ({})", desc.n_heads,
-                                                  keys.key("embedding_length"), desc.embedding_dim));
-  }
+  if (!keys.find_key("rope.dimension_count")) check_heads_divide(keys, desc.n_heads, desc.embedding_dim);
   desc.head_dim = keys.count_or("rope.dimension_count", desc.embedding_dim / desc.n_heads);
   if (desc.n_heads % desc.n_kv_heads != 0) {
     keys.fail("attention.head_count_kv",
@@ -129,29 +142,28 @@ void read_rope(const ArchitectureKeys& keys, ModelDesc& desc) {
       keys.count_or("rope.scaling.original_context_length", desc.rope_original_context);
 }
 
-uint32_t vocab_size_of(const ArchitectureKeys& keys, const ModelDesc& desc, std::string_view path) {
+// `{arch}.vocab_size`, else the number of tokenizer.ggml.tokens, else token_embd's rows.
+uint32_t vocab_size_of(const ArchitectureKeys& keys, const Metadata& metadata, const TensorInfo* embedding,
+                       std::string_view path) {
   if (keys.find_key("vocab_size")) return keys.count("vocab_size");
-  const MetaValue* tokens = find(desc.metadata, "tokenizer.ggml.tokens");
+  const MetaValue* tokens = find(metadata, "tokenizer.ggml.tokens");
   if (const MetaArray* array = tokens ? tokens->as_array() : nullptr) {
     return static_cast<uint32_t>(array->size());
   }
-  const std::string embedding_name = tensor_name(ModelTensor::token_embedding);
-  const TensorInfo* embedding = desc.tensor(embedding_name);
   if (embedding && embedding->shape.size() == 2 &&
       embedding->shape[1] <= std::numeric_limits<uint32_t>::max()) {
     return static_cast<uint32_t>(embedding->shape[1]);
   }
-  throw ModelError(
-      fmt::format("{}: no vocabulary size: no {}, tokenizer.ggml.tokens or 2-D {}", path,
-                  keys.key("vocab_size"), embedding_name));
+  throw ModelError(fmt::format("{}: no vocabulary size: no {}, tokenizer.ggml.tokens or 2-D {}", path,
+                               keys.key("vocab_size"), tensor_name(ModelTensor::token_embedding)));
 }
 
 // Checks that every tensor the architecture needs is there with its shape; the
 // first one missing or mis-shaped is the error.
 class TensorChecker {
  public:
-  TensorChecker(const ModelDesc& desc, std::string_view path) : path_(path) {
-    for (const TensorInfo& tensor : desc.tensors) by_name_.emplace(tensor.name, &tensor);
+  TensorChecker(const std::vector<TensorInfo>& tensors, std::string_view path) : path_(path) {
+    for (const TensorInfo& tensor : tensors) by_name_.emplace(tensor.name, &tensor);
   }
 
   void expect(const std::string& name, const std::vector<uint64_t>& shape) const {
@@ -171,9 +183,41 @@ class TensorChecker {
   std::unordered_map<std::string_view, const TensorInfo*> by_name_;
 };
 
-void check_tensors(const ModelDesc& desc, std::string_view path) {
-  const TensorChecker checker(desc, path);
-  for (const ExpectedTensor& t : expected_tensors(desc)) checker.expect(t.name, t.shape);
+void check_tensors(const std::vector<TensorInfo>& tensors, const std::vector<ExpectedTensor>& expected,
+                   std::string_view path) {
+  const TensorChecker checker(tensors, path);
+  for (const ExpectedTensor& t : expected) checker.expect(t.name, t.shape);
+}
+
+// The encoder's pooling from `{arch}.pooling_type`: mean or CLS; the others give no sentence vector here.
+Pooling pooling_of(const ArchitectureKeys& keys) {
+  const MetaValue* value = keys.find_key("pooling_type");
+  if (!value) {
+    throw ModelError(fmt::format("{}: missing metadata key {} (1: mean or 2: cls pooling)", keys.path(),
+                                 keys.key("pooling_type")));
+  }
+  const std::optional<uint64_t> type = value->as_uint();
+  const std::optional<Pooling> pooling = type ? pooling_from_gguf(*type) : std::nullopt;
+  if (!pooling) {
+    keys.fail("pooling_type", fmt::format("{} is not a pooling an encoder runs: supported are 1 (mean) and 2 (cls), "
+                                          "not 0 (none), 3 (last) or 4 (rank)",
+                                          shown(*value)));
+  }
+  return *pooling;
+}
+
+// How many segment embeddings (BERT's type_vocab_size) token_types.weight holds: llama.cpp keeps
+// the count with the tokenizer.
+uint32_t token_types_of(const Metadata& metadata, std::string_view path) {
+  constexpr std::string_view kKey = "tokenizer.ggml.token_type_count";
+  const MetaValue* value = find(metadata, kKey);
+  if (!value) throw ModelError(fmt::format("{}: missing metadata key {} (token_types.weight's rows)", path, kKey));
+  const std::optional<uint64_t> count = value->as_uint();
+  if (!count || *count == 0 || *count > std::numeric_limits<uint32_t>::max()) {
+    throw ModelError(fmt::format("{}: metadata key {}: {} is not a positive 32-bit integer", path, kKey,
+                                 shown(*value)));
+  }
+  return uint32_t(*count);
 }
 
 }  // namespace
@@ -181,19 +225,61 @@ void check_tensors(const ModelDesc& desc, std::string_view path) {
 ModelDesc describe_gguf(const GgufFile& gguf, const std::string& path) {
   ModelDesc desc;
   desc.architecture = architecture_of(gguf.metadata, path);
+  if (is_one_of(desc.architecture, kEncoderArchitectures)) {
+    throw ModelError(fmt::format("{}: architecture {:?} is a sentence-embedding encoder: it makes embeddings, "
+                                 "not text, so it cannot run as a language model (llama, mistral or qwen2)",
+                                 path, desc.architecture));
+  }
+  if (!is_one_of(desc.architecture, kArchitectures)) {
+    throw ModelError(fmt::format("{}: architecture {:?} is not supported (llama, mistral or qwen2)", path,
+                                 desc.architecture.substr(0, 80)));
+  }
   desc.files = {path};
   desc.tensors = gguf.tensors;
   desc.metadata = gguf.metadata;
-  const MetaValue* name = find(desc.metadata, "general.name");
-  desc.name = name && name->as_string() ? *name->as_string() : std::filesystem::path(path).stem().string();
+  desc.name = name_of(desc.metadata, path);
 
   const ArchitectureKeys keys(desc.metadata, path, desc.architecture);
   read_dimensions(keys, desc);
   read_rope(keys, desc);
-  desc.vocab_size = vocab_size_of(keys, desc, path);
+  desc.vocab_size =
+      vocab_size_of(keys, desc.metadata, desc.tensor(tensor_name(ModelTensor::token_embedding)), path);
   desc.tied_embeddings = desc.tensor(tensor_name(ModelTensor::output)) == nullptr;
   desc.qkv_bias = desc.tensor(tensor_name(LayerTensor::attn_q_bias, 0)) != nullptr;
-  check_tensors(desc, path);
+  check_tensors(desc.tensors, expected_tensors(desc), path);
+  return desc;
+}
+
+EncoderDesc describe_encoder_gguf(const GgufFile& gguf, const std::string& path) {
+  EncoderDesc desc;
+  desc.architecture = architecture_of(gguf.metadata, path);
+  if (!is_one_of(desc.architecture, kEncoderArchitectures)) {
+    throw ModelError(fmt::format("{}: architecture {:?} is not a sentence-embedding encoder (bert)", path,
+                                 desc.architecture.substr(0, 80)));
+  }
+  desc.files = {path};
+  desc.tensors = gguf.tensors;
+  desc.metadata = gguf.metadata;
+  desc.name = name_of(desc.metadata, path);
+
+  const ArchitectureKeys keys(desc.metadata, path, desc.architecture);
+  desc.embedding_dim = keys.count("embedding_length");
+  desc.n_layers = keys.count("block_count");
+  desc.n_heads = keys.count("attention.head_count");
+  desc.ffn_dim = keys.count("feed_forward_length");
+  desc.context_length = keys.count("context_length");
+  desc.norm_eps = keys.number("attention.layer_norm_epsilon");
+  check_heads_divide(keys, desc.n_heads, desc.embedding_dim);
+  desc.head_dim = desc.embedding_dim / desc.n_heads;
+  // Absent, BERT's own bidirectional attention; causal attention would be another model.
+  if (const MetaValue* causal = keys.find_key("attention.causal"); causal && causal->as_bool() != false) {
+    keys.fail("attention.causal", "an encoder attends both ways: it must be false");
+  }
+  desc.pooling = pooling_of(keys);
+  desc.token_types = token_types_of(desc.metadata, path);
+  desc.vocab_size =
+      vocab_size_of(keys, desc.metadata, desc.tensor(tensor_name(EncoderTensor::token_embedding)), path);
+  check_tensors(desc.tensors, expected_tensors(desc), path);
   return desc;
 }
 

@@ -22,13 +22,14 @@ constexpr uint64_t kMaxAlignment = uint64_t{1} << 31;  // general.alignment is a
 
 using FillFunction = std::function<void(uint64_t, std::span<uint8_t>)>;
 
-// Buffered little-endian writes to PATH.tmp; commit() renames it to PATH, and a
-// writer destroyed before commit() removes it.
+// Buffered little-endian writes to PATH.tmp.PID; commit() renames it to PATH, and a
+// writer destroyed before commit() removes it. The PID: two processes writing the same
+// file (tests running side by side) never write into each other's.
 class TempFileWriter {
  public:
   explicit TempFileWriter(const std::string& path)
       : path_(path),
-        temp_path_(path + ".tmp"),
+        temp_path_(path + ".tmp." + std::to_string(::getpid())),
         fd_(::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) {
     if (fd_ < 0) fail("cannot create");
     buffer_.reserve(kBufferBytes);

@@ -22,7 +22,7 @@ struct GgufTensorOut {
   std::function<void(uint64_t offset_in_tensor, std::span<uint8_t> chunk)> fill;
 };
 
-// Writes PATH.tmp and renames it to PATH, so that no reader sees half a file.
+// Writes PATH.tmp.PID and renames it to PATH, so that no reader sees half a file.
 // Metadata keeps its order; general.alignment is written (u32) when `alignment`
 // is not 32, and a given general.alignment is replaced by `alignment`. Every
 // tensor starts on an `alignment` boundary, as does the end of the file. The

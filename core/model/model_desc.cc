@@ -8,12 +8,14 @@ uint64_t TensorInfo::elements() const {
   return shape.empty() ? 0 : n;
 }
 
-const TensorInfo* ModelDesc::tensor(std::string_view name) const {
+const TensorInfo* find_tensor(const std::vector<TensorInfo>& tensors, std::string_view name) {
   for (const TensorInfo& t : tensors) {
     if (t.name == name) return &t;
   }
   return nullptr;
 }
+
+const TensorInfo* ModelDesc::tensor(std::string_view name) const { return find_tensor(tensors, name); }
 
 uint64_t rope_permuted_source_row(uint64_t row, uint64_t rows, uint32_t heads) {
   const uint64_t head_rows = rows / heads;

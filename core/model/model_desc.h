@@ -61,6 +61,9 @@ struct ModelDesc {
   const TensorInfo* tensor(std::string_view name) const;
 };
 
+// The tensor called `name` in `tensors`, or nullptr.
+const TensorInfo* find_tensor(const std::vector<TensorInfo>& tensors, std::string_view name);
+
 // The permutation llama.cpp's converter applies to Hugging Face Q/K weights so
 // that `adjacent_pairs` RoPE computes what `halves` RoPE did: within each head
 // of 2*half rows, output row 2*j + t comes from input row t*half + j.

@@ -1,13 +1,15 @@
 #pragma once
 // The one table of llama-family (llama, mistral, qwen2) tensors: llama.cpp's GGUF
 // name, the Hugging Face name it is converted from, its shape and when a model has
-// it. Every reader and writer of weights names tensors through it.
+// it; and of BERT-family encoders' (GGUF only). Every reader and writer of
+// weights names tensors through it.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/model/encoder_desc.h"
 #include "core/model/model_desc.h"
 
 namespace rs::model {
@@ -60,5 +62,43 @@ struct ExpectedTensor {
 // The tensors `desc` must have, in GGUF file order: the always-there ones, output
 // unless tied, the biases with qkv_bias, and rope_freqs where desc.tensors has it.
 std::vector<ExpectedTensor> expected_tensors(const ModelDesc& desc);
+
+// BERT-family encoders (llama.cpp's "bert"): the tensors they have once…
+enum class EncoderTensor : uint8_t {
+  token_embedding,
+  position_embedding,
+  token_types,
+  embedding_norm,
+  embedding_norm_bias,
+};
+
+// …and the ones every layer has. All are required: llama.cpp's converter writes
+// every one for BertModel.
+enum class EncoderLayerTensor : uint8_t {
+  attn_q,
+  attn_q_bias,
+  attn_k,
+  attn_k_bias,
+  attn_v,
+  attn_v_bias,
+  attn_output,
+  attn_output_bias,
+  attn_output_norm,
+  attn_output_norm_bias,
+  ffn_up,
+  ffn_up_bias,
+  ffn_down,
+  ffn_down_bias,
+  layer_output_norm,
+  layer_output_norm_bias,
+};
+
+// GGUF names: "position_embd.weight", "blk.3.attn_output_norm.bias".
+std::string tensor_name(EncoderTensor tensor);
+std::string tensor_name(EncoderLayerTensor tensor, uint32_t layer);
+
+// The tensors an encoder must have, the model's first, then layer by layer;
+// hf_name is empty (encoders are read from GGUF only) and rope_heads none.
+std::vector<ExpectedTensor> expected_tensors(const EncoderDesc& desc);
 
 }  // namespace rs::model

@@ -9,6 +9,9 @@
 
 namespace {
 
+using rs::model::EncoderDesc;
+using rs::model::EncoderLayerTensor;
+using rs::model::EncoderTensor;
 using rs::model::ExpectedTensor;
 using rs::model::expected_tensors;
 using rs::model::gguf_name_of_hf;
@@ -122,6 +125,51 @@ TEST(TensorNames, ExpectsTheTensorsOfTheModelInGgufOrder) {
   tensors = expected_tensors(desc);
   EXPECT_EQ(tensors.back().name, "rope_freqs.weight");
   EXPECT_EQ(tensors.back().shape, (Shape{2}));
+}
+
+// As llama.cpp's LLM_ARCH_BERT loads them (src/llama-arch.cpp names, llama_model_bert's shapes).
+TEST(TensorNames, ExpectsEveryTensorOfABertEncoder) {
+  EXPECT_EQ(tensor_name(EncoderTensor::position_embedding), "position_embd.weight");
+  EXPECT_EQ(tensor_name(EncoderTensor::token_types), "token_types.weight");
+  EXPECT_EQ(tensor_name(EncoderTensor::embedding_norm_bias), "token_embd_norm.bias");
+  EXPECT_EQ(tensor_name(EncoderLayerTensor::attn_output_norm, 3), "blk.3.attn_output_norm.weight");
+  EXPECT_EQ(tensor_name(EncoderLayerTensor::layer_output_norm_bias, 0), "blk.0.layer_output_norm.bias");
+  EXPECT_EQ(tensor_name(EncoderLayerTensor::ffn_down_bias, 11), "blk.11.ffn_down.bias");
+
+  EncoderDesc desc;
+  desc.vocab_size = 10;
+  desc.embedding_dim = 8;
+  desc.n_layers = 2;
+  desc.n_heads = 2;
+  desc.head_dim = 4;
+  desc.ffn_dim = 16;
+  desc.context_length = 32;
+  desc.token_types = 2;
+  const std::vector<ExpectedTensor> tensors = expected_tensors(desc);
+  ASSERT_EQ(tensors.size(), 5u + 16u * 2u);
+  const auto named = [&](const std::string& name) {
+    const auto it =
+        std::find_if(tensors.begin(), tensors.end(), [&](const ExpectedTensor& t) { return t.name == name; });
+    if (it == tensors.end()) throw std::runtime_error("no tensor " + name);
+    return it->shape;
+  };
+  EXPECT_EQ(named("token_embd.weight"), (Shape{8, 10}));
+  EXPECT_EQ(named("position_embd.weight"), (Shape{8, 32}));
+  EXPECT_EQ(named("token_types.weight"), (Shape{8, 2}));
+  EXPECT_EQ(named("token_embd_norm.weight"), (Shape{8}));
+  EXPECT_EQ(named("blk.1.attn_q.weight"), (Shape{8, 8}));
+  EXPECT_EQ(named("blk.1.attn_v.bias"), (Shape{8}));
+  EXPECT_EQ(named("blk.1.attn_output.weight"), (Shape{8, 8}));
+  EXPECT_EQ(named("blk.1.attn_output_norm.bias"), (Shape{8}));
+  EXPECT_EQ(named("blk.1.ffn_up.weight"), (Shape{8, 16}));
+  EXPECT_EQ(named("blk.1.ffn_up.bias"), (Shape{16}));
+  EXPECT_EQ(named("blk.1.ffn_down.weight"), (Shape{16, 8}));
+  EXPECT_EQ(named("blk.1.ffn_down.bias"), (Shape{8}));
+  EXPECT_EQ(named("blk.1.layer_output_norm.weight"), (Shape{8}));
+  for (const ExpectedTensor& t : tensors) {
+    EXPECT_TRUE(t.hf_name.empty()) << t.name;
+    EXPECT_EQ(t.rope_heads, RopeHeads::none) << t.name;
+  }
 }
 
 }  // namespace
