@@ -1,18 +1,13 @@
 #include "cache/block_index.h"
 
-// The flavour: membarrier-based RCU needs no signals and lets threads register and leave at any time.
-#include <urcu/urcu-memb.h>
-#include <urcu/rculfhash.h>  // after the flavour, as liburcu requires
+#include "cache/rcu_section.h"
+
+#include <urcu/rculfhash.h>  // after the RCU flavour, as liburcu requires
 
 #include <cstddef>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
-
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace rs::cache {
 namespace {
@@ -30,62 +25,19 @@ struct Node {
   // terms, which ThreadSanitizer sees, rather than only through liburcu's barriers (inline asm, uninstrumented).
   std::atomic<uint64_t> hash{0};
 };
-static_assert(std::is_standard_layout_v<Node>, "caa_container_of needs offsetof");
-
-// ThreadSanitizer cannot see a grace period either: each read-side section releases this token as it ends, and
-// the reclaimer acquires it before freeing, which is exactly the order RCU guarantees.
-#if defined(__SANITIZE_THREAD__)
-char grace_period_token;
-void section_ends_for_tsan() { __tsan_release(&grace_period_token); }
-void grace_period_ended_for_tsan() { __tsan_acquire(&grace_period_token); }
-#else
-void section_ends_for_tsan() {}
-void grace_period_ended_for_tsan() {}
-#endif
-
-// Registers the thread it lives in with RCU, and unregisters it when the thread exits.
-struct RcuThread {
-  RcuThread() { urcu_memb_register_thread(); }
-  ~RcuThread() { urcu_memb_unregister_thread(); }
-};
-
-// One RCU read-side section; liburcu requires one around every table operation, the writer's included.
-class ReadSection {
- public:
-  ReadSection() {
-    thread_local RcuThread registration;  // the thread's first section registers it
-    urcu_memb_read_lock();
-  }
-  ~ReadSection() {
-    section_ends_for_tsan();
-    urcu_memb_read_unlock();
-  }
-  ReadSection(const ReadSection&) = delete;
-  ReadSection& operator=(const ReadSection&) = delete;
-};
 
 int matches(cds_lfht_node* link, const void* hash) {
   const Node* node = caa_container_of(link, Node, link);
   return node->hash.load(std::memory_order_acquire) == *static_cast<const uint64_t*>(hash);
 }
 
-void free_node(rcu_head* reclaim) {
-  grace_period_ended_for_tsan();
-  delete caa_container_of(reclaim, Node, reclaim);
-}
-
 // Takes the entry out of the table; it is freed once no read-side section can still hold it.
 void remove(cds_lfht* table, cds_lfht_node* link) {
   if (cds_lfht_del(table, link) != 0) throw std::logic_error("BlockIndex: an entry was erased by a second writer");
-  urcu_memb_call_rcu(&caa_container_of(link, Node, link)->reclaim, free_node);
+  rcu::delete_after_grace_period(caa_container_of(link, Node, link));
 }
 
 }  // namespace
-
-#if defined(__SANITIZE_THREAD__)
-// cds_lfht hands its own allocations (resize jobs, bucket tables) between its threads unseen by TSan too.
-extern "C" const char* __tsan_default_suppressions() { return "called_from_lib:liburcu-cds.so\n"; }
-#endif
 
 BlockIndex::BlockIndex()
     : table_(cds_lfht_new_flavor(kInitialBuckets, kInitialBuckets, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
@@ -95,7 +47,7 @@ BlockIndex::BlockIndex()
 
 BlockIndex::~BlockIndex() {
   {
-    ReadSection section;
+    rcu::ReadSection section;
     cds_lfht_iter iter;
     cds_lfht_node* link;
     cds_lfht_for_each(table_, &iter, link) remove(table_, link);
@@ -104,7 +56,7 @@ BlockIndex::~BlockIndex() {
 }
 
 std::optional<uint32_t> BlockIndex::find(uint64_t hash) const {
-  ReadSection section;
+  rcu::ReadSection section;
   cds_lfht_iter iter;
   cds_lfht_lookup(table_, hash, matches, &hash, &iter);
   cds_lfht_node* link = cds_lfht_iter_get_node(&iter);
@@ -117,7 +69,7 @@ void BlockIndex::insert(uint64_t hash, uint32_t block) {
   cds_lfht_node_init(&node->link);
   node->block = block;
   node->hash.store(hash, std::memory_order_release);  // last: publishes `block` to matches()
-  ReadSection section;
+  rcu::ReadSection section;
   if (cds_lfht_add_unique(table_, hash, matches, &hash, &node->link) != &node->link) {
     delete node;  // never published, so no reader can hold it
     throw std::logic_error("BlockIndex::insert: hash " + std::to_string(hash) + " is already present");
@@ -126,7 +78,7 @@ void BlockIndex::insert(uint64_t hash, uint32_t block) {
 }
 
 void BlockIndex::erase(uint64_t hash) {
-  ReadSection section;
+  rcu::ReadSection section;
   cds_lfht_iter iter;
   cds_lfht_lookup(table_, hash, matches, &hash, &iter);
   cds_lfht_node* link = cds_lfht_iter_get_node(&iter);

@@ -1,19 +1,14 @@
 #include "cache/kv_snapshot.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "cache/snapshot_file.h"
 
 namespace rs::cache {
 namespace {
@@ -22,45 +17,8 @@ constexpr std::string_view kMagic = "RSKVSNAP";
 
 uint64_t round_up(uint64_t n) { return (n + kKvSnapshotAlignment - 1) / kKvSnapshotAlignment * kKvSnapshotAlignment; }
 
-// Fixed-width little-endian fields, appended in order.
-class Encoder {
- public:
-  template <typename T>
-  void put(T value) {
-    bytes_.append(reinterpret_cast<const char*>(&value), sizeof value);
-  }
-  void put_bytes(std::string_view bytes) { bytes_.append(bytes); }
-  void pad_to(uint64_t size) { bytes_.resize(size, '\0'); }
-  const std::string& bytes() const { return bytes_; }
-
- private:
-  std::string bytes_;
-};
-
-// Fixed-width fields read in order from bytes the caller has checked are long enough.
-class Decoder {
- public:
-  explicit Decoder(std::span<const std::byte> bytes) : bytes_(bytes) {}
-  template <typename T>
-  T get() {
-    T value;
-    std::memcpy(&value, bytes_.data() + at_, sizeof value);
-    at_ += sizeof value;
-    return value;
-  }
-  std::string_view get_bytes(size_t n) {
-    const std::string_view view(reinterpret_cast<const char*>(bytes_.data() + at_), n);
-    at_ += n;
-    return view;
-  }
-
- private:
-  std::span<const std::byte> bytes_;
-  size_t at_ = 0;
-};
-
 std::string encode_index(const KvSnapshotHeader& h, const std::vector<KvSnapshotBlock>& blocks) {
-  Encoder out;
+  FieldWriter out;
   out.put_bytes(kMagic);
   out.put(kKvSnapshotVersion);
   out.put(h.kv_type);
@@ -80,16 +38,12 @@ std::string encode_index(const KvSnapshotHeader& h, const std::vector<KvSnapshot
   return out.bytes();
 }
 
-[[noreturn]] void refuse(std::string_view name, std::string_view reason) {
-  throw std::runtime_error(fmt::format("{}: {}", name, reason));
-}
-
 // Where the records end, once the block count is known to fit the file.
 uint64_t records_end(const KvSnapshotHeader& h, uint64_t file_bytes, std::string_view name) {
   const uint64_t end = kKvSnapshotHeaderBytes + uint64_t(h.blocks) * h.record_bytes();
   if (end > file_bytes) {
-    refuse(name, fmt::format("truncated or bad block count: {} records of {} bytes need {} bytes, the file has {}",
-                             h.blocks, h.record_bytes(), end, file_bytes));
+    refuse_file(name, fmt::format("truncated or bad block count: {} records of {} bytes need {} bytes, the file has {}",
+                                  h.blocks, h.record_bytes(), end, file_bytes));
   }
   return end;
 }
@@ -97,29 +51,30 @@ uint64_t records_end(const KvSnapshotHeader& h, uint64_t file_bytes, std::string
 // The KV section: aligned, right after the records, and exactly as long as the blocks' KV.
 void check_kv_section(const KvSnapshotHeader& h, uint64_t records_end, uint64_t file_bytes, std::string_view name) {
   if (h.kv_offset % kKvSnapshotAlignment != 0) {
-    refuse(name, fmt::format("KV offset {} is not a multiple of {}", h.kv_offset, kKvSnapshotAlignment));
+    refuse_file(name, fmt::format("KV offset {} is not a multiple of {}", h.kv_offset, kKvSnapshotAlignment));
   }
   if (h.kv_offset != round_up(records_end)) {
-    refuse(name, fmt::format("KV offset {} is not where the records end ({})", h.kv_offset, round_up(records_end)));
+    refuse_file(name,
+                fmt::format("KV offset {} is not where the records end ({})", h.kv_offset, round_up(records_end)));
   }
   uint64_t kv_bytes = 0, end = 0;
   if (__builtin_mul_overflow(uint64_t(h.blocks), h.block_bytes, &kv_bytes) ||
       __builtin_add_overflow(h.kv_offset, kv_bytes, &end) || end > file_bytes) {
-    refuse(name, fmt::format("truncated: {} bytes, but {} blocks of {} KV bytes from offset {} need more", file_bytes,
-                             h.blocks, h.block_bytes, h.kv_offset));
+    refuse_file(name, fmt::format("truncated: {} bytes, but {} blocks of {} KV bytes from offset {} need more",
+                                  file_bytes, h.blocks, h.block_bytes, h.kv_offset));
   }
   if (end < file_bytes) {
-    refuse(name, fmt::format("file size {} is not the {} bytes its {} blocks of {} KV bytes take", file_bytes, end,
-                             h.blocks, h.block_bytes));
+    refuse_file(name, fmt::format("file size {} is not the {} bytes its {} blocks of {} KV bytes take", file_bytes, end,
+                                  h.blocks, h.block_bytes));
   }
 }
 
 KvSnapshotHeader decode_header(std::span<const std::byte> head, std::string_view name) {
-  Decoder in(head);
-  if (in.get_bytes(kMagic.size()) != kMagic) refuse(name, "bad magic: not a ringserve KV snapshot");
+  FieldReader in(head);
+  if (in.get_bytes(kMagic.size()) != kMagic) refuse_file(name, "bad magic: not a ringserve KV snapshot");
   if (const auto version = in.get<uint32_t>(); version != kKvSnapshotVersion) {
-    refuse(name, fmt::format("version {} is not supported (this build reads version {})", version,
-                             kKvSnapshotVersion));
+    refuse_file(name, fmt::format("version {} is not supported (this build reads version {})", version,
+                                  kKvSnapshotVersion));
   }
   KvSnapshotHeader h;
   h.kv_type = in.get<uint32_t>();
@@ -136,15 +91,15 @@ KvSnapshotHeader decode_header(std::span<const std::byte> head, std::string_view
 // them), checked against the file's size.
 KvSnapshotHeader parse_header(std::span<const std::byte> head, uint64_t file_bytes, std::string_view name) {
   if (file_bytes < kKvSnapshotHeaderBytes) {
-    refuse(name, fmt::format("truncated: {} bytes, shorter than the {}-byte header", file_bytes,
-                             kKvSnapshotHeaderBytes));
+    refuse_file(name, fmt::format("truncated: {} bytes, shorter than the {}-byte header", file_bytes,
+                                  kKvSnapshotHeaderBytes));
   }
   const KvSnapshotHeader h = decode_header(head, name);
   if (h.block_tokens == 0 || h.block_tokens > kKvSnapshotMaxBlockTokens) {
-    refuse(name, fmt::format("block size {} tokens is out of range (1 to {})", h.block_tokens,
-                             kKvSnapshotMaxBlockTokens));
+    refuse_file(name, fmt::format("block size {} tokens is out of range (1 to {})", h.block_tokens,
+                                  kKvSnapshotMaxBlockTokens));
   }
-  if (h.block_bytes == 0) refuse(name, "block bytes is 0");
+  if (h.block_bytes == 0) refuse_file(name, "block bytes is 0");
   check_kv_section(h, records_end(h, file_bytes, name), file_bytes, name);
   return h;
 }
@@ -152,7 +107,7 @@ KvSnapshotHeader parse_header(std::span<const std::byte> head, uint64_t file_byt
 // The records, each block's parent met before it (or the salt) and no hash twice.
 std::vector<KvSnapshotBlock> parse_blocks(const KvSnapshotHeader& h, std::span<const std::byte> records,
                                           std::string_view name) {
-  Decoder in(records);
+  FieldReader in(records);
   std::vector<KvSnapshotBlock> blocks(h.blocks);
   std::unordered_map<uint64_t, uint32_t> depths;  // hash → depth of the blocks seen so far
   for (uint32_t i = 0; i < h.blocks; ++i) {
@@ -164,49 +119,16 @@ std::vector<KvSnapshotBlock> parse_blocks(const KvSnapshotHeader& h, std::span<c
     for (int32_t& token : b.tokens) token = in.get<int32_t>();
     const auto parent = depths.find(b.parent);
     if (b.parent != h.salt && parent == depths.end()) {
-      refuse(name, fmt::format("block {}: parent {:#x} is neither the salt nor an earlier block's hash", i, b.parent));
+      refuse_file(name,
+                  fmt::format("block {}: parent {:#x} is neither the salt nor an earlier block's hash", i, b.parent));
     }
     b.depth = b.parent == h.salt ? 0 : parent->second + 1;
     if (!depths.emplace(b.hash, b.depth).second) {
-      refuse(name, fmt::format("block {}: chain hash {:#x} repeats an earlier block's", i, b.hash));
+      refuse_file(name, fmt::format("block {}: chain hash {:#x} repeats an earlier block's", i, b.hash));
     }
   }
   return blocks;
 }
-
-// An open file descriptor, closed on scope exit.
-class File {
- public:
-  explicit File(const std::string& path) : path_(path), fd_(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) refuse(path_, fmt::format("cannot open: {}", std::strerror(errno)));
-  }
-  ~File() { close(fd_); }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-
-  uint64_t size() const {
-    struct stat status{};
-    if (fstat(fd_, &status) != 0) refuse(path_, fmt::format("cannot stat: {}", std::strerror(errno)));
-    if (!S_ISREG(status.st_mode)) refuse(path_, "not a regular file");
-    return uint64_t(status.st_size);
-  }
-  // `bytes` bytes from `offset`, which the caller has checked are in the file.
-  std::vector<std::byte> read(uint64_t offset, uint64_t bytes) const {
-    std::vector<std::byte> out(bytes);
-    for (uint64_t done = 0; done < bytes;) {
-      const ssize_t got = pread(fd_, out.data() + done, bytes - done, off_t(offset + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) refuse(path_, fmt::format("cannot read at offset {}: {}", offset + done,
-                                              got < 0 ? std::strerror(errno) : "the file shrank"));
-      done += uint64_t(got);
-    }
-    return out;
-  }
-
- private:
-  std::string path_;
-  int fd_;
-};
 
 }  // namespace
 
@@ -227,21 +149,12 @@ void write_kv_snapshot(const std::string& path, KvSnapshotHeader header, std::ve
     }
     blocks[i].kv_checksum = kv_block_checksum(kv.subspan(i * header.block_bytes, header.block_bytes));
   }
-  const std::string index = encode_index(header, blocks);
-  const std::string temporary = path + ".tmp";
-  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-  out.write(index.data(), std::streamsize(index.size()));
-  out.write(reinterpret_cast<const char*>(kv.data()), std::streamsize(kv.size()));
-  out.close();
-  if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(temporary.c_str());
-    refuse(path, fmt::format("cannot write: {}", std::strerror(error)));
-  }
+  write_file_atomically(path, {encode_index(header, blocks),
+                               std::string_view(reinterpret_cast<const char*>(kv.data()), kv.size())});
 }
 
 KvSnapshot read_kv_snapshot(const std::string& path) {
-  const File file(path);
+  const ReadOnlyFile file(path);
   const uint64_t size = file.size();
   KvSnapshot snapshot;
   snapshot.header = parse_header(file.read(0, std::min<uint64_t>(size, kKvSnapshotHeaderBytes)), size, path);

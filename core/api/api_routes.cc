@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include "core/api/completion.h"
+#include "core/api/embeddings.h"
 #include "core/api/openai_response.h"
 #include "core/api/prompt.h"
 #include "core/base/json_write.h"
@@ -40,7 +41,10 @@ simdjson::dom::object parse_object(simdjson::dom::parser& parser, const std::str
 }  // namespace
 
 Api::Api(io::Server& server, ApiOptions options)
-    : server_(server), options_(std::move(options)), admission_(options_.max_in_flight) {
+    : server_(server),
+      options_(std::move(options)),
+      admission_(options_.max_in_flight),
+      embedding_admission_(options_.max_embedding_inputs) {
   add_routes();
 }
 
@@ -51,7 +55,20 @@ void Api::serve(const ServingModel& model, engine::Engine& engine) {
   model_.store(&model, std::memory_order_release);
 }
 
+SemanticCache* Api::serve_embeddings(const ServingEncoder& encoder) {
+  if (options_.semantic_cache) {
+    cache::SemanticStoreOptions store = *options_.semantic_cache;
+    store.dims = encoder.engine->dims();
+    semantic_owned_ = std::make_unique<SemanticCache>(store, encoder);
+    semantic_.store(semantic_owned_.get(), std::memory_order_release);
+  }
+  encoder_.store(&encoder, std::memory_order_release);
+  return semantic_owned_.get();
+}
+
 void Api::render_metrics(metrics::Exposition& out) const {
+  if (const ServingEncoder* encoder = encoder_.load(std::memory_order_acquire)) encoder->engine->metrics().render(out);
+  if (const SemanticCache* semantic = semantic_.load(std::memory_order_acquire)) semantic->render_metrics(out);
   if (model_.load(std::memory_order_acquire) == nullptr) return;
   std::vector<const SequenceOutcomes*> shards;
   for (const auto& streams : streams_) shards.push_back(&streams->outcomes());
@@ -65,6 +82,9 @@ void Api::add_routes() {
   });
   router.add(io::Method::post, "/v1/completions", [this](io::Request& request, io::Reply reply) {
     complete(request, reply, Endpoint::completion);
+  });
+  router.add(io::Method::post, "/v1/embeddings", [this](io::Request& request, io::Reply reply) {
+    if (authorized(request, reply)) embeddings(request, reply);
   });
   router.add(io::Method::get, "/v1/models", [this](io::Request& request, io::Reply reply) {
     if (authorized(request, reply)) models(reply);
@@ -137,13 +157,61 @@ void Api::complete(io::Request& request, io::Reply reply, Endpoint endpoint) {
       throw ApiError(400, *error, error->substr(0, error->find_first_of(" :")));
     }
     std::vector<PreparedPrompt> prompts = prepare_prompts(parsed, *model);
-    ShardStreams& streams = *streams_[size_t(reply.shard().index())];
-    auto completion = std::make_shared<Completion>(*model, streams, std::move(parsed), std::move(prompts), reply,
-                                                   std::move(ticket));
-    completion->start();
+    SemanticCache* semantic = semantic_.load(std::memory_order_acquire);
+    std::optional<SemanticQuery> query;
+    if (semantic != nullptr) {
+      const std::string_view cache_control = request.header("cache-control").value_or("");
+      query = semantic_query(parsed, model->id, cache_control.find("no-cache") != std::string_view::npos);
+    }
+    if (!query) {
+      run_completion(*model, std::move(parsed), std::move(prompts), reply, std::move(ticket), std::nullopt, {});
+      return;
+    }
+    const uint32_t prompt_tokens = uint32_t(prompts[0].tokens.size());
+    if (const auto hit = semantic->find_exact(*query)) {
+      send_cached_answer(reply, parsed, new_response_meta(*model, parsed.endpoint), prompt_tokens, *hit, "exact");
+      return;
+    }
+    // The embedding runs on its own thread; the request waits for it here, holding its admission ticket.
+    struct Waiting {
+      CompletionRequest parsed;
+      std::vector<PreparedPrompt> prompts;
+      AdmissionTicket ticket;
+      SemanticQuery query;
+    };
+    auto waiting = std::make_shared<Waiting>(Waiting{std::move(parsed), std::move(prompts), std::move(ticket), *query});
+    semantic->find_similar(waiting->query, reply.shard(),
+                           [this, model, reply, waiting, prompt_tokens](std::vector<float> vector,
+                                                                        std::optional<cache::SemanticHit> hit) mutable {
+                             if (!reply.alive()) return;  // the client left while its message was embedded
+                             if (hit) {
+                               send_cached_answer(reply, waiting->parsed,
+                                                  new_response_meta(*model, waiting->parsed.endpoint), prompt_tokens,
+                                                  *hit, "semantic");
+                               return;
+                             }
+                             run_completion(*model, std::move(waiting->parsed), std::move(waiting->prompts), reply,
+                                            std::move(waiting->ticket), std::move(waiting->query), std::move(vector));
+                           });
   } catch (const ApiError& e) {
     send_error(reply, e);
   }
+}
+
+void Api::run_completion(const ServingModel& model, CompletionRequest parsed, std::vector<PreparedPrompt> prompts,
+                         io::Reply reply, AdmissionTicket ticket, std::optional<SemanticQuery> query,
+                         std::vector<float> vector) {
+  ShardStreams& streams = *streams_[size_t(reply.shard().index())];
+  auto completion = std::make_shared<Completion>(model, streams, std::move(parsed), std::move(prompts), reply,
+                                                 std::move(ticket));
+  if (query && !vector.empty()) {
+    SemanticCache* semantic = semantic_.load(std::memory_order_acquire);
+    completion->on_answer([semantic, query = std::move(*query), vector = std::move(vector)](
+                              std::string_view text, std::string_view finish_reason, uint32_t tokens) {
+      semantic->insert(query, vector, {std::string(text), std::string(finish_reason), tokens});
+    });
+  }
+  completion->start();
 }
 
 void Api::models(io::Reply reply) {
@@ -227,6 +295,93 @@ void Api::detokenize(io::Request& request, io::Reply reply) {
     json::append_string(body, model->tokenizer->decode(tokens));
     body.push_back('}');
     reply.send(json_response(std::move(body)));
+  } catch (const ApiError& e) {
+    send_error(reply, e);
+  }
+}
+
+// OpenAI's /v1/embeddings: every input of every request waiting goes through the embedding model in one pass
+// (engine::EmbeddingEngine); the body is written on the shard.
+void Api::embeddings(io::Request& request, io::Reply reply) {
+  const ServingEncoder* encoder = encoder_.load(std::memory_order_acquire);
+  if (encoder == nullptr) {
+    if (!options_.embedding_model) {
+      reply.send(io::error_response(404,
+                                    "this server has no embedding model: start it with --embedding-model FILE.gguf "
+                                    "(a BERT-family GGUF such as bge-small or all-MiniLM-L6-v2)",
+                                    "model"));
+      return;
+    }
+    io::Response response = io::error_response(503, "the embedding model is still loading; retry shortly");
+    response.headers.push_back({"Retry-After", "5"});
+    reply.send(std::move(response));
+    return;
+  }
+  try {
+    EmbeddingRequest parsed = parse_embedding_request(request.body);
+    if (!parsed.model.empty() && parsed.model != encoder->id) {
+      throw ApiError(404,
+                     fmt::format("The model `{}` does not exist: this server embeds with `{}`", parsed.model,
+                                 encoder->id),
+                     "model");
+    }
+    const uint32_t dims = encoder->engine->dims(), max_tokens = encoder->engine->max_tokens();
+    if (parsed.dimensions != 0 && parsed.dimensions != dims) {
+      throw ApiError(400,
+                     fmt::format("\"dimensions\" must be {} (or left out): `{}` makes {}-dimensional embeddings and "
+                                 "they cannot be shortened",
+                                 dims, encoder->id, dims),
+                     "dimensions");
+    }
+    const size_t vocab = encoder->tokenizer->vocab().size();
+    std::vector<std::vector<int32_t>> inputs;
+    inputs.reserve(parsed.inputs.size());
+    uint64_t prompt_tokens = 0;
+    for (size_t i = 0; i < parsed.inputs.size(); ++i) {
+      Prompt& input = parsed.inputs[i];
+      const std::string field = parsed.inputs.size() == 1 ? "input" : fmt::format("input[{}]", i);
+      if (input.is_tokens) {
+        for (const int32_t id : input.tokens) {
+          if (uint64_t(id) >= vocab) {
+            throw ApiError(400, fmt::format("\"{}\" holds token id {}, outside the embedding model's vocabulary (0 to {})",
+                                            field, id, vocab - 1),
+                           field);
+          }
+        }
+      } else {
+        input.tokens = encoder->tokenizer->encode(input.text, true);
+      }
+      if (input.tokens.size() > max_tokens) {
+        throw ApiError(400,
+                       fmt::format("\"{}\" is {} tokens and `{}` takes at most {}: shorten or split it", field,
+                                   input.tokens.size(), encoder->id, max_tokens),
+                       field);
+      }
+      prompt_tokens += input.tokens.size();
+      inputs.push_back(std::move(input.tokens));
+    }
+    AdmissionTicket ticket = embedding_admission_.take(uint32_t(inputs.size()));
+    if (!ticket) {
+      io::Response response = io::error_response(
+          429, fmt::format("the embedding model has {} inputs queued; retry shortly", embedding_admission_.limit()));
+      response.headers.push_back({"Retry-After", "1"});
+      reply.send(std::move(response));
+      return;
+    }
+    auto held = std::make_shared<AdmissionTicket>(std::move(ticket));  // given back once answered
+    encoder->engine->submit(std::move(inputs), [reply, held, encoder, dims, prompt_tokens,
+                                                base64 = parsed.base64](engine::EmbeddingResult result) mutable {
+      reply.shard().post([reply, held, encoder, dims, prompt_tokens, base64, result = std::move(result)]() mutable {
+        held.reset();
+        if (!result.error.empty()) {
+          reply.send(io::error_response(500, "the embedding model failed: " + result.error));
+          return;
+        }
+        std::string body;
+        append_embedding_response(body, encoder->id, result.vectors, dims, base64, prompt_tokens);
+        reply.send(json_response(std::move(body)));
+      });
+    });
   } catch (const ApiError& e) {
     send_error(reply, e);
   }

@@ -18,6 +18,10 @@ std::string response_id(Endpoint endpoint) {
 
 }  // namespace
 
+ResponseMeta new_response_meta(const ServingModel& model, Endpoint endpoint) {
+  return {response_id(endpoint), int64_t(std::time(nullptr)), model.id, model.system_fingerprint};
+}
+
 Completion::Completion(const ServingModel& model, ShardStreams& streams, CompletionRequest request,
                        std::vector<PreparedPrompt> prompts, io::Reply reply, AdmissionTicket ticket)
     : model_(model),
@@ -26,7 +30,7 @@ Completion::Completion(const ServingModel& model, ShardStreams& streams, Complet
       prompts_(std::move(prompts)),
       reply_(reply),
       ticket_(std::move(ticket)) {
-  meta_ = {response_id(request_.endpoint), int64_t(std::time(nullptr)), model_.id, model_.system_fingerprint};
+  meta_ = new_response_meta(model_, request_.endpoint);
   choices_.reserve(prompts_.size() * size_t(request_.n));
   for (uint32_t p = 0; p < prompts_.size(); ++p) {
     for (int32_t i = 0; i < request_.n; ++i) {
@@ -169,9 +173,8 @@ void Completion::emit(Choice& c, std::string_view text, std::string_view finish_
         return;
       }
     }
-  } else {
-    c.text.append(text);
   }
+  if (!request_.stream || on_answer_) c.text.append(text);  // a stream keeps its text only for on_answer
   if (!finish_reason.empty()) finish(c, finish_reason);
 }
 
@@ -201,6 +204,10 @@ void Completion::complete() {
   }
   for (const uint32_t cached : cached_per_prompt) usage.cached_tokens += cached;
   const bool chat = request_.endpoint == Endpoint::chat;
+  if (on_answer_ && choices_.size() == 1 &&
+      (choices_[0].finish_reason == "stop" || choices_[0].finish_reason == "length")) {
+    on_answer_(choices_[0].text, choices_[0].finish_reason, choices_[0].tokens);
+  }
   if (request_.stream) {
     if (request_.include_usage) {
       chunk_.clear();

@@ -5,6 +5,7 @@
 // one response. A client that goes away cancels every choice at once.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,10 +22,18 @@
 
 namespace rs::api {
 
+// A fresh response id ("chatcmpl-…" or "cmpl-…"), now, and the model's names.
+ResponseMeta new_response_meta(const ServingModel& model, Endpoint endpoint);
+
 class Completion final : public ChoiceEvents, public std::enable_shared_from_this<Completion> {
  public:
   Completion(const ServingModel& model, ShardStreams& streams, CompletionRequest request,
              std::vector<PreparedPrompt> prompts, io::Reply reply, AdmissionTicket ticket);
+
+  // Called once if the request's one choice ends with "stop" or "length": its whole text (what the semantic
+  // cache stores). Set before start().
+  using AnswerHook = std::function<void(std::string_view text, std::string_view finish_reason, uint32_t tokens)>;
+  void on_answer(AnswerHook hook) { on_answer_ = std::move(hook); }
 
   // Submits every choice to the engine; for a stream, sends the head and the first chunks.
   void start();
@@ -82,6 +91,7 @@ class Completion final : public ChoiceEvents, public std::enable_shared_from_thi
   uint32_t remaining_ = 0;
   bool ended_ = false;  // the response is complete (or the client gone)
   std::string chunk_;   // reused for every chunk
+  AnswerHook on_answer_;
 };
 
 }  // namespace rs::api

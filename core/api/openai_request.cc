@@ -30,7 +30,7 @@ enum Field : size_t {
   kModel, kMessages, kTools, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
   kMaxTokens, kMaxCompletionTokens, kTemperature, kTopP, kTopK, kMinP, kPresencePenalty,
   kFrequencyPenalty, kRepetitionPenalty, kSeed, kLogitBias, kStop, kStopTokenIds, kIgnoreEos,
-  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kCacheSalt,
+  kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kCacheSalt, kCache,
   kResponseFormat, kToolChoice, kFunctions, kFunctionCall, kSuffix, kBestOf, kModalities, kAudio,
   kGuidedJson, kGuidedRegex, kGuidedChoice, kGuidedGrammar, kStructuredOutputs, kGrammar, kJsonSchema,
   kFieldCount
@@ -39,7 +39,7 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "model", "messages", "tools", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
     "frequency_penalty", "repetition_penalty", "seed", "logit_bias", "stop", "stop_token_ids", "ignore_eos",
-    "skip_special_tokens", "logprobs", "top_logprobs", "user", "cache_salt",
+    "skip_special_tokens", "logprobs", "top_logprobs", "user", "cache_salt", "cache",
     "response_format", "tool_choice", "functions", "function_call", "suffix", "best_of", "modalities", "audio",
     "guided_json", "guided_regex", "guided_choice", "guided_grammar", "structured_outputs", "grammar", "json_schema"};
 // The body's fields by Field; null is the same as absent.
@@ -129,49 +129,6 @@ Prompt text_prompt(std::string_view text) {
 }
 
 std::string indexed(std::string_view path, size_t index) { return fmt::format("{}[{}]", path, index); }
-
-std::vector<Prompt> parse_prompts(element value) {
-  static constexpr std::string_view kExpected =
-      "a string, an array of strings, an array of token ids, or an array of arrays of token ids";
-  std::vector<Prompt> prompts;
-  if (value.type() == element_type::STRING) {
-    prompts.push_back(text_prompt(value.get_string().value_unsafe()));
-    return prompts;
-  }
-  if (value.type() != element_type::ARRAY) fail("prompt", kExpected, value);
-  const simdjson::dom::array items = value.get_array().value_unsafe();
-  if (items.begin() == items.end()) fail("prompt", "\"prompt\" must not be an empty array");
-  const element_type kind = (*items.begin()).type();
-  if (kind == element_type::INT64 || kind == element_type::UINT64 || kind == element_type::DOUBLE) {
-    Prompt prompt;
-    prompt.is_tokens = true;
-    size_t index = 0;
-    for (const element item : items) prompt.tokens.push_back(token_id(item, indexed("prompt", index++)));
-    prompts.push_back(std::move(prompt));
-    return prompts;
-  }
-  if (kind != element_type::STRING && kind != element_type::ARRAY) fail("prompt[0]", kExpected, *items.begin());
-  size_t index = 0;
-  for (const element item : items) {
-    const std::string path = indexed("prompt", index++);
-    if (prompts.size() == kMaxPrompts) fail("prompt", fmt::format("\"prompt\" holds more than {} prompts", kMaxPrompts));
-    if (kind == element_type::STRING) {
-      prompts.push_back(text_prompt(string(item, path)));
-      continue;
-    }
-    if (item.type() != element_type::ARRAY) fail(path, "an array of token ids", item);
-    Prompt prompt;
-    prompt.is_tokens = true;
-    size_t token_index = 0;
-    const simdjson::dom::array tokens = item.get_array().value_unsafe();
-    for (const element token : tokens) {
-      prompt.tokens.push_back(token_id(token, indexed(path, token_index++)));
-    }
-    if (prompt.tokens.empty()) fail(path, fmt::format("\"{}\" must not be an empty array", path));
-    prompts.push_back(std::move(prompt));
-  }
-  return prompts;
-}
 
 void parse_stop(element value, std::vector<std::string>& stop) {
   if (value.type() == element_type::STRING) {
@@ -303,6 +260,49 @@ void refuse_unimplemented(const Fields& fields, Endpoint endpoint) {
 
 }  // namespace
 
+std::vector<Prompt> parse_prompts(const element& value, std::string_view field, size_t max) {
+  static constexpr std::string_view kExpected =
+      "a string, an array of strings, an array of token ids, or an array of arrays of token ids";
+  std::vector<Prompt> prompts;
+  if (value.type() == element_type::STRING) {
+    prompts.push_back(text_prompt(value.get_string().value_unsafe()));
+    return prompts;
+  }
+  if (value.type() != element_type::ARRAY) fail(field, kExpected, value);
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  if (items.begin() == items.end()) fail(field, fmt::format("\"{}\" must not be an empty array", field));
+  const element_type kind = (*items.begin()).type();
+  if (kind == element_type::INT64 || kind == element_type::UINT64 || kind == element_type::DOUBLE) {
+    Prompt prompt;
+    prompt.is_tokens = true;
+    size_t index = 0;
+    for (const element item : items) prompt.tokens.push_back(token_id(item, indexed(field, index++)));
+    prompts.push_back(std::move(prompt));
+    return prompts;
+  }
+  if (kind != element_type::STRING && kind != element_type::ARRAY) fail(indexed(field, 0), kExpected, *items.begin());
+  size_t index = 0;
+  for (const element item : items) {
+    const std::string path = indexed(field, index++);
+    if (prompts.size() == max) fail(field, fmt::format("\"{}\" holds more than {} {}s", field, max, field));
+    if (kind == element_type::STRING) {
+      prompts.push_back(text_prompt(string(item, path)));
+      continue;
+    }
+    if (item.type() != element_type::ARRAY) fail(path, "an array of token ids", item);
+    Prompt prompt;
+    prompt.is_tokens = true;
+    size_t token_index = 0;
+    const simdjson::dom::array tokens = item.get_array().value_unsafe();
+    for (const element token : tokens) {
+      prompt.tokens.push_back(token_id(token, indexed(path, token_index++)));
+    }
+    if (prompt.tokens.empty()) fail(path, fmt::format("\"{}\" must not be an empty array", path));
+    prompts.push_back(std::move(prompt));
+  }
+  return prompts;
+}
+
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
   // One parser per thread keeps its buffers between requests; every value is copied out before returning.
   thread_local simdjson::dom::parser parser;
@@ -347,7 +347,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   } else {
     const auto& prompt = present(kPrompt);
     if (!prompt) fail("prompt", "\"prompt\" is required: a string, an array of strings or of token ids");
-    request.prompts = parse_prompts(*prompt);
+    request.prompts = parse_prompts(*prompt, "prompt", kMaxPrompts);
     if (const auto& v = present(kEcho)) request.echo = boolean(*v, "echo");
   }
 
@@ -443,6 +443,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
 
   if (const auto& v = present(kUser)) request.user = string(*v, "user");
   if (const auto& v = present(kCacheSalt)) request.cache_salt = string(*v, "cache_salt");
+  if (const auto& v = present(kCache)) request.semantic_cache = boolean(*v, "cache");
   refuse_unimplemented(fields, endpoint);
   return request;
 }

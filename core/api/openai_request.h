@@ -14,6 +14,10 @@
 #include "core/api/api_error.h"
 #include "core/sampler/sampling_params.h"
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace rs::api {
 
 enum class Endpoint { chat, completion };
@@ -55,6 +59,7 @@ struct CompletionRequest {
   bool skip_special_tokens = true;  // vLLM extension: control tokens stay out of the text
   std::string user;
   std::string cache_salt;  // vLLM's: shares the prefix cache only with requests of the same salt
+  bool semantic_cache = true;  // `cache: false`: neither answered from the semantic cache nor stored in it
 };
 
 // Throws ApiError (400, param = the field's name, e.g. "messages" or
@@ -68,5 +73,10 @@ struct CompletionRequest {
 // structured_outputs, llama.cpp's grammar and json_schema; modalities other
 // than "text"; audio.
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
+
+// A list of prompts as /v1/completions' "prompt" and /v1/embeddings' "input" take it: a string, an array of
+// strings, an array of token ids, or an array of arrays of token ids, at most `max` of them. Throws ApiError
+// (400) naming `field` or the item at fault ("input[3]").
+std::vector<Prompt> parse_prompts(const simdjson::dom::element& value, std::string_view field, size_t max);
 
 }  // namespace rs::api

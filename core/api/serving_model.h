@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/engine/embedding_engine.h"
 #include "core/template/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
 
@@ -16,6 +17,13 @@ struct ServingModel {
   uint32_t ctx_size = 0;  // prompt plus generated tokens, per sequence
   int64_t created = 0;    // Unix seconds the model was loaded
   std::string system_fingerprint;
+};
+
+// The embedding model behind /v1/embeddings, once loaded.
+struct ServingEncoder {
+  std::string id;  // --embedding-model-name, else the file's name
+  const tokenizer::Tokenizer* tokenizer = nullptr;
+  engine::EmbeddingEngine* engine = nullptr;
 };
 
 }  // namespace rs::api

@@ -12,14 +12,6 @@
 namespace rs {
 namespace {
 
-std::string model_id(const ModelServiceOptions& o) {
-  if (!o.model_name.empty()) return o.model_name;
-  if (o.model.empty()) return std::string(kDemoModelId);
-  std::filesystem::path path(o.model);
-  if (!path.has_filename()) path = path.parent_path();  // "models/llama/": the directory's name
-  return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
-}
-
 // The options, once the log says which model serve loads when none is named.
 const ModelServiceOptions& announced(const ModelServiceOptions& o) {
   if (o.model.empty()) {
@@ -31,9 +23,17 @@ const ModelServiceOptions& announced(const ModelServiceOptions& o) {
 
 }  // namespace
 
+std::string served_model_id(const std::string& model, const std::string& model_name) {
+  if (!model_name.empty()) return model_name;
+  if (model.empty()) return std::string(kDemoModelId);
+  std::filesystem::path path(model);
+  if (!path.has_filename()) path = path.parent_path();  // "models/llama/": the directory's name
+  return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
+}
+
 ModelService::ModelService(const ModelServiceOptions& o) : model_(announced(o)) {
   log_loaded(o);
-  serving_.id = model_id(o);
+  serving_.id = served_model_id(o.model, o.model_name);
   serving_.tokenizer = &model_.tokenizer();
   serving_.chat_template = chat::select_chat_template(o.chat_template, model_.tokenizer().vocab().chat_template);
   serving_.ctx_size = model_.ctx_size();

@@ -20,6 +20,10 @@ struct ModelServiceOptions : ModelEngineOptions {
 
 inline constexpr std::string_view kDemoModelId = "ringserve-demo-random-weights";
 
+// The id `model` (a path, "" for the demo) is served under: `model_name` if given, else the file's or
+// directory's name. The semantic cache's keys include it.
+std::string served_model_id(const std::string& model, const std::string& model_name);
+
 class ModelService {
  public:
   // Loads and warms up; throws std::exception naming the file or option at fault.
@@ -28,6 +32,7 @@ class ModelService {
 
   const api::ServingModel& serving() const { return serving_; }
   engine::Engine& engine() { return model_.engine(); }
+  uint64_t model_identity() const { return model_.model_identity(); }
 
  private:
   void log_loaded(const ModelServiceOptions& options) const;

@@ -10,6 +10,7 @@
 #include "core/api/api_routes.h"
 #include "core/app/command.h"
 #include "core/app/endpoints.h"
+#include "core/app/semantic_cache_file.h"
 #include "core/base/log.h"
 #include "gpu/device.h"
 #include "io/server.h"
@@ -157,6 +158,42 @@ Command add_serve_command(CLI::App& app) {
                      "Sequences waiting beyond --max-concurrency; past both, 429 with Retry-After (0: no queue; "
                      "default: as many as --max-concurrency)")
       ->check(CLI::Range(0u, 1u << 20));
+  EmbeddingServiceOptions& e = o.embedding;
+  CLI::Option* embedding_model =
+      command.add_option("--embedding-model", e.model,
+                         "A BERT-family sentence-embedding GGUF (bge, all-MiniLM, e5, gte, as llama.cpp converts "
+                         "them): serves /v1/embeddings, and the semantic cache's embeddings")
+          ->check(CLI::ExistingFile);
+  command.add_option("--embedding-model-name", e.model_name,
+                     "The embedding model's id in /v1/embeddings responses (default: the file's name)");
+  command.add_option("--embedding-threads", e.threads, "Compute threads of the embedding model (default: every core)");
+  command.add_option("--embedding-batch-tokens", e.max_batch_tokens,
+                     "Tokens per pass of the embedding model: the inputs of every waiting request, up to this")
+      ->check(CLI::Range(16u, 1u << 20))
+      ->capture_default_str();
+  command.add_flag("--semantic-cache", o.semantic_cache,
+                   "Answer deterministic requests (temperature 0, or a seed) from earlier answers to the same "
+                   "conversation whose last user message is the same or means the same (needs --embedding-model)")
+      ->needs(embedding_model);
+  command.add_option("--semantic-threshold", o.semantic.threshold,
+                     "Least cosine similarity of two last user messages for one's answer to serve the other")
+      ->check(CLI::Range(0.5, 1.0))
+      ->capture_default_str();
+  command.add_option("--semantic-cache-entries", o.semantic.capacity, "Answers the semantic cache holds at most")
+      ->check(CLI::Range(1u, 100'000'000u))
+      ->capture_default_str();
+  command.add_option("--semantic-cache-bytes", o.semantic.max_bytes,
+                     "Memory the semantic cache's answers and vectors take at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--semantic-cache-ttl", o.semantic.ttl_seconds,
+                     "Seconds an answer stays in the semantic cache (0: until evicted)")
+      ->capture_default_str();
+  command.add_option("--semantic-cache-file", o.semantic_cache_file,
+                     "A semantic cache written by `ringserve warm --semantic` for this model, --model-name and "
+                     "embedding model, loaded before /ready turns 200 (a file that is missing, damaged or does not "
+                     "match is refused with a log line, and the server serves without it)")
+      ->needs(embedding_model);
   command.add_option("--api-key", o.api_key,
                      "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
                      "/health, /ready and /metrics stay open")
@@ -196,7 +233,11 @@ int serve(ServeOptions o) {
   io::Server server(o.server);
   const uint32_t concurrency = o.max_concurrency ? o.max_concurrency : o.model.limits.max_seqs;
   const uint32_t queue = o.max_queue >= 0 ? uint32_t(o.max_queue) : concurrency;
-  api::Api api(server, {o.api_key, concurrency + queue});
+  api::ApiOptions api_options{.api_key = o.api_key, .max_in_flight = concurrency + queue};
+  api_options.embedding_model = !o.embedding.model.empty();
+  if (o.semantic_cache || !o.semantic_cache_file.empty()) api_options.semantic_cache = o.semantic;
+  api::Api api(server, std::move(api_options));
+  std::unique_ptr<EmbeddingService> embeddings;
   std::unique_ptr<ModelService> service;
   add_health_endpoints(server, model_ready, [&service, &api](metrics::Exposition& out) {
     service->engine().metrics().render(out);  // set before model_ready, which publishes it
@@ -215,7 +256,16 @@ int serve(ServeOptions o) {
   std::atomic<bool> load_failed{false};
   std::thread loader([&] {
     try {
+      api::SemanticCache* semantic = nullptr;
+      if (!o.embedding.model.empty()) {
+        embeddings = std::make_unique<EmbeddingService>(o.embedding);
+        semantic = api.serve_embeddings(embeddings->serving());
+      }
       service = std::make_unique<ModelService>(o.model);
+      if (!o.semantic_cache_file.empty()) {  // it needs --embedding-model, and turns the semantic cache on
+        load_semantic_cache_file(o.semantic_cache_file, *semantic, service->model_identity(), service->serving().id,
+                                 embeddings->identity());
+      }
       api.serve(service->serving(), service->engine());
       model_ready.store(true, std::memory_order_release);
       log::info("ready: serving \"{}\"; at most {} sequences at once plus {} queued (429 beyond)",

@@ -2,6 +2,8 @@
 // `ringserve serve`: the HTTP server until SIGTERM / SIGINT.
 #include <CLI/CLI.hpp>
 
+#include "cache/semantic_store.h"
+#include "core/app/embedding_service.h"
 #include "core/app/model_service.h"
 #include "io/server_config.h"
 
@@ -17,6 +19,10 @@ struct ServeOptions {
   bool no_pin = false;
   bool no_prefix_cache = false;
   ModelServiceOptions model;
+  EmbeddingServiceOptions embedding;  // embedding.model "" : no /v1/embeddings
+  bool semantic_cache = false;
+  cache::SemanticStoreOptions semantic;  // dims come from the embedding model
+  std::string semantic_cache_file;       // a `ringserve warm --semantic` file loaded before ready
   std::string api_key;           // also RINGSERVE_API_KEY
   uint32_t max_concurrency = 0;  // 0: --max-seqs
   int64_t max_queue = -1;        // -1: as many as max_concurrency; 0: no queue

@@ -49,6 +49,16 @@ void add_parameters(XXH3_state_t* state, const ModelDesc& d) {
   add(state, uint8_t(d.qkv_bias));
 }
 
+void add_parameters(XXH3_state_t* state, const EncoderDesc& d) {
+  add(state, d.architecture);
+  for (const uint32_t v : {d.vocab_size, d.embedding_dim, d.n_layers, d.n_heads, d.head_dim, d.ffn_dim,
+                           d.context_length, d.token_types}) {
+    add(state, v);
+  }
+  add(state, d.norm_eps);
+  add(state, uint8_t(d.pooling));
+}
+
 class FileSampler {
  public:
   explicit FileSampler(const std::vector<std::string>& files) : files_(files), fds_(files.size(), -1) {}
@@ -76,9 +86,9 @@ class FileSampler {
   std::vector<int> fds_;
 };
 
-}  // namespace
-
-uint64_t model_identity(const ModelDesc& desc) {
+// XXH3 of the description's parameters, then its tensor table and each tensor's first bytes.
+template <typename Desc>
+uint64_t identity_of(const Desc& desc) {
   const std::unique_ptr<XXH3_state_t, StateDeleter> state(XXH3_createState());
   XXH3_64bits_reset(state.get());
   add_parameters(state.get(), desc);
@@ -94,5 +104,11 @@ uint64_t model_identity(const ModelDesc& desc) {
   }
   return XXH3_64bits_digest(state.get());
 }
+
+}  // namespace
+
+uint64_t model_identity(const ModelDesc& desc) { return identity_of(desc); }
+
+uint64_t encoder_identity(const EncoderDesc& desc) { return identity_of(desc); }
 
 }  // namespace rs::model

@@ -9,12 +9,17 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "core/api/api_routes.h"
 #include "core/app/endpoints.h"
 #include "core/base/json_write.h"
+#include "core/app/embedding_service.h"
 #include "core/app/model_service.h"
+#include "core/api/embeddings.h"
+#include "core/cpu/bert_encoder.h"
+#include "core/model/synth.h"
 #include "core/sampler/sampler.h"
 #include "core/tokenizer/special_tokens.h"
 #include "tests/support/ci.h"
@@ -121,6 +126,7 @@ class Serving : public ::testing::Test {
     config.pin_shards = false;
     server_ = std::make_unique<io::Server>(config);
     if (api_options.max_in_flight == 0) api_options.max_in_flight = kMaxInFlight;
+    api_options.embedding_model = !embedding_model_.empty();
     api_ = std::make_unique<api::Api>(*server_, api_options);
     add_health_endpoints(*server_, ready_, [this](metrics::Exposition& out) {
       engine_->metrics().render(out);
@@ -139,6 +145,11 @@ class Serving : public ::testing::Test {
     if (gated) {
       gated_ = std::make_unique<GatedModel>(options.limits, service_->serving().tokenizer->vocab());
       engine_ = &gated_->engine;
+    }
+    if (!embedding_model_.empty()) {
+      embeddings_ = std::make_unique<EmbeddingService>(
+          EmbeddingServiceOptions{.model = embedding_model_, .model_name = "bert-test", .threads = 1, .max_batch_tokens = 512});
+      api_->serve_embeddings(embeddings_->serving());
     }
     api_->serve(service_->serving(), *engine_);
     ready_ = true;
@@ -184,8 +195,10 @@ class Serving : public ::testing::Test {
   std::unique_ptr<io::Server> server_;
   std::unique_ptr<api::Api> api_;
   std::unique_ptr<ModelService> service_;
+  std::unique_ptr<EmbeddingService> embeddings_;
   std::unique_ptr<GatedModel> gated_;
   std::string model_;  // "" : the demo model
+  std::string embedding_model_;  // "" : none
   bool prefix_caching_ = true;
   engine::Engine* engine_ = nullptr;  // the one serving: the service's, or the gated one
   std::atomic<bool> ready_{false};
@@ -813,6 +826,219 @@ TEST_F(ServingLimits, TheStoriesModelAnswersAsLlamaCppWithTheLogitsLogprobs) {
                                                      R"("max_tokens":1})");
   ASSERT_EQ(twice.status, 200) << twice.body;
   EXPECT_EQ(uint64_t(json(twice.body)["usage"]["prompt_tokens"]), 2 * prompt.size());
+}
+
+// A random-weight BERT encoder (synth --arch bert --preset tiny) behind /v1/embeddings and the semantic cache.
+class ServingEmbeddings : public Serving {
+ protected:
+  void SetUp() override {
+    embedding_model_ = ::testing::TempDir() + "/serving-bert-" + std::to_string(getpid()) + ".gguf";
+    model::synth_model({.architecture = model::SynthArchitecture::bert, .preset = "tiny", .output = embedding_model_});
+  }
+  void TearDown() override {
+    Serving::TearDown();
+    std::filesystem::remove(embedding_model_);
+  }
+  void start_with_semantic_cache(float threshold) {
+    api::ApiOptions options;
+    options.semantic_cache = cache::SemanticStoreOptions{.capacity = 64, .threshold = threshold};
+    start(options);
+  }
+
+  // The encoder run directly on the file, as the server's own tokenizer tokenizes `text`.
+  std::vector<float> embedding_of(std::string_view text) {
+    if (!encoder_) encoder_ = std::make_unique<cpu::BertEncoder>(embedding_model_, 1);
+    const std::vector<int32_t> tokens = embeddings_->serving().tokenizer->encode(text, true);
+    std::vector<float> out(encoder_->dims());
+    const std::span<const int32_t> input(tokens);
+    encoder_->encode(std::span(&input, 1), out);
+    return out;
+  }
+
+  float cosine(std::string_view a, std::string_view b) {
+    const std::vector<float> x = embedding_of(a), y = embedding_of(b);
+    return std::inner_product(x.begin(), x.end(), y.begin(), 0.0f);  // both L2-normalised
+  }
+
+  std::vector<float> floats(simdjson::dom::element array) {
+    std::vector<float> out;
+    for (const simdjson::dom::element x : array.get_array()) out.push_back(float(double(x)));
+    return out;
+  }
+
+  std::unique_ptr<cpu::BertEncoder> encoder_;
+
+  // A chat request's answer text (and the cache header it came with, "" for none).
+  std::pair<std::string, std::string> ask(std::string_view body, std::string_view headers = "") {
+    const HttpResponse r = post("/v1/chat/completions", body, headers);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return {};
+    return {std::string(json(r.body)["choices"].at(0)["message"]["content"].get_string().value_unsafe()),
+            r.header("x-ringserve-cache").value_or("")};
+  }
+};
+
+std::string chat_body(std::string_view message, std::string_view fields = R"("temperature":0,"max_tokens":8)") {
+  return R"({"messages":[{"role":"user","content":)" + json::quote(message) + "}]," + std::string(fields) + "}";
+}
+
+TEST_F(Serving, EmbeddingsWithoutAnEmbeddingModelAre404SayingHowToEnableThem) {
+  const HttpResponse r = post("/v1/embeddings", R"({"input":"hello"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("--embedding-model"), std::string::npos) << r.body;
+}
+
+TEST_F(ServingEmbeddings, EmbeddingsAreTheEncodersOwnVectorsInEitherEncoding) {
+  start({});
+  const HttpResponse r = post("/v1/embeddings", R"({"input":["hello world","the cat sat"],"model":"bert-test"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = json(r.body);
+  EXPECT_EQ(std::string_view(body["object"]), "list");
+  EXPECT_EQ(std::string_view(body["model"]), "bert-test");
+  ASSERT_EQ(body["data"].get_array().size(), 2u);
+  EXPECT_EQ(uint64_t(body["data"].at(1)["index"]), 1u);
+  EXPECT_EQ(floats(body["data"].at(0)["embedding"]), embedding_of("hello world"));
+  EXPECT_EQ(floats(body["data"].at(1)["embedding"]), embedding_of("the cat sat"));
+  const tokenizer::Tokenizer& t = *embeddings_->serving().tokenizer;
+  const uint64_t tokens = t.encode("hello world", true).size() + t.encode("the cat sat", true).size();
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), tokens);
+  EXPECT_EQ(uint64_t(body["usage"]["total_tokens"]), tokens);
+
+  const HttpResponse b64 = post("/v1/embeddings", R"({"input":"hello world","encoding_format":"base64"})");
+  ASSERT_EQ(b64.status, 200) << b64.body;
+  std::string expected;
+  const std::vector<float> vector = embedding_of("hello world");
+  api::append_base64(expected, std::as_bytes(std::span(vector)));
+  EXPECT_EQ(std::string_view(json(b64.body)["data"].at(0)["embedding"]), expected);
+
+  // Token ids are taken as given.
+  const std::vector<int32_t> ids = t.encode("hello world", true);
+  std::string id_list;
+  for (const int32_t id : ids) id_list += (id_list.empty() ? "" : ",") + std::to_string(id);
+  const HttpResponse by_ids = post("/v1/embeddings", R"({"input":[)" + id_list + "]}");
+  ASSERT_EQ(by_ids.status, 200) << by_ids.body;
+  EXPECT_EQ(floats(json(by_ids.body)["data"].at(0)["embedding"]), vector);
+}
+
+TEST_F(ServingEmbeddings, ManyConcurrentRequestsEachGetTheirOwnVectors) {
+  start({});
+  std::vector<std::thread> clients;
+  std::vector<std::string> bodies(16);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      const auto r = fetch(port_, post_request("/v1/embeddings", R"({"input":"sentence number )" + std::to_string(i) + R"("})"));
+      bodies[i] = r && r->status == 200 ? r->body : "";
+    });
+  }
+  for (auto& c : clients) c.join();
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    ASSERT_FALSE(bodies[i].empty()) << i;
+    EXPECT_EQ(floats(json(bodies[i])["data"].at(0)["embedding"]), embedding_of("sentence number " + std::to_string(i)))
+        << i;
+  }
+}
+
+TEST_F(ServingEmbeddings, WhatTheModelCannotEmbedIsRefusedNamingTheField) {
+  start({});
+  const uint32_t dims = embeddings_->serving().engine->dims();
+  HttpResponse r = post("/v1/embeddings", R"({"input":"hi","dimensions":)" + std::to_string(dims + 1) + "}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "dimensions");
+  EXPECT_EQ(post("/v1/embeddings", R"({"input":"hi","dimensions":)" + std::to_string(dims) + "}").status, 200);
+  const std::string long_text(4 * embeddings_->serving().engine->max_tokens(), 'a');
+  r = post("/v1/embeddings", R"({"input":["ok",")" + [&] {
+    std::string words;
+    for (uint32_t i = 0; i < embeddings_->serving().engine->max_tokens(); ++i) words += "word ";
+    return words;
+  }() + R"("]})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "input[1]");
+  r = post("/v1/embeddings", R"({"input":[1,2,99999999]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "input");
+  EXPECT_EQ(post("/v1/embeddings", R"({"input":"hi","model":"other"})").status, 404);
+}
+
+TEST_F(ServingEmbeddings, ACachedAnswerIsExactlyTheColdOneAsJsonAndAsAStream) {
+  start_with_semantic_cache(0.95f);
+  const std::string question = chat_body("Tell me a story about a cat");
+  const auto [cold, cold_header] = ask(question);
+  EXPECT_EQ(cold_header, "");
+  ASSERT_FALSE(cold.empty());
+  const HttpResponse cold_whole = post("/v1/chat/completions", chat_body("Tell me a story about a cat", R"("temperature":0,"max_tokens":8,"cache":false)"));
+  const auto cold_usage = json(cold_whole.body)["usage"];
+  const uint64_t completion_tokens = uint64_t(cold_usage["completion_tokens"]);
+
+  const HttpResponse hit = post("/v1/chat/completions", question);
+  ASSERT_EQ(hit.status, 200);
+  EXPECT_EQ(hit.header("x-ringserve-cache"), "exact");
+  EXPECT_EQ(hit.header("x-ringserve-cache-similarity"), "1.0000");
+  const auto body = json(hit.body);
+  EXPECT_EQ(std::string_view(body["choices"].at(0)["message"]["content"]), cold);
+  EXPECT_EQ(std::string_view(body["choices"].at(0)["finish_reason"]), "length");
+  EXPECT_EQ(uint64_t(body["usage"]["completion_tokens"]), completion_tokens);
+  EXPECT_EQ(uint64_t(body["usage"]["prompt_tokens"]), uint64_t(cold_usage["prompt_tokens"]));
+  // Whitespace alone is the same question.
+  EXPECT_EQ(ask(chat_body("  Tell me   a story about a cat ")).second, "exact");
+
+  const HttpResponse streamed = post("/v1/chat/completions", chat_body("Tell me a story about a cat",
+      R"("temperature":0,"max_tokens":8,"stream":true,"stream_options":{"include_usage":true})"));
+  ASSERT_EQ(streamed.status, 200);
+  EXPECT_EQ(streamed.header("x-ringserve-cache"), "exact");
+  // stream is no part of the key: the stream gets the whole request's answer
+  const std::vector<std::string> events = sse_events(streamed.body);
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events.back(), "[DONE]");
+  std::string text;
+  for (size_t i = 0; i + 2 < events.size(); ++i) {
+    const auto choice = json(events[i])["choices"].at(0);
+    if (i == 0) EXPECT_EQ(std::string_view(choice["delta"]["role"]), "assistant");
+    std::string_view piece;
+    if (!choice["delta"]["content"].get(piece)) text += piece;
+    if (i + 3 == events.size()) EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+  }
+  EXPECT_EQ(text, cold);
+  EXPECT_EQ(uint64_t(json(events[events.size() - 2])["usage"]["completion_tokens"]), completion_tokens);
+  EXPECT_TRUE(metrics_show("ringserve_semantic_cache_hits_total{tier=\"exact\"} 3"));
+}
+
+TEST_F(ServingEmbeddings, OnlyDeterministicRequestsThatDoNotOptOutAreCached) {
+  start_with_semantic_cache(0.95f);
+  const std::string random = chat_body("Say something", R"("temperature":0.9,"max_tokens":4)");
+  ask(random);
+  EXPECT_EQ(ask(random).second, "");
+  const std::string seeded = chat_body("Say something", R"("temperature":0.9,"seed":7,"max_tokens":4)");
+  const auto first = ask(seeded);
+  EXPECT_EQ(ask(seeded), std::make_pair(first.first, std::string("exact")));
+  const std::string greedy = chat_body("Say something else");
+  ask(greedy);
+  EXPECT_EQ(ask(greedy, "Cache-Control: no-cache\r\n").second, "");
+  EXPECT_EQ(ask(chat_body("Say something else", R"("temperature":0,"max_tokens":8,"cache":false)")).second, "");
+  EXPECT_EQ(ask(greedy).second, "exact");
+  // Anything else in the request is part of the key.
+  EXPECT_EQ(ask(chat_body("Say something else", R"("temperature":0,"max_tokens":9)")).second, "");
+}
+
+TEST_F(ServingEmbeddings, SimilarQuestionsHitButNotNegationsNumbersOrSwappedNames) {
+  start_with_semantic_cache(0.5f);  // the random encoder's similarities are what they are: the guards must hold
+  const auto [cold, header] = ask(chat_body("Is the river Thames longer than the Seine?"));
+  EXPECT_EQ(header, "");
+  const HttpResponse similar = post("/v1/chat/completions", chat_body("is the river Thames longer than the Seine"));
+  ASSERT_EQ(similar.status, 200);
+  EXPECT_EQ(similar.header("x-ringserve-cache"), "semantic");
+  EXPECT_GE(std::stof(similar.header("x-ringserve-cache-similarity").value_or("0")), 0.5f);
+  EXPECT_EQ(std::string_view(json(similar.body)["choices"].at(0)["message"]["content"]), cold);
+  // Each of these is close enough to pass the threshold: only the guard keeps it from the wrong answer.
+  const std::string original = "Is the river Thames longer than the Seine?";
+  for (const std::string_view other :
+       {"Is the river Thames not longer than the Seine?", "Is the river Seine longer than the Thames?"}) {
+    EXPECT_GE(cosine(original, other), 0.5f) << other;
+    EXPECT_EQ(ask(chat_body(other)).second, "") << other;
+  }
+  ask(chat_body("Is 17 a prime number?"));
+  EXPECT_GE(cosine("Is 17 a prime number?", "Is 19 a prime number?"), 0.5f);
+  EXPECT_EQ(ask(chat_body("Is 19 a prime number?")).second, "");
+  EXPECT_TRUE(metrics_show("ringserve_semantic_cache_hits_total{tier=\"semantic\"} 1"));
 }
 
 }  // namespace

@@ -121,20 +121,22 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
                "--drain-timeout", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
                "--model", "--model-name", "--chat-template", "--device", "--gpu-memory-fraction", "--threads",
                "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib", "--max-batch-tokens", "--max-seqs",
-               "--max-concurrency",
-               "--max-queue", "--api-key", "--log-level"}},
+               "--max-concurrency", "--max-queue", "--embedding-model", "--embedding-model-name",
+               "--embedding-threads", "--embedding-batch-tokens", "--semantic-cache", "--semantic-threshold",
+               "--semantic-cache-entries", "--semantic-cache-bytes", "--semantic-cache-ttl", "--semantic-cache-file",
+               "--api-key", "--log-level"}},
     {"inspect", {"--json", "--log-level"}},
     {"load", {"--buffered", "--device", "--chunk-mib", "--depth", "--log-level"}},
     {"run", {"--model", "-p", "--prompt", "-n", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p", "--seed",
              "--device", "--threads", "--kv-type", "--ctx-size", "--special", "--ignore-eos", "--json",
              "--log-level"}},
-    {"synth", {"--preset", "--type", "--seed", "--vocab-from", "-o", "--output", "--log-level"}},
+    {"synth", {"--arch", "--preset", "--type", "--seed", "--vocab-from", "--pooling", "-o", "--output", "--log-level"}},
     {"pack", {"--type", "-o", "--output", "--log-level"}},
     {"tokenize", {"--model", "--no-bos", "--special", "--log-level"}},
     {"detokenize", {"--model", "--log-level"}},
     {"template", {"--model", "--chat-template", "--no-generation-prompt", "--log-level"}},
-    {"warm", {"--model", "--prompts", "-o", "--output", "--chat-template", "--device", "--threads", "--kv-type",
-              "--ctx-size", "--log-level"}},
+    {"warm", {"--model", "--prompts", "-o", "--output", "--semantic", "--embedding-model", "--model-name",
+              "--chat-template", "--device", "--threads", "--kv-type", "--ctx-size", "--log-level"}},
 };
 
 // The names of a CLI11 help text's section `heading` ("Options:", "Subcommands:"): each entry's first word,
@@ -355,6 +357,50 @@ TEST(Binary, WarmThenServeStartsWithThePrefixCacheLoaded) {
   }
   std::filesystem::remove(prompts);
   std::filesystem::remove(snapshot);
+}
+
+// The semantic cache warmed at build time: the server loads it before it is ready, and the first request of a
+// warmed question is answered from it; started under another --model-name, it says why it refused the file and
+// answers from the model.
+TEST(Binary, WarmSemanticThenServeAnswersTheFirstRequestFromTheCache) {
+  const std::string bert = temp_file("bert.gguf"), questions = temp_file("questions.jsonl"),
+                    semantic = temp_file("semantic.rsc");
+  Process synth({"synth", "--arch", "bert", "--preset", "tiny", "-o", bert});
+  ASSERT_EQ(synth.wait_exit(), 0) << synth.output();
+  std::ofstream(questions) << R"({"question":"What is the capital of France?","answer":"Paris."})" << "\n"
+                           << R"({"messages":[{"role":"user","content":"Why?"}],"temperature":0,"max_tokens":4})"
+                           << "\n";
+  Process warm({"warm", "--semantic", "--embedding-model", bert, "--prompts", questions, "-o", semantic,
+                "--ctx-size", "256", "--threads", "1"});
+  ASSERT_EQ(warm.wait_exit(), 0) << warm.output();
+  EXPECT_TRUE(std::regex_search(warm.output(), std::regex("warm: 2 answers \\(1 by the model\\), [0-9]+ bytes "
+                                                          "written to " + semantic)))
+      << warm.output();
+  // Exactly the request the shorthand stands for: any other field is another key.
+  const std::string body = R"({"messages":[{"role":"user","content":"What is the capital of France?"}],)"
+                           R"("temperature":0})";
+  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (const bool matching : {true, false}) {
+    Process serve({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--ctx-size", "256",
+                   "--threads", "1", "--embedding-model", bert, "--embedding-threads", "1", "--semantic-cache-file",
+                   semantic, "--model-name", matching ? "ringserve-demo-random-weights" : "renamed"});
+    const uint16_t port = start_server(serve);
+    ASSERT_NE(port, 0);
+    const std::string said = matching ? "semantic cache: 2 answers from " + semantic + " in"
+                                      : "semantic cache file refused: " + semantic + ": model id "
+                                        "\"ringserve-demo-random-weights\" is not this server's \"renamed\" "
+                                        "\\(--model-name\\); serving without it";
+    EXPECT_TRUE(serve.wait_for_line(said)) << serve.output();
+    ASSERT_TRUE(serve.wait_for_line("ready: serving")) << serve.output();
+    const auto response = fetch(port, request);
+    ASSERT_TRUE(response && response->status == 200);
+    EXPECT_EQ(response->header("x-ringserve-cache").value_or(""), matching ? "exact" : "") << response->body;
+    EXPECT_EQ(response->body.find(R"("content":"Paris.")") != std::string::npos, matching) << response->body;
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
+  }
+  for (const std::string& file : {bert, questions, semantic}) std::filesystem::remove(file);
 }
 
 TEST(Binary, PackQuantizesAndCorruptFilesGiveOneLineErrors) {

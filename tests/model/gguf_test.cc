@@ -391,7 +391,7 @@ TEST_F(GgufTest, WriterRejectsBadInputNamingIt) {
 
   const std::string in_missing_dir = path("no/such/dir.gguf");
   EXPECT_EQ(model_error([&] { write_gguf(in_missing_dir, {}, {}); }),
-            in_missing_dir + ".tmp: cannot create: No such file or directory");
+            in_missing_dir + ".tmp." + std::to_string(getpid()) + ": cannot create: No such file or directory");
 }
 
 TEST_F(GgufTest, AFailingFillLeavesNoFile) {
