@@ -1,5 +1,6 @@
 #include "core/app/serve_command.h"
 
+#include <fmt/format.h>
 #include <mimalloc.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -260,6 +261,13 @@ int serve(ServeOptions o) {
       if (!o.embedding.model.empty()) {
         embeddings = std::make_unique<EmbeddingService>(o.embedding);
         semantic = api.serve_embeddings(embeddings->serving());
+        if (semantic != nullptr) {
+          const cache::SemanticStoreOptions& c = semantic->store().options();
+          log::info("semantic cache on: deterministic requests answered from earlier answers at cosine >= {} (up to "
+                    "{} answers, {} MiB, {}); opt out per request with Cache-Control: no-cache",
+                    c.threshold, c.capacity, c.max_bytes >> 20,
+                    c.ttl_seconds ? fmt::format("kept {} s", c.ttl_seconds) : std::string("no expiry"));
+        }
       }
       service = std::make_unique<ModelService>(o.model);
       if (!o.semantic_cache_file.empty()) {  // it needs --embedding-model, and turns the semantic cache on
