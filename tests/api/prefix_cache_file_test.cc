@@ -5,11 +5,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 
 #include "cache/kv_snapshot.h"
@@ -18,7 +15,8 @@
 #include "core/app/prefix_cache_file.h"
 #include "core/app/warm_command.h"
 #include "core/model/synth.h"
-#include "tests/support/http_client.h"
+#include "tests/support/loopback_api.h"
+#include "tests/support/test_files.h"
 
 namespace rs::test {
 namespace {
@@ -40,20 +38,6 @@ const std::vector<std::string> kRequests = {
     R"("top_logprobs":2})",
     R"({"prompt":)" + kIds + R"(,"max_tokens":8,"temperature":0,"ignore_eos":true,"logprobs":2})"};
 
-std::string post_request(std::string_view path, std::string_view body) {
-  return "POST " + std::string(path) + " HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 // What a response says that a snapshot must not change (its choices: text, logprobs, finish reason), and how
 // many of its prompt tokens the prefix cache gave.
 struct Answer {
@@ -65,31 +49,19 @@ struct Answer {
 // The demo model served on loopback as serve wires it, with its start-up log kept.
 class TestServer {
  public:
-  explicit TestServer(const ModelServiceOptions& options) {
-    io::ServerConfig config;
-    config.host = "127.0.0.1";
-    config.port = 0;
-    config.pin_shards = false;
-    server_ = std::make_unique<io::Server>(config);
-    api::ApiOptions api_options;
-    api_options.max_in_flight = 8;
-    api_ = std::make_unique<api::Api>(*server_, api_options);
-    server_->start();
+  explicit TestServer(const ModelServiceOptions& options) : loopback_(api_options()) {
     testing::internal::CaptureStderr();
     service_ = std::make_unique<ModelService>(options);
     log_ = testing::internal::GetCapturedStderr();
-    api_->serve(service_->serving(), service_->engine());
+    loopback_.api().serve(service_->serving(), service_->engine());
   }
-  ~TestServer() {
-    server_->stop();
-    server_->wait();
-  }
+  ~TestServer() { loopback_.stop(); }  // so that no request reaches the model as it goes
 
   const std::string& log() const { return log_; }
 
   Answer answer(const std::string& body) {
     const bool chat = body.starts_with(R"({"messages")");
-    const auto r = fetch(server_->port(), post_request(chat ? "/v1/chat/completions" : "/v1/completions", body));
+    const auto r = loopback_.post(chat ? "/v1/chat/completions" : "/v1/completions", body);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
     if (!r) return {};
     simdjson::dom::parser parser;
@@ -99,23 +71,20 @@ class TestServer {
   }
 
  private:
-  std::unique_ptr<io::Server> server_;
-  std::unique_ptr<api::Api> api_;
+  static api::ApiOptions api_options() {
+    api::ApiOptions o;
+    o.max_in_flight = 8;
+    return o;
+  }
+
+  LoopbackApi loopback_;
   std::unique_ptr<ModelService> service_;
   std::string log_;
 };
 
-class PrefixCacheFile : public ::testing::Test {
+class PrefixCacheFile : public ScratchDirectoryTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ringserve-prefix-cache-file-" + std::to_string(getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  PrefixCacheFile() : ScratchDirectoryTest("ringserve-prefix-cache-file") {}
 
   // Warms the prompts of kRequests (or `lines`) into `name`.
   WarmResult warm_file(const std::string& name, WarmOptions o = {},
@@ -149,16 +118,6 @@ class PrefixCacheFile : public ::testing::Test {
     for (const std::string& request : kRequests) answers.push_back(cold.answer(request));
     return answers;
   }
-
-  // The file `name` with its byte at `offset` flipped, as `damaged`.
-  std::string flipped(const std::string& name, uint64_t offset, const std::string& damaged) {
-    std::string bytes = file_bytes(path(name));
-    bytes.at(offset) ^= 0x10;
-    write_file(path(damaged), bytes);
-    return path(damaged);
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(PrefixCacheFile, AWarmedServerHitsAtOnceAndAnswersAsAColdOne) {

@@ -6,11 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 
 #include "cache/semantic_snapshot.h"
@@ -21,7 +18,8 @@
 #include "core/app/warm_command.h"
 #include "core/base/json_write.h"
 #include "core/model/synth.h"
-#include "tests/support/http_client.h"
+#include "tests/support/loopback_api.h"
+#include "tests/support/test_files.h"
 
 namespace rs::test {
 namespace {
@@ -45,20 +43,6 @@ std::string stop_request(std::string_view stop) {
          R"("ignore_eos":true)" + (stop.empty() ? std::string() : R"(,"stop":[)" + json::quote(stop) + "]") + "}";
 }
 
-std::string post_request(std::string_view body) {
-  return "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + std::string(body);
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 // What a chat response says that the cache must not change, and whether the cache gave it.
 struct Answer {
   std::string content;
@@ -71,25 +55,14 @@ struct Answer {
 // `semantic_cache_file` before the model is served; "" : no semantic cache. Its start-up log is kept.
 class TestServer {
  public:
-  TestServer(const std::string& embedding_model, const std::string& semantic_cache_file) {
-    io::ServerConfig config;
-    config.host = "127.0.0.1";
-    config.port = 0;
-    config.shards = 1;
-    config.pin_shards = false;
-    server_ = std::make_unique<io::Server>(config);
-    api::ApiOptions api_options;
-    api_options.max_in_flight = 8;
-    api_options.embedding_model = true;
-    if (!semantic_cache_file.empty()) api_options.semantic_cache = cache::SemanticStoreOptions{.capacity = 64};
-    api_ = std::make_unique<api::Api>(*server_, api_options);
-    server_->start();
+  TestServer(const std::string& embedding_model, const std::string& semantic_cache_file)
+      : loopback_(api_options(semantic_cache_file)) {
     testing::internal::CaptureStderr();
     EmbeddingServiceOptions e;
     e.model = embedding_model;
     e.threads = 1;
     embeddings_ = std::make_unique<EmbeddingService>(e);
-    api::SemanticCache* semantic = api_->serve_embeddings(embeddings_->serving());
+    api::SemanticCache* semantic = loopback_.api().serve_embeddings(embeddings_->serving());
     ModelServiceOptions o;
     o.threads = 1;
     o.ctx_size = kCtxSize;
@@ -100,18 +73,15 @@ class TestServer {
                                embeddings_->identity());
     }
     log_ = testing::internal::GetCapturedStderr();
-    api_->serve(service_->serving(), service_->engine());
+    loopback_.api().serve(service_->serving(), service_->engine());
   }
-  ~TestServer() {
-    server_->stop();
-    server_->wait();
-  }
+  ~TestServer() { loopback_.stop(); }  // so that no request reaches the models as they go
 
   const std::string& log() const { return log_; }
   const tokenizer::Tokenizer& tokenizer() const { return *service_->serving().tokenizer; }
 
   Answer ask(const std::string& body) {
-    const auto r = fetch(server_->port(), post_request(body));
+    const auto r = loopback_.post("/v1/chat/completions", body);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
     if (!r || r->status != 200) return {};
     simdjson::dom::parser parser;
@@ -123,8 +93,15 @@ class TestServer {
   }
 
  private:
-  std::unique_ptr<io::Server> server_;
-  std::unique_ptr<api::Api> api_;
+  static api::ApiOptions api_options(const std::string& semantic_cache_file) {
+    api::ApiOptions o;
+    o.max_in_flight = 8;
+    o.embedding_model = true;
+    if (!semantic_cache_file.empty()) o.semantic_cache = cache::SemanticStoreOptions{.capacity = 64};
+    return o;
+  }
+
+  LoopbackApi loopback_;
   std::unique_ptr<EmbeddingService> embeddings_;
   std::unique_ptr<ModelService> service_;
   std::string log_;
@@ -139,18 +116,14 @@ std::vector<size_t> character_starts(std::string_view text) {
   return starts;
 }
 
-class SemanticCacheFile : public ::testing::Test {
+class SemanticCacheFile : public ScratchDirectoryTest {
  protected:
+  SemanticCacheFile() : ScratchDirectoryTest("ringserve-semantic-cache-file") {}
+
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ringserve-semantic-cache-file-" + std::to_string(getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    ScratchDirectoryTest::SetUp();
     synth_bert(0, path("bert.gguf"));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   static void synth_bert(uint64_t seed, const std::string& output) {
     model::SynthOptions o;
@@ -175,16 +148,6 @@ class SemanticCacheFile : public ::testing::Test {
     o.output = path(name);
     return warm_semantic(o);
   }
-
-  // The file `name` with its byte at `offset` flipped, as `damaged`.
-  std::string flipped(const std::string& name, uint64_t offset, const std::string& damaged) {
-    std::string bytes = file_bytes(path(name));
-    bytes.at(offset) ^= 0x10;
-    write_file(path(damaged), bytes);
-    return path(damaged);
-  }
-
-  fs::path dir_;
 };
 
 TEST_F(SemanticCacheFile, AWarmedServerAnswersAtOnceAndAsAColdOne) {

@@ -3,14 +3,13 @@
 #include "cache/kv_snapshot.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
+
+#include "tests/cache/damaged_file.h"
 
 namespace rs::cache {
 namespace {
@@ -48,35 +47,13 @@ std::vector<std::byte> test_kv(size_t blocks) {
   return kv;
 }
 
-class KvSnapshotFile : public ::testing::Test {
+class KvSnapshotFile : public testing::DamagedFileTest {
  protected:
-  void SetUp() override {
-    path_ = (fs::temp_directory_path() / ("ringserve-kv-snapshot-test-" + std::to_string(getpid()) + ".rkv")).string();
-    write_kv_snapshot(path_, test_header(), test_blocks(), test_kv(3));
-    std::ifstream in(path_, std::ios::binary);
-    bytes_.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  void TearDown() override { fs::remove(path_); }
-
-  template <typename T>
-  void set(size_t offset, T value) {
-    std::memcpy(bytes_.data() + offset, &value, sizeof value);
-  }
-  // The reader's one-line refusal of the file with bytes_ as its bytes.
-  std::string refusal() {
-    std::ofstream(path_, std::ios::binary | std::ios::trunc).write(bytes_.data(), std::streamsize(bytes_.size()));
-    try {
-      read_kv_snapshot(path_);
-    } catch (const std::runtime_error& e) {
-      const std::span file(reinterpret_cast<const std::byte*>(bytes_.data()), bytes_.size());
-      EXPECT_THROW(parse_kv_snapshot(file, path_), std::runtime_error);  // the same bytes in memory, the same verdict
-      return e.what();
-    }
-    return "accepted";
-  }
-
-  std::string path_;
-  std::string bytes_;
+  KvSnapshotFile()
+      : DamagedFileTest(
+            "ringserve-kv-snapshot-test", ".rkv",
+            [](const std::string& path) { write_kv_snapshot(path, test_header(), test_blocks(), test_kv(3)); },
+            read_kv_snapshot, parse_kv_snapshot) {}
 };
 
 TEST_F(KvSnapshotFile, WhatIsWrittenIsRead) {
@@ -106,8 +83,7 @@ TEST_F(KvSnapshotFile, WhatIsWrittenIsRead) {
     EXPECT_EQ(b.kv_checksum, kv_block_checksum(block));
     EXPECT_EQ(std::memcmp(bytes_.data() + h.kv_offset + i * kBlockBytes, block.data(), kBlockBytes), 0);
   }
-  const KvSnapshot parsed =
-      parse_kv_snapshot(std::span(reinterpret_cast<const std::byte*>(bytes_.data()), bytes_.size()), path_);
+  const KvSnapshot parsed = parse_kv_snapshot(file(), path_);
   EXPECT_EQ(parsed.blocks.size(), 3u);
   EXPECT_EQ(parsed.blocks[2].kv_checksum, snapshot.blocks[2].kv_checksum);
 }
@@ -129,12 +105,6 @@ TEST_F(KvSnapshotFile, TheWriterRefusesSizesThatDisagree) {
 }
 
 TEST_F(KvSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
-  const std::string valid = bytes_;
-  const auto damaged = [&](auto damage) {
-    bytes_ = valid;
-    damage();
-    return refusal();
-  };
   const std::string& p = path_;
   EXPECT_EQ(damaged([&] { bytes_.resize(40); }), p + ": truncated: 40 bytes, shorter than the 56-byte header");
   EXPECT_EQ(damaged([&] { bytes_[3] = 'X'; }), p + ": bad magic: not a ringserve KV snapshot");
@@ -164,15 +134,7 @@ TEST_F(KvSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
   EXPECT_EQ(damaged([] {}), "accepted");
 }
 
-TEST_F(KvSnapshotFile, AMissingFileIsNamed) {
-  fs::remove(path_);
-  try {
-    read_kv_snapshot(path_);
-    FAIL() << "read a missing file";
-  } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), path_ + ": cannot open: No such file or directory");
-  }
-}
+TEST_F(KvSnapshotFile, AMissingFileIsNamed) { expect_a_missing_file_named(); }
 
 }  // namespace
 }  // namespace rs::cache

@@ -3,16 +3,14 @@
 #include "cache/semantic_snapshot.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 #include <stdexcept>
 #include <string>
+
+#include "tests/cache/damaged_file.h"
 
 namespace rs::cache {
 namespace {
@@ -44,44 +42,18 @@ size_t entry_at(size_t i) {
   return at;
 }
 
-class SemanticSnapshotFile : public ::testing::Test {
+class SemanticSnapshotFile : public testing::DamagedFileTest {
  protected:
-  void SetUp() override {
-    path_ = (fs::temp_directory_path() / ("ringserve-semantic-snapshot-test-" + std::to_string(getpid()) + ".rsc"))
-                .string();
-    write_semantic_snapshot(path_, test_header(), test_entries());
-    std::ifstream in(path_, std::ios::binary);
-    bytes_.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  void TearDown() override { fs::remove(path_); }
-
-  template <typename T>
-  void set(size_t offset, T value) {
-    std::memcpy(bytes_.data() + offset, &value, sizeof value);
-  }
-  // The reader's one-line refusal of the file with bytes_ as its bytes.
-  std::string refusal() {
-    std::ofstream(path_, std::ios::binary | std::ios::trunc).write(bytes_.data(), std::streamsize(bytes_.size()));
-    try {
-      read_semantic_snapshot(path_);
-    } catch (const std::runtime_error& e) {
-      const std::span file(reinterpret_cast<const std::byte*>(bytes_.data()), bytes_.size());
-      // The same bytes in memory, the same verdict.
-      EXPECT_THROW(parse_semantic_snapshot(file, path_), std::runtime_error);
-      return e.what();
-    }
-    return "accepted";
-  }
-
-  std::string path_;
-  std::string bytes_;
+  SemanticSnapshotFile()
+      : DamagedFileTest(
+            "ringserve-semantic-snapshot-test", ".rsc",
+            [](const std::string& path) { write_semantic_snapshot(path, test_header(), test_entries()); },
+            read_semantic_snapshot, parse_semantic_snapshot) {}
 };
 
 TEST_F(SemanticSnapshotFile, WhatIsWrittenIsRead) {
   EXPECT_EQ(bytes_.size(), entry_at(3) + kSemanticSnapshotChecksumBytes);
-  for (const SemanticSnapshot& snapshot :
-       {read_semantic_snapshot(path_),
-        parse_semantic_snapshot(std::span(reinterpret_cast<const std::byte*>(bytes_.data()), bytes_.size()), path_)}) {
+  for (const SemanticSnapshot& snapshot : {read_semantic_snapshot(path_), parse_semantic_snapshot(file(), path_)}) {
     const SemanticSnapshotHeader& h = snapshot.header;
     EXPECT_EQ(h.dims, kDims);
     EXPECT_EQ(h.model_identity, 0x1234'5678'9abc'def0u);
@@ -128,15 +100,9 @@ TEST_F(SemanticSnapshotFile, TheWriterRefusesWhatTheFormatCannotHold) {
 }
 
 TEST_F(SemanticSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
-  const std::string valid = bytes_;
-  const auto damaged = [&](auto damage) {
-    bytes_ = valid;
-    damage();
-    return refusal();
-  };
   const std::string& p = path_;
-  const size_t body = valid.size() - kSemanticSnapshotChecksumBytes;  // 208
-  const size_t after_id = body - kFirstEntryAt;                       // what the entries may take
+  const size_t body = written_.size() - kSemanticSnapshotChecksumBytes;  // 208
+  const size_t after_id = body - kFirstEntryAt;                          // what the entries may take
   EXPECT_EQ(damaged([&] { bytes_.resize(40); }),
             p + ": truncated: 40 bytes, shorter than the 40-byte header and 8-byte checksum");
   EXPECT_EQ(damaged([&] { bytes_[3] = 'X'; }), p + ": bad magic: not a ringserve semantic cache file");
@@ -168,7 +134,7 @@ TEST_F(SemanticSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
             p + ": entry 0: vector element 1 is not finite");
   EXPECT_EQ(damaged([&] { bytes_.pop_back(); }),
             p + ": entry 2: truncated: a text of 11 bytes, but 10 bytes are left before the checksum");
-  EXPECT_EQ(damaged([&] { bytes_.resize(valid.size() - 100); }),
+  EXPECT_EQ(damaged([&] { bytes_.resize(written_.size() - 100); }),
             p + ": truncated or bad entry count: 3 entries of at least 49 bytes, but " +
                 std::to_string(after_id - 100) + " bytes are left before the checksum");
   EXPECT_EQ(damaged([&] { bytes_.push_back('\0'); }),
@@ -181,15 +147,7 @@ TEST_F(SemanticSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
   EXPECT_EQ(damaged([] {}), "accepted");
 }
 
-TEST_F(SemanticSnapshotFile, AMissingFileIsNamed) {
-  fs::remove(path_);
-  try {
-    read_semantic_snapshot(path_);
-    FAIL() << "read a missing file";
-  } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), path_ + ": cannot open: No such file or directory");
-  }
-}
+TEST_F(SemanticSnapshotFile, AMissingFileIsNamed) { expect_a_missing_file_named(); }
 
 }  // namespace
 }  // namespace rs::cache
