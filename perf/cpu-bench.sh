@@ -9,7 +9,8 @@
 #   / weight bytes read per token.
 # The peer: llama.cpp's llama-bench, built from the llama.cpp sources that the
 #   node-llama-cpp npm package ships (llama/gitRelease.bundle), with
-#   GGML_NATIVE=ON. Install it reproducibly with
+#   GGML_NATIVE=ON (perf/llama-cpp.sh; LLAMA_CPP_BIN=DIR takes an existing
+#   build's tools instead). Install it reproducibly with
 #     NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --prefix perf/out node-llama-cpp@3.22.1
 #   Without it the script measures ringserve alone and says so.
 #
@@ -29,23 +30,10 @@ mkdir -p "$out"
 
 cmake --build "$build" --target ringserve engine_bench kernel_bench >/dev/null
 
-llama_bench=""
-bundle=$out/node_modules/node-llama-cpp/llama/gitRelease.bundle
-if [[ -f $bundle ]]; then
-  if [[ ! -x $out/llama.cpp/build/bin/llama-bench ]]; then
-    echo "cpu-bench: building llama.cpp natively from $bundle (once)" >&2
-    rm -rf "$out/llama.cpp" && git clone -q "$bundle" "$out/llama.cpp"
-    # Native, but without AMX: where the kernel does not grant AMX tile state (VMs), it dies of SIGILL.
-    no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-    cmake -S "$out/llama.cpp" -B "$out/llama.cpp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
-      -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" \
-      -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
-    ninja -C "$out/llama.cpp/build" llama-bench >/dev/null
-  fi
-  llama_bench=$out/llama.cpp/build/bin/llama-bench
-else
-  echo "cpu-bench: node-llama-cpp is not in $out/node_modules: measuring ringserve alone" >&2
-fi
+# shellcheck source=perf/llama-cpp.sh
+source "$repo/perf/llama-cpp.sh"
+llama_bench=$(llama_cpp_tool "$out" llama-bench)
+[[ -n $llama_bench ]] || echo "cpu-bench: no llama.cpp: measuring ringserve alone" >&2
 
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; threads $threads"
 # The machine's read bandwidth (GB/s) now: this VM's varies by a fifth from

@@ -24,7 +24,7 @@ const std::map<std::string_view, std::vector<std::string_view>, std::less<>> kWo
     {"sharegpt", {"length_scale", "max_input_tokens", "max_output_tokens"}},
     {"fixed", {"input_tokens", "output_tokens"}},
     {"shared_prefix", {"prefixes", "prefix_tokens", "question_tokens", "output_tokens"}},
-    {"repeated_questions", {"questions", "question_tokens", "output_tokens"}},
+    {"repeated_questions", {"questions", "question_tokens", "output_tokens", "repeat_fraction"}},
     {"jsonl", {"path", "output_tokens"}},
 };
 // Body fields ringperf sets itself: request_fields may not repeat them.
@@ -175,6 +175,11 @@ WorkloadConfig parse_workload(const Fields& fields, const std::string& path) {
     config.questions = static_cast<int>(fields.required_integer("questions", 1, 1'000'000, "(distinct questions)"));
     config.question_tokens = tokens("question_tokens");
     config.output_tokens = tokens("output_tokens");
+    config.repeat_fraction = fields.number("repeat_fraction", 0, true).value_or(1.0);
+    if (config.repeat_fraction > 1) {
+      fields.fail("repeat_fraction", fmt::format("must be from 0 to 1 (a share of the requests), got {}",
+                                                 config.repeat_fraction));
+    }
   } else {
     config.type = WorkloadType::jsonl;
     const auto file = fields.string("path");

@@ -109,7 +109,8 @@ class RepeatedQuestionsWorkload final : public PooledWorkload {
       : PooledWorkload(config, tokens_per_word, config.questions, config.question_tokens) {}
   RequestSpec next() override {
     RequestSpec spec;
-    spec.user = pick();
+    const bool repeat = config_.repeat_fraction >= 1.0 || uniform01(rng_) < config_.repeat_fraction;
+    spec.user = repeat ? pick() : text_.make(config_.question_tokens, rng_);
     spec.max_tokens = config_.output_tokens;
     spec.estimated_prompt_tokens = config_.question_tokens;
     return spec;

@@ -34,6 +34,9 @@ struct WorkloadConfig {
   int prefixes = 0;  // shared_prefix: how many system prompts
   int prefix_tokens = 0;
   int questions = 0;  // repeated_questions: how many distinct questions
+  // repeated_questions: the chance that a request asks one of the `questions` (drawn per request, seeded); else it
+  // asks a fresh question of its own. 1: every request repeats (and draws nothing more than before the option).
+  double repeat_fraction = 1.0;
   std::string path;   // jsonl: the file, resolved against the scenario's folder
 };
 

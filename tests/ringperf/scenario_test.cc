@@ -86,6 +86,20 @@ TEST(Scenario, FieldsAndDefaults) {
   EXPECT_DOUBLE_EQ(open.plan(1).warmup_s, 0);
 }
 
+TEST(Scenario, RepeatFractionOfRepeatedQuestions) {
+  const auto workload = [](std::string_view fields) {
+    return parse_scenario(scenario(fmt::format(R"("workload": {{"type": "repeated_questions", "questions": 8,
+                                                  "question_tokens": 64, "output_tokens": 16{}}})",
+                                               fields)),
+                          "x.json")
+        .workload;
+  };
+  EXPECT_DOUBLE_EQ(workload("").repeat_fraction, 1.0);  // every request repeats, as before the option
+  EXPECT_DOUBLE_EQ(workload(R"(, "repeat_fraction": 0.5)").repeat_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(workload(R"(, "repeat_fraction": 0)").repeat_fraction, 0.0);
+  EXPECT_EQ(workload(R"(, "repeat_fraction": 0.5)").questions, 8);
+}
+
 TEST(Scenario, ErrorsNameTheFileAndTheField) {
   EXPECT_ERROR("{", "bad.json: not valid JSON");
   EXPECT_ERROR("[1]", "must be a JSON object");
@@ -112,6 +126,12 @@ TEST(Scenario, WorkloadErrors) {
                "workload.length_scale: must be more than 0");
   EXPECT_ERROR(scenario(R"("workload": {"type": "repeated_questions", "question_tokens": 5, "output_tokens": 5})"),
                "workload.questions: required");
+  EXPECT_ERROR(scenario(R"("workload": {"type": "repeated_questions", "questions": 4, "question_tokens": 5,
+                                         "output_tokens": 5, "repeat_fraction": 1.5})"),
+               "workload.repeat_fraction: must be from 0 to 1 (a share of the requests), got 1.5");
+  EXPECT_ERROR(scenario(R"("workload": {"type": "repeated_questions", "questions": 4, "question_tokens": 5,
+                                         "output_tokens": 5, "repeat_fraction": -0.5})"),
+               "workload.repeat_fraction: must be at least 0, got -0.5");
   EXPECT_ERROR(scenario(R"("workload": {"type": "jsonl", "path": "nowhere.jsonl"})"),
                "workload.path: no such file: perf/scenarios/nowhere.jsonl");
 }

@@ -91,6 +91,43 @@ TEST(Workload, SharedPrefixesAndRepeatedQuestionsComeFromSmallPools) {
   EXPECT_EQ(asked.size(), 5u);
 }
 
+TEST(Workload, RepeatFractionMixesPoolQuestionsWithFreshOnes) {
+  WorkloadConfig config;
+  config.type = WorkloadType::repeated_questions;
+  config.seed = 5;
+  config.questions = 4;
+  config.question_tokens = 12;
+  config.output_tokens = 3;
+  std::set<std::string> pool;  // every request repeats at the default of 1: the pool is what they ask
+  for (const RequestSpec& s : take(*Workload::create(config, 1.0, true), 200)) pool.insert(s.user);
+  ASSERT_EQ(pool.size(), 4u);
+
+  config.repeat_fraction = 0.5;
+  const auto workload = Workload::create(config, 1.0, true);
+  const auto specs = take(*workload, 1000);
+  int repeats = 0;
+  std::set<std::string> fresh;
+  for (const RequestSpec& s : specs) {
+    EXPECT_EQ(words(s.user), 12u);
+    EXPECT_EQ(s.max_tokens, 3);
+    if (pool.contains(s.user)) {
+      ++repeats;
+    } else {
+      EXPECT_TRUE(fresh.insert(s.user).second) << "a fresh question asked twice: " << s.user;
+    }
+  }
+  EXPECT_GT(repeats, 450);  // binomial(1000, 0.5): 450..550 is beyond 3 standard deviations
+  EXPECT_LT(repeats, 550);
+  EXPECT_EQ(fresh.size(), specs.size() - size_t(repeats));
+
+  workload->restart();  // seeded: the same sequence again
+  const auto again = take(*workload, 1000);
+  for (size_t i = 0; i < specs.size(); ++i) EXPECT_EQ(specs[i].user, again[i].user);
+
+  config.repeat_fraction = 0;
+  for (const RequestSpec& s : take(*Workload::create(config, 1.0, true), 100)) EXPECT_FALSE(pool.contains(s.user));
+}
+
 class PromptFile : public ::testing::Test {
  protected:
   std::string write(const std::string& contents) {
