@@ -4,7 +4,6 @@
 #include <simdjson.h>
 
 #include <bit>
-#include <cstring>
 #include <iterator>
 
 #include "core/base/json_write.h"
