@@ -293,6 +293,8 @@ void Scheduler::update(StepReport& report) {
       event.top = std::move(next.top);
       if (s.request.sampling.is_stop_token(next.token, end_of_generation_)) {
         event.finish = Finish::stop;
+      } else if (s.sampler.constraint_finished()) {
+        event.finish = Finish::complete;
       } else if (s.generated >= s.request.max_tokens || s.tokens.size() >= limits_.ctx_size) {
         event.finish = Finish::length;
       }

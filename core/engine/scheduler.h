@@ -68,6 +68,7 @@ enum class Finish : uint8_t {
   none,
   stop,    // a stop token (the model's end of generation or a stop_token_id); the event carries it
   length,  // max_tokens or the context
+  complete,  // the output constraint is matched and allows nothing more; the event's token is text
 };
 
 struct TokenEvent {

@@ -74,12 +74,14 @@ Sampler::Sampler(const SamplingParams& params, std::span<const TokenId> prompt)
       logprobs_(params.logprobs),
       top_logprobs_(size_t(std::max(params.top_logprobs, 0))),
       penalties_(params, prompt),
+      constraint_(params.constraint ? params.constraint->start() : nullptr),
       rng_(params.seed ? *params.seed : fresh_seed()) {
   // OpenAI's range: -100 bans a token, +100 all but forces it.
   for (const auto& [token, bias] : params.logit_bias) bias_.emplace_back(token, std::clamp(bias, -100.0f, 100.0f));
 }
 
 Sampled Sampler::sample(std::span<float> logits) {
+  if (constraint_) apply_constraint(logits);
   for (const auto& [token, bias] : bias_) {
     if (token >= 0 && size_t(token) < logits.size()) logits[token] += bias;
   }
@@ -95,7 +97,16 @@ Sampled Sampler::sample(std::span<float> logits) {
   return out;
 }
 
-void Sampler::accept(TokenId token) { penalties_.accept(token); }
+void Sampler::accept(TokenId token) {
+  penalties_.accept(token);
+  if (constraint_) constraint_->accept(token);
+}
+
+void Sampler::apply_constraint(std::span<float> logits) {
+  allowed_.assign((logits.size() + 63) / 64, 0);
+  constraint_->allowed(allowed_);
+  mask_logits(logits, allowed_);
+}
 
 Sampled score_token(std::span<const float> logits, TokenId token, size_t top) {
   const double lse = log_sum_exp(logits);

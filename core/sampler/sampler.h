@@ -2,7 +2,7 @@
 // One sequence's sampler: turns a row of logits into the next token.
 //
 // The chain, llama.cpp's default order where the parameters overlap:
-//   logit_bias -> repetition / presence / frequency penalties -> greedy argmax
+//   constraint mask (structured output: tokens it does not allow get -inf) -> logit_bias -> repetition / presence / frequency penalties -> greedy argmax
 //   when temperature is 0, else -> top-k -> top-p -> min-p -> temperature ->
 //   softmax -> draw.
 // The bias comes before the penalties as in llama.cpp (its logit_bias sampler
@@ -18,11 +18,13 @@
 // whatever else shares the batch.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "core/sampler/constraint.h"
 #include "core/sampler/penalties.h"
 #include "core/sampler/sampling_params.h"
 #include "core/sampler/truncation.h"
@@ -49,10 +51,13 @@ class Sampler {
   // which it overwrites with the biased and penalized logits. Allocates only
   // on its first call and for top logprobs. Does not record the token: accept().
   Sampled sample(std::span<float> logits);
-  // Records a generated token (sampled or not) for the penalties.
+  // Records a generated token (sampled or not) for the penalties and the constraint.
   void accept(TokenId token);
+  // Whether the constraint is satisfied and allows nothing more: the sequence is complete.
+  bool constraint_finished() const { return constraint_ && constraint_->finished(); }
 
  private:
+  void apply_constraint(std::span<float> logits);
   TokenId draw(std::span<const float> logits);
   double uniform();  // in [0, 1)
 
@@ -64,6 +69,8 @@ class Sampler {
   size_t top_logprobs_;
   std::vector<std::pair<TokenId, float>> bias_;  // clamped to [-100, 100]
   Penalties penalties_;
+  std::unique_ptr<Constraint> constraint_;
+  std::vector<uint64_t> allowed_;  // the constraint's mask, reused by every step
   std::mt19937_64 rng_;
   std::vector<Candidate> candidates_;  // reused by every draw
   std::vector<float> weights_;         // reused by every draw

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,8 @@
 namespace rs::sampler {
 
 using TokenId = int32_t;  // as tokenizer::TokenId: the sampler does not depend on the tokenizer
+
+class ConstraintSource;  // constraint.h
 
 // OpenAI allows 4; vLLM and llama.cpp any number. This bounds the matching work per token.
 inline constexpr size_t kMaxStopStrings = 16;
@@ -33,6 +36,9 @@ struct SamplingParams {
   bool logprobs = false;
   int32_t top_logprobs = 0;  // 0..kMaxTopLogprobs alternatives per token, with logprobs
   bool ignore_eos = false;   // generate past the model's end-of-generation tokens
+  // What the output must match (structured output, tool calls); none: anything. Shared: every choice of a
+  // request, and every request with the same grammar, start from one compiled grammar.
+  std::shared_ptr<const ConstraintSource> constraint;
 
   // The first invalid field as a message that starts with the field's name;
   // none when the request is valid for a vocabulary of `vocab_size` tokens.

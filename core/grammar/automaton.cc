@@ -1,0 +1,323 @@
+#include "core/grammar/automaton.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "core/grammar/left_recursion.h"
+
+namespace rs::grammar {
+namespace {
+
+constexpr size_t kMaxNfaNodes = 1'000'000;
+constexpr size_t kMaxInlineDepth = 256;  // rules expanded inside rules
+
+// The rules that call themselves, directly or through others: they stay
+// rules; every other rule is expanded where it is used.
+std::vector<bool> recursive_rules(const Grammar& g) {
+  const size_t n = g.rule_count();
+  std::vector<std::vector<RuleId>> refs(n);
+  for (RuleId r = 0; r < n; ++r) {
+    std::vector<ExprId> todo{g.rule(r).body};
+    std::vector<bool> seen(g.expr_count());
+    while (!todo.empty()) {
+      const ExprId e = todo.back();
+      todo.pop_back();
+      if (seen[e]) continue;
+      seen[e] = true;
+      const Expr& x = g.expr(e);
+      if (x.kind == ExprKind::rule) refs[r].push_back(x.rule);
+      for (const ExprId item : x.items) todo.push_back(item);
+    }
+  }
+  // Tarjan's strongly connected components, iteratively.
+  std::vector<int> index(n, -1), low(n, 0);
+  std::vector<bool> on_stack(n), recursive(n);
+  std::vector<RuleId> stack;
+  int counter = 0;
+  for (RuleId root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<std::pair<RuleId, size_t>> frames{{root, 0}};
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!frames.empty()) {
+      auto& [r, next] = frames.back();
+      if (next < refs[r].size()) {
+        const RuleId s = refs[r][next++];
+        if (s == r) recursive[r] = true;
+        if (index[s] < 0) {
+          index[s] = low[s] = counter++;
+          stack.push_back(s);
+          on_stack[s] = true;
+          frames.emplace_back(s, 0);
+        } else if (on_stack[s]) {
+          low[r] = std::min(low[r], index[s]);
+        }
+        continue;
+      }
+      const RuleId done = r;
+      frames.pop_back();
+      if (!frames.empty()) low[frames.back().first] = std::min(low[frames.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      std::vector<RuleId> component;
+      RuleId member;
+      do {
+        member = stack.back();
+        stack.pop_back();
+        on_stack[member] = false;
+        component.push_back(member);
+      } while (member != done);
+      if (component.size() > 1) {
+        for (const RuleId m : component) recursive[m] = true;
+      }
+    }
+  }
+  return recursive;
+}
+
+// Thompson's construction of one rule, with the rules that are not recursive expanded in place.
+struct Nfa {
+  struct Node {
+    std::vector<uint32_t> empty;                       // ε edges
+    std::vector<std::pair<uint32_t, uint32_t>> bytes;  // (index into sets, to)
+    std::vector<std::pair<RuleId, uint32_t>> calls;    // (rule, to)
+  };
+  std::vector<Node> nodes;
+  std::vector<ByteSet> sets;
+  uint32_t start = 0, accept = 0;
+
+  uint32_t add_node() {
+    if (nodes.size() >= kMaxNfaNodes) {
+      throw GrammarError("the grammar is too large (more than " + std::to_string(kMaxNfaNodes) +
+                         " automaton nodes): simplify it or lower its repetition counts");
+    }
+    nodes.emplace_back();
+    return uint32_t(nodes.size() - 1);
+  }
+};
+
+class NfaBuilder {
+ public:
+  NfaBuilder(const Grammar& g, const std::vector<bool>& recursive) : g_(g), recursive_(recursive) {}
+
+  Nfa build(RuleId rule) {
+    nfa_ = Nfa{};
+    nfa_.start = nfa_.add_node();
+    nfa_.accept = nfa_.add_node();
+    set_index_.clear();
+    depth_ = 0;
+    add(g_.rule(rule).body, nfa_.start, nfa_.accept);
+    return std::move(nfa_);
+  }
+
+ private:
+  void add(ExprId id, uint32_t from, uint32_t to) {
+    const Expr& e = g_.expr(id);
+    switch (e.kind) {
+      case ExprKind::bytes:
+        if (e.bytes.any()) nfa_.nodes[from].bytes.emplace_back(set_of(e.bytes), to);
+        return;
+      case ExprKind::sequence: {
+        if (e.items.empty()) {
+          nfa_.nodes[from].empty.push_back(to);
+          return;
+        }
+        uint32_t at = from;
+        for (size_t i = 0; i < e.items.size(); ++i) {
+          const uint32_t next = i + 1 == e.items.size() ? to : nfa_.add_node();
+          add(e.items[i], at, next);
+          at = next;
+        }
+        return;
+      }
+      case ExprKind::choice:
+        for (const ExprId item : e.items) add(item, from, to);
+        return;
+      case ExprKind::repeat: add_repeat(e, from, to); return;
+      case ExprKind::rule:
+        if (recursive_[e.rule]) {
+          nfa_.nodes[from].calls.emplace_back(e.rule, to);
+          return;
+        }
+        if (++depth_ > kMaxInlineDepth) {
+          throw GrammarError("rules nest more than " + std::to_string(kMaxInlineDepth) + " deep");
+        }
+        add(g_.rule(e.rule).body, from, to);
+        --depth_;
+        return;
+    }
+  }
+
+  // Fresh nodes around every copy, so no loop shares a node with what surrounds it.
+  void add_repeat(const Expr& e, uint32_t from, uint32_t to) {
+    const ExprId item = e.items[0];
+    uint32_t at = from;
+    for (uint32_t i = 0; i < e.min; ++i) {
+      const uint32_t next = nfa_.add_node();
+      add(item, at, next);
+      at = next;
+    }
+    if (e.max == kUnbounded) {
+      const uint32_t loop = nfa_.add_node();
+      nfa_.nodes[at].empty.push_back(loop);
+      const uint32_t back = nfa_.add_node();
+      add(item, loop, back);
+      nfa_.nodes[back].empty.push_back(loop);
+      nfa_.nodes[loop].empty.push_back(to);
+      return;
+    }
+    for (uint32_t i = e.min; i < e.max; ++i) {
+      nfa_.nodes[at].empty.push_back(to);
+      const uint32_t next = nfa_.add_node();
+      add(item, at, next);
+      at = next;
+    }
+    nfa_.nodes[at].empty.push_back(to);
+  }
+
+  uint32_t set_of(const ByteSet& set) {
+    const std::string key = set.to_string();
+    const auto [it, added] = set_index_.try_emplace(key, uint32_t(nfa_.sets.size()));
+    if (added) nfa_.sets.push_back(set);
+    return it->second;
+  }
+
+  const Grammar& g_;
+  const std::vector<bool>& recursive_;
+  Nfa nfa_;
+  std::map<std::string, uint32_t> set_index_;
+  size_t depth_ = 0;
+};
+
+}  // namespace
+
+// Subset construction of each rule's NFA, into the Automaton's flat tables.
+class AutomatonBuilder {
+ public:
+  explicit AutomatonBuilder(const Grammar& g) : g_(g), recursive_(recursive_rules(g)), nfa_builder_(g, recursive_) {}
+
+  Automaton build() {
+    start_of_.assign(g_.rule_count(), kUnbuilt);
+    std::vector<RuleId> todo{g_.root()};
+    start_of_[g_.root()] = kQueued;
+    while (!todo.empty()) {
+      const RuleId rule = todo.back();
+      todo.pop_back();
+      add_rule(rule, todo);
+    }
+    for (Automaton::Call& call : a_.calls_) call.callee = start_of_[call.callee];  // rule ids until now
+    a_.start_ = start_of_[g_.root()];
+    a_.call_begin_.push_back(uint32_t(a_.calls_.size()));
+    return std::move(a_);
+  }
+
+ private:
+  static constexpr uint32_t kUnbuilt = UINT32_MAX, kQueued = UINT32_MAX - 1;
+
+  void add_rule(RuleId rule, std::vector<RuleId>& todo) {
+    const Nfa nfa = nfa_builder_.build(rule);
+    const uint32_t classes = add_byte_classes(nfa);
+    const uint32_t class_map = uint32_t(a_.class_of_.size() / 256 - 1);
+
+    const uint32_t first = uint32_t(a_.accepting_.size());
+    std::map<std::vector<uint32_t>, uint32_t> ids;  // NFA node set → global state
+    std::vector<std::vector<uint32_t>> pending;     // in the order of their ids
+    const auto state_of = [&](std::vector<uint32_t> nodes) -> int32_t {
+      if (nodes.empty()) return Automaton::kDead;
+      close(nfa, nodes);
+      const auto [it, added] = ids.try_emplace(nodes, uint32_t(first + pending.size()));
+      if (added) {
+        if (it->second >= Automaton::kMaxStates) {
+          throw GrammarError("the grammar is too large (more than " + std::to_string(Automaton::kMaxStates) +
+                             " automaton states): simplify it or lower its repetition counts");
+        }
+        pending.push_back(nodes);
+      }
+      return int32_t(it->second);
+    };
+    start_of_[rule] = uint32_t(state_of({nfa.start}));
+    for (size_t done = 0; done < pending.size(); ++done) {
+      const std::vector<uint32_t> nodes = pending[done];  // a copy: state_of appends to pending
+      std::vector<int32_t> row(classes, Automaton::kDead);
+      bool reads_bytes = false;
+      for (uint32_t c = 0; c < classes; ++c) {
+        std::vector<uint32_t> targets;
+        for (const uint32_t n : nodes) {
+          for (const auto& [set, to] : nfa.nodes[n].bytes) {
+            if (nfa.sets[set][representative_[c]]) targets.push_back(to);
+          }
+        }
+        row[c] = state_of(std::move(targets));
+        reads_bytes |= row[c] != Automaton::kDead;
+      }
+      std::map<RuleId, std::vector<uint32_t>> returns;
+      for (const uint32_t n : nodes) {
+        for (const auto& [callee, to] : nfa.nodes[n].calls) returns[callee].push_back(to);
+      }
+      a_.call_begin_.push_back(uint32_t(a_.calls_.size()));
+      for (auto& [callee, targets] : returns) {
+        a_.calls_.push_back({callee, uint32_t(state_of(std::move(targets)))});
+        if (start_of_[callee] == kUnbuilt) {
+          start_of_[callee] = kQueued;
+          todo.push_back(callee);
+        }
+      }
+      a_.row_.push_back(uint32_t(a_.transitions_.size()));
+      a_.transitions_.insert(a_.transitions_.end(), row.begin(), row.end());
+      a_.class_map_.push_back(class_map);
+      a_.accepting_.push_back(std::binary_search(nodes.begin(), nodes.end(), nfa.accept));
+      a_.reads_bytes_.push_back(reads_bytes);
+    }
+  }
+
+  // Bytes that every edge of `nfa` treats alike share a class; returns how many classes.
+  uint32_t add_byte_classes(const Nfa& nfa) {
+    std::vector<uint32_t> klass(256, 0);
+    uint32_t count = 1;
+    for (const ByteSet& set : nfa.sets) {
+      std::map<std::pair<uint32_t, bool>, uint32_t> split;
+      for (unsigned b = 0; b < 256; ++b) {
+        const auto [it, added] = split.try_emplace({klass[b], set[b]}, uint32_t(split.size()));
+        klass[b] = it->second;
+      }
+      count = uint32_t(split.size());
+    }
+    if (count > 256) throw std::logic_error("more byte classes than bytes");
+    representative_.assign(count, 0);
+    for (unsigned b = 256; b-- > 0;) representative_[klass[b]] = uint8_t(b);
+    for (unsigned b = 0; b < 256; ++b) a_.class_of_.push_back(uint8_t(klass[b]));
+    return count;
+  }
+
+  // `nodes` with every node reachable by ε edges, sorted.
+  static void close(const Nfa& nfa, std::vector<uint32_t>& nodes) {
+    std::vector<bool> seen(nfa.nodes.size());
+    std::vector<uint32_t> todo = nodes;
+    nodes.clear();
+    while (!todo.empty()) {
+      const uint32_t n = todo.back();
+      todo.pop_back();
+      if (seen[n]) continue;
+      seen[n] = true;
+      nodes.push_back(n);
+      for (const uint32_t m : nfa.nodes[n].empty) todo.push_back(m);
+    }
+    std::sort(nodes.begin(), nodes.end());
+  }
+
+  const Grammar& g_;
+  std::vector<bool> recursive_;
+  NfaBuilder nfa_builder_;
+  Automaton a_;
+  std::vector<uint32_t> start_of_;  // per rule: its start state, kQueued or kUnbuilt
+  std::vector<uint8_t> representative_;
+};
+
+Automaton Automaton::compile(const Grammar& grammar) {
+  grammar.check_complete();
+  check_no_left_recursion(grammar);
+  return AutomatonBuilder(grammar).build();
+}
+
+}  // namespace rs::grammar

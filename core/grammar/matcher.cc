@@ -1,0 +1,87 @@
+#include "core/grammar/matcher.h"
+
+#include <algorithm>
+
+namespace rs::grammar {
+namespace {
+
+void set_bit(std::span<uint64_t> bits, TokenId t) { bits[size_t(t) / 64] |= uint64_t(1) << (size_t(t) % 64); }
+
+}  // namespace
+
+Matcher::Matcher(std::shared_ptr<const CompiledGrammar> grammar)
+    : grammar_(std::move(grammar)), stepper_(grammar_->automaton(), arena_),
+      walk_(grammar_->trie().max_depth() + 1) {
+  stepper_.expand({grammar_->automaton().start(), kBottom}, stacks_);
+  complete_ = stepper_.ended();
+}
+
+void Matcher::allowed(std::span<uint64_t> allowed) {
+  if (ended_) return;
+  for (const Stack s : stacks_) {
+    const StateTokens& tokens = grammar_->tokens_from(s.state);
+    tokens.add_to(allowed);
+    if (tokens.ends.empty() || s.below == kBottom) continue;  // nothing may follow the root's end
+    stepper_.expand(arena_.pop(s.below), walk_[0]);
+    if (walk_[0].empty()) continue;
+    for (const uint32_t end : tokens.ends) walk_on(end, allowed);
+  }
+  // Once complete the sequence may end; with nothing else possible it must (a grammar no token can go on in).
+  const bool none = std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; });
+  if (complete_ || none) {
+    for (const TokenId t : grammar_->end_tokens()) set_bit(allowed, t);
+  }
+}
+
+// The tokens below trie node `end` that the stacks in walk_[0] read the rest of.
+void Matcher::walk_on(uint32_t end, std::span<uint64_t> allowed) {
+  const TokenTrie& trie = grammar_->trie();
+  const uint32_t base = trie.depth(end);
+  for (uint32_t n = end + 1; n < trie.subtree_end(end);) {
+    const uint32_t depth = trie.depth(n) - base;
+    if (!stepper_.step(walk_[depth - 1], trie.byte(n), walk_[depth])) {
+      n = trie.subtree_end(n);
+      continue;
+    }
+    for (const TokenId t : trie.tokens_at(n)) set_bit(allowed, t);
+    n = walk_[depth].empty() ? trie.subtree_end(n) : n + 1;
+  }
+}
+
+void Matcher::accept(TokenId token) {
+  const std::span<const TokenId> ends = grammar_->end_tokens();
+  if (std::find(ends.begin(), ends.end(), token) != ends.end()) {
+    ended_ = true;
+    stacks_.clear();
+    return;
+  }
+  if (token >= 0 && size_t(token) < grammar_->trie().vocab_size()) read(grammar_->trie().token_bytes(token));
+}
+
+bool Matcher::read(std::string_view bytes) {
+  std::vector<Stack> stacks;
+  bool complete = false;
+  if (!advance(bytes, stacks, complete)) return false;
+  stacks_ = std::move(stacks);
+  complete_ = complete;
+  return true;
+}
+
+bool Matcher::can_read(std::string_view bytes) {
+  std::vector<Stack> stacks;
+  bool complete = false;
+  return advance(bytes, stacks, complete);
+}
+
+bool Matcher::advance(std::string_view bytes, std::vector<Stack>& stacks, bool& complete) {
+  stacks = stacks_;
+  complete = complete_;
+  for (const char c : bytes) {
+    if (!stepper_.step(stacks, uint8_t(c), next_)) return false;
+    complete = stepper_.ended();
+    stacks.swap(next_);
+  }
+  return true;
+}
+
+}  // namespace rs::grammar

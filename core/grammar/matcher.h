@@ -1,0 +1,58 @@
+#pragma once
+// One sequence's place in a CompiledGrammar: the stacks it can be in after
+// the tokens so far. allowed() is the mask for the next token: each stack's
+// cached tokens, plus the tokens that run past the end of its rule, walked on
+// through the trie with the stack below.
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/grammar/compiled_grammar.h"
+#include "core/grammar/stacks.h"
+#include "core/sampler/constraint.h"
+
+namespace rs::grammar {
+
+class Matcher final : public sampler::Constraint {
+ public:
+  explicit Matcher(std::shared_ptr<const CompiledGrammar> grammar);
+
+  void allowed(std::span<uint64_t> allowed) override;
+  // An end token ends the match; any other token's bytes are read.
+  void accept(TokenId token) override;
+  bool finished() const override { return stacks_.empty() && complete_; }
+
+  // Reads `bytes`; false (and nothing read) when the grammar does not allow them here.
+  bool read(std::string_view bytes);
+  // Whether read(bytes) would succeed; reads nothing.
+  bool can_read(std::string_view bytes);
+  // Whether what was read is a whole sentence of the grammar.
+  bool complete() const { return complete_; }
+
+ private:
+  void walk_on(uint32_t end_node, std::span<uint64_t> allowed);
+  // The stacks after `bytes` from the present ones into `stacks`, and whether that is complete; false when
+  // some byte is not allowed.
+  bool advance(std::string_view bytes, std::vector<Stack>& stacks, bool& complete);
+
+  std::shared_ptr<const CompiledGrammar> grammar_;
+  FrameArena arena_;
+  StackStepper stepper_;
+  std::vector<Stack> stacks_, next_;
+  bool complete_ = false;
+  bool ended_ = false;  // an end token was accepted
+  std::vector<std::vector<Stack>> walk_;  // per depth below an end node
+};
+
+// A compiled grammar as a request's constraint: a fresh Matcher per sequence.
+class GrammarConstraint final : public sampler::ConstraintSource {
+ public:
+  explicit GrammarConstraint(std::shared_ptr<const CompiledGrammar> grammar) : grammar_(std::move(grammar)) {}
+  std::unique_ptr<sampler::Constraint> start() const override { return std::make_unique<Matcher>(grammar_); }
+
+ private:
+  std::shared_ptr<const CompiledGrammar> grammar_;
+};
+
+}  // namespace rs::grammar

@@ -1,0 +1,64 @@
+#pragma once
+// Where a match can be in an Automaton: a stack of states. The top is the
+// state now; below it, the states to go on in once each called rule has
+// matched. Frames below the top are shared and interned (FrameArena), so a
+// stack is two words and equal stacks are equal words.
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "core/grammar/automaton.h"
+
+namespace rs::grammar {
+
+inline constexpr uint32_t kBottom = UINT32_MAX;  // no frame below: popping ends the match
+
+struct Stack {
+  uint32_t state;
+  uint32_t below;  // a frame of the arena, or kBottom
+  uint64_t key() const { return uint64_t(state) << 32 | below; }
+  bool operator<(const Stack& o) const { return key() < o.key(); }
+  bool operator==(const Stack& o) const { return key() == o.key(); }
+};
+
+class FrameArena {
+ public:
+  static constexpr uint32_t kMaxDepth = 1000;  // deeper nesting ends that path: a bound on hostile recursion
+
+  // The frame `state` over `below`, interned; kBottom past kMaxDepth.
+  uint32_t push(uint32_t state, uint32_t below);
+  Stack pop(uint32_t frame) const { return {frames_[frame].state, frames_[frame].below}; }
+  size_t size() const { return frames_.size(); }
+
+ private:
+  struct Frame {
+    uint32_t state, below, depth;
+  };
+  std::vector<Frame> frames_;
+  std::unordered_map<uint64_t, uint32_t> ids_;
+};
+
+// Moves stacks from one byte to the next: every stack's top reads the byte,
+// then each result is expanded into the stacks whose top reads bytes (calls
+// pushed, accepting states popped). Scratch space is kept between calls.
+class StackStepper {
+ public:
+  StackStepper(const Automaton& automaton, FrameArena& arena) : automaton_(automaton), arena_(arena) {}
+
+  // The stacks after `byte` from `from`, expanded, into `to` (sorted, unique).
+  // Returns whether any stack took the byte; ended() says whether one popped its bottom.
+  bool step(const std::vector<Stack>& from, uint8_t byte, std::vector<Stack>& to);
+  // `from` expanded into `to`, as after a byte.
+  void expand(Stack from, std::vector<Stack>& to);
+  bool ended() const { return ended_; }
+
+ private:
+  void visit(Stack s, std::vector<Stack>& to);
+
+  const Automaton& automaton_;
+  FrameArena& arena_;
+  std::vector<uint64_t> seen_;
+  bool ended_ = false;
+};
+
+}  // namespace rs::grammar

@@ -1,0 +1,152 @@
+// The automaton and the masks against the specification: matches() for
+// whole texts, and for masks a fresh matcher reading each token's bytes.
+#include "core/grammar/matcher.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/grammar/automaton.h"
+#include "core/grammar/grammar.h"
+
+namespace rs::grammar {
+namespace {
+
+// value ::= "[" (value ("," value)*)? "]" | [0-9]+ | "\"" [a-c]* "\""  — recursive, so calls and returns.
+Grammar nested_lists() {
+  Grammar g;
+  const RuleId value = g.declare("value");
+  const ExprId items = g.sequence({g.reference(value), g.repeat(g.sequence({g.byte(','), g.reference(value)}), 0, kUnbounded)});
+  const ExprId list = g.sequence({g.byte('['), g.optional(items), g.byte(']')});
+  const ExprId number = g.repeat(g.byte_range('0', '9'), 1, kUnbounded);
+  const ExprId text = g.sequence({g.byte('"'), g.repeat(g.byte_range('a', 'c'), 0, kUnbounded), g.byte('"')});
+  g.define(value, g.choice({list, number, text}));
+  g.set_root(value);
+  return g;
+}
+
+// root ::= "x" word{1,3} "!"? ; word ::= " " [ab]+ — no recursion: one automaton, words expanded in place.
+Grammar words() {
+  Grammar g;
+  const RuleId word = g.add_rule("word", g.sequence({g.byte(' '), g.repeat(g.byte_range('a', 'b'), 1, kUnbounded)}));
+  g.set_root(g.add_rule("root", g.sequence({g.byte('x'), g.repeat(g.reference(word), 1, 3), g.optional(g.byte('!'))})));
+  return g;
+}
+
+std::string random_text(std::mt19937& rng, std::string_view alphabet, size_t max_length) {
+  std::string text(rng() % (max_length + 1), ' ');
+  for (char& c : text) c = alphabet[rng() % alphabet.size()];
+  return text;
+}
+
+bool reads_whole(const std::shared_ptr<const CompiledGrammar>& grammar, std::string_view text) {
+  Matcher m(grammar);
+  return m.read(text) && m.complete();
+}
+
+std::shared_ptr<const CompiledGrammar> compiled(const Grammar& g, std::vector<std::string> vocab, std::vector<TokenId> ends) {
+  return std::make_shared<const CompiledGrammar>(Automaton::compile(g), std::make_shared<const TokenTrie>(std::move(vocab)),
+                                                 std::move(ends));
+}
+
+TEST(MatcherTest, ReadsExactlyWhatTheGrammarMatches) {
+  std::mt19937 rng(7);
+  for (const auto& [grammar, alphabet] : {std::pair{nested_lists(), std::string_view("[],1\"ab")},
+                                          std::pair{words(), std::string_view("x ab!")}}) {
+    const auto g = compiled(grammar, {}, {});
+    int accepted = 0;
+    for (int i = 0; i < 20000; ++i) {
+      const std::string text = random_text(rng, alphabet, 12);
+      ASSERT_EQ(reads_whole(g, text), matches(grammar, text)) << text;
+      accepted += matches(grammar, text);
+    }
+    EXPECT_GT(accepted, 50);  // the random texts do reach the language
+  }
+  const auto g = compiled(nested_lists(), {}, {});
+  EXPECT_TRUE(reads_whole(g, "[[1,\"ab\"],[],[[[2]]]]"));
+  EXPECT_FALSE(reads_whole(g, "[[1,\"ab\"],[],[[[2]]]"));
+}
+
+// Every token the mask allows, and only those, can be read next.
+void expect_masks_exact(const Grammar& grammar, const std::vector<std::string>& vocab, std::string_view alphabet,
+                        uint32_t seed) {
+  const TokenId end = TokenId(vocab.size());  // a control token, not in the trie
+  std::vector<std::string> with_end = vocab;
+  with_end.emplace_back();
+  const auto g = compiled(grammar, with_end, {end});
+  std::mt19937 rng(seed);
+  for (int walk = 0; walk < 200; ++walk) {
+    Matcher m(g);
+    std::string prefix;
+    for (int step = 0; step < 30; ++step) {
+      std::vector<uint64_t> allowed((with_end.size() + 63) / 64);
+      m.allowed(allowed);
+      std::vector<TokenId> choices;
+      for (TokenId t = 0; t < TokenId(vocab.size()); ++t) {
+        Matcher oracle(g);
+        ASSERT_TRUE(oracle.read(prefix));
+        const bool expected = oracle.read(vocab[size_t(t)]);
+        const bool got = (allowed[size_t(t) / 64] >> (t % 64)) & 1;
+        ASSERT_EQ(got, expected) << "after '" << prefix << "', token '" << vocab[size_t(t)] << "'";
+        if (got) choices.push_back(t);
+      }
+      const bool end_allowed = (allowed[size_t(end) / 64] >> (end % 64)) & 1;
+      ASSERT_EQ(end_allowed, m.complete() || choices.empty()) << prefix;
+      if (choices.empty() || (end_allowed && rng() % 4 == 0)) break;
+      const TokenId t = choices[rng() % choices.size()];
+      m.accept(t);
+      prefix += vocab[size_t(t)];
+    }
+    ASSERT_TRUE(matches(grammar, prefix) == reads_whole(g, prefix)) << prefix;
+  }
+  (void)alphabet;
+}
+
+std::vector<std::string> random_vocab(std::string_view alphabet, size_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> vocab;
+  for (const char c : alphabet) vocab.emplace_back(1, c);  // every byte on its own, as byte-level vocabularies have
+  while (vocab.size() < count) {
+    std::string token = random_text(rng, alphabet, 5);
+    if (!token.empty()) vocab.push_back(token);
+  }
+  return vocab;
+}
+
+TEST(MatcherTest, MasksOfARecursiveGrammarAllowExactlyTheReadableTokens) {
+  const std::string_view alphabet = "[],1\"ab";
+  expect_masks_exact(nested_lists(), random_vocab(alphabet, 300, 1), alphabet, 11);
+}
+
+TEST(MatcherTest, MasksOfAFlatGrammarAllowExactlyTheReadableTokens) {
+  const std::string_view alphabet = "x ab!";
+  expect_masks_exact(words(), random_vocab(alphabet, 200, 2), alphabet, 12);
+}
+
+TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
+  Grammar g;
+  g.set_root(g.add_rule("root", g.literal("yes")));
+  const auto grammar = compiled(g, {"y", "es", "yes", "no", ""}, {4});
+  Matcher m(grammar);
+  EXPECT_FALSE(m.finished());
+  std::vector<uint64_t> allowed(1);
+  m.allowed(allowed);
+  EXPECT_EQ(allowed[0], 0b101u);  // "y" and "yes"
+  m.accept(0);
+  m.accept(1);
+  EXPECT_TRUE(m.finished());
+  allowed[0] = 0;
+  m.allowed(allowed);
+  EXPECT_EQ(allowed[0], 0b10000u);  // only the end token
+}
+
+TEST(MatcherTest, LeftRecursionIsRefusedAtCompile) {
+  Grammar g;
+  const RuleId list = g.declare("list");
+  g.define(list, g.choice({g.sequence({g.reference(list), g.byte('a')}), g.byte('a')}));
+  g.set_root(list);
+  EXPECT_THROW(Automaton::compile(g), GrammarError);
+}
+
+}  // namespace
+}  // namespace rs::grammar
