@@ -31,8 +31,9 @@ namespace {
 using namespace rs;
 using Clock = std::chrono::steady_clock;
 
-const char* const kWords[] = {"alpha", "river", "stone", "Zürich", "north", "amber", "seven", "cloud", "quiet",
-                              "maple", "delta", "harbor", "x", "long words with spaces", "café", "42nd street"};
+const char* const kWords[] = {"alpha", "river",      "stone", "Zürich", "north",  "amber", "seven",
+                              "cloud", "quiet",      "maple", "delta",  "harbor", "x",     "long words with spaces",
+                              "café",  "42nd street"};
 
 std::string word(std::mt19937& rng) { return kWords[rng() % std::size(kWords)]; }
 
@@ -68,13 +69,13 @@ std::vector<Case> cases() {
        [](std::mt19937& rng) {
          std::string items;
          for (unsigned i = 0, n = 1 + rng() % 3; i < n; ++i) {
-           items += fmt::format(R"({}{{"sku": "{}-{}", "quantity": {}, "price": {}.{:02}}})", i ? ", " : "",
-                                word(rng), rng() % 1000, 1 + rng() % 9, rng() % 500, rng() % 100);
+           items += fmt::format(R"({}{{"sku": "{}-{}", "quantity": {}, "price": {}.{:02}}})", i ? ", " : "", word(rng),
+                                rng() % 1000, 1 + rng() % 9, rng() % 500, rng() % 100);
          }
          return fmt::format(R"({{"id": "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", "items": [{}], )"
                             R"("customer": {{"name": "{}", "email": "{}@example.com"}}, "note": {}}})",
-                            rng(), rng() % 65536, rng() % 65536, rng() % 65536, uint64_t(rng()) << 16, items,
-                            word(rng), word(rng), rng() % 2 ? "null" : "\"" + word(rng) + "\"");
+                            rng(), rng() % 65536, rng() % 65536, rng() % 65536, uint64_t(rng()) << 16, items, word(rng),
+                            word(rng), rng() % 2 ? "null" : "\"" + word(rng) + "\"");
        }},
       {"tree (recursive $ref)",
        R"({"$defs":{"node":{"type":"object","properties":{"name":{"type":"string"},)"
@@ -83,7 +84,8 @@ std::vector<Case> cases() {
        [](std::mt19937& rng) {
          std::function<std::string(int)> node = [&](int depth) {
            std::string children;
-           for (unsigned i = 0, n = depth < 3 ? rng() % 3 : 0; i < n; ++i) children += (i ? ", " : "") + node(depth + 1);
+           for (unsigned i = 0, n = depth < 3 ? rng() % 3 : 0; i < n; ++i)
+             children += (i ? ", " : "") + node(depth + 1);
            return fmt::format(R"({{"name": "{}", "children": [{}]}})", word(rng), children);
          };
          return node(0);
@@ -111,8 +113,8 @@ int main(int argc, char** argv) {
   const auto trie = std::make_shared<const grammar::TokenTrie>(std::move(bytes));
   fmt::print("vocabulary {}: {} tokens, trie of {} nodes built in {:.1f} ms\n", vocab_path, trie->vocab_size(),
              trie->node_count(), us_since(trie_start) / 1000);
-  fmt::print("{:<50} {:>11} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "schema", "compile ms",
-             "states", "cold p50", "cold p99", "cold max", "warm p50", "warm p99", "warm max", "apply p50", "apply p99");
+  fmt::print("{:<50} {:>11} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "schema", "compile ms", "states",
+             "cold p50", "cold p99", "cold max", "warm p50", "warm p99", "warm max", "apply p50", "apply p99");
 
   const std::vector<tokenizer::TokenId> ends = tokenizer::end_of_generation_tokens(tok.vocab());
   std::vector<float> logits(trie->vocab_size());
@@ -157,8 +159,9 @@ int main(int argc, char** argv) {
                percentile(cold, 0.99), percentile(cold, 1.0), percentile(warm, 0.5), percentile(warm, 0.99),
                percentile(warm, 1.0), percentile(apply, 0.5), percentile(apply, 0.99));
   }
-  fmt::print("microseconds per generated token: the mask (Matcher::allowed), cold in the first {} documents of {}, "
-             "warm after; apply: masking a row of logits with it (sampler::mask_logits)\n",
-             std::max(1, documents / 20), documents);
+  fmt::print(
+      "microseconds per generated token: the mask (Matcher::allowed), cold in the first {} documents of {}, "
+      "warm after; apply: masking a row of logits with it (sampler::mask_logits)\n",
+      std::max(1, documents / 20), documents);
   return 0;
 }

@@ -12,8 +12,7 @@ namespace {
 constexpr size_t kMaxNfaNodes = 1'000'000;
 constexpr size_t kMaxInlineDepth = 256;  // rules expanded inside rules
 
-// The rules that call themselves, directly or through others: they stay
-// rules; every other rule is expanded where it is used.
+// The rules that call themselves, directly or through others (they must stay rules).
 std::vector<bool> recursive_rules(const Grammar& g) {
   const size_t n = g.rule_count();
   std::vector<std::vector<RuleId>> refs(n);
@@ -76,7 +75,34 @@ std::vector<bool> recursive_rules(const Grammar& g) {
   return recursive;
 }
 
-// Thompson's construction of one rule, with the rules that are not recursive expanded in place.
+// Whether `rule`'s own body (not the rules it refers to) repeats something without bound.
+bool repeats_without_bound(const Grammar& g, RuleId rule) {
+  std::vector<ExprId> todo{g.rule(rule).body};
+  while (!todo.empty()) {
+    const Expr& e = g.expr(todo.back());
+    todo.pop_back();
+    if (e.kind == ExprKind::repeat && e.max == kUnbounded) return true;
+    if (e.kind != ExprKind::rule) todo.insert(todo.end(), e.items.begin(), e.items.end());
+  }
+  return false;
+}
+
+// The rules that stay rules, called where they are used: the recursive ones, and the unbounded ones used in
+// more than one place (a JSON string, a number), so the masks of their states are computed once for all their
+// uses rather than once per use. Every other rule is expanded where it is used.
+std::vector<bool> rules_kept_as_calls(const Grammar& g) {
+  std::vector<bool> kept = recursive_rules(g);
+  std::vector<uint32_t> uses(g.rule_count());
+  for (ExprId e = 0; e < g.expr_count(); ++e) {
+    if (g.expr(e).kind == ExprKind::rule) ++uses[g.expr(e).rule];
+  }
+  for (RuleId r = 0; r < g.rule_count(); ++r) {
+    if (uses[r] > 1 && repeats_without_bound(g, r)) kept[r] = true;
+  }
+  return kept;
+}
+
+// Thompson's construction of one rule, with the rules not kept as calls expanded in place.
 struct Nfa {
   struct Node {
     std::vector<uint32_t> empty;                       // ε edges
@@ -99,7 +125,7 @@ struct Nfa {
 
 class NfaBuilder {
  public:
-  NfaBuilder(const Grammar& g, const std::vector<bool>& recursive) : g_(g), recursive_(recursive) {}
+  NfaBuilder(const Grammar& g, const std::vector<bool>& called) : g_(g), called_(called) {}
 
   Nfa build(RuleId rule) {
     nfa_ = Nfa{};
@@ -136,7 +162,7 @@ class NfaBuilder {
         return;
       case ExprKind::repeat: add_repeat(e, from, to); return;
       case ExprKind::rule:
-        if (recursive_[e.rule]) {
+        if (called_[e.rule]) {
           nfa_.nodes[from].calls.emplace_back(e.rule, to);
           return;
         }
@@ -184,7 +210,7 @@ class NfaBuilder {
   }
 
   const Grammar& g_;
-  const std::vector<bool>& recursive_;
+  const std::vector<bool>& called_;
   Nfa nfa_;
   std::map<std::string, uint32_t> set_index_;
   size_t depth_ = 0;
@@ -195,7 +221,7 @@ class NfaBuilder {
 // Subset construction of each rule's NFA, into the Automaton's flat tables.
 class AutomatonBuilder {
  public:
-  explicit AutomatonBuilder(const Grammar& g) : g_(g), recursive_(recursive_rules(g)), nfa_builder_(g, recursive_) {}
+  explicit AutomatonBuilder(const Grammar& g) : g_(g), called_(rules_kept_as_calls(g)), nfa_builder_(g, called_) {}
 
   Automaton build() {
     start_of_.assign(g_.rule_count(), kUnbuilt);
@@ -237,6 +263,7 @@ class AutomatonBuilder {
       return int32_t(it->second);
     };
     start_of_[rule] = uint32_t(state_of({nfa.start}));
+    bool calls = false;
     for (size_t done = 0; done < pending.size(); ++done) {
       const std::vector<uint32_t> nodes = pending[done];  // a copy: state_of appends to pending
       std::vector<int32_t> row(classes, Automaton::kDead);
@@ -256,6 +283,7 @@ class AutomatonBuilder {
         for (const auto& [callee, to] : nfa.nodes[n].calls) returns[callee].push_back(to);
       }
       a_.call_begin_.push_back(uint32_t(a_.calls_.size()));
+      calls |= !returns.empty();
       for (auto& [callee, targets] : returns) {
         a_.calls_.push_back({callee, uint32_t(state_of(std::move(targets)))});
         if (start_of_[callee] == kUnbuilt) {
@@ -269,6 +297,7 @@ class AutomatonBuilder {
       a_.accepting_.push_back(std::binary_search(nodes.begin(), nodes.end(), nfa.accept));
       a_.reads_bytes_.push_back(reads_bytes);
     }
+    a_.rule_calls_.push_back(calls);
   }
 
   // Bytes that every edge of `nfa` treats alike share a class; returns how many classes.
@@ -307,7 +336,7 @@ class AutomatonBuilder {
   }
 
   const Grammar& g_;
-  std::vector<bool> recursive_;
+  std::vector<bool> called_;
   NfaBuilder nfa_builder_;
   Automaton a_;
   std::vector<uint32_t> start_of_;  // per rule: its start state, kQueued or kUnbuilt

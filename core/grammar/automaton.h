@@ -1,7 +1,7 @@
 #pragma once
 // A grammar compiled for matching: one deterministic automaton over bytes per
-// rule that must stay a rule (the recursive ones, and the root), every other
-// rule expanded in place. A state may also call a rule: the matcher pushes
+// rule that stays a rule (the root, the recursive ones, and the unbounded ones
+// used in several places), every other rule expanded in place. A state may also call a rule: the matcher pushes
 // where to return and goes on in the callee's start state; an accepting state
 // of a callee returns. This is a recursive transition network whose every
 // rule is a DFA, so a stack of states says everything about a match.
@@ -38,8 +38,8 @@ class Automaton {
   }
   bool accepting(uint32_t state) const { return accepting_[state] != 0; }
   bool reads_bytes(uint32_t state) const { return reads_bytes_[state] != 0; }
-  // Whether any state calls a rule: without calls a match is always one stack of one state.
-  bool has_calls() const { return !calls_.empty(); }
+  // Whether any state of `state`'s rule calls a rule: if none, a match inside the rule is one state.
+  bool rule_calls(uint32_t state) const { return rule_calls_[class_map_[state]] != 0; }
   std::span<const Call> calls(uint32_t state) const {
     return {calls_.data() + call_begin_[state], calls_.data() + call_begin_[state + 1]};
   }
@@ -51,6 +51,7 @@ class Automaton {
   uint32_t start_ = 0;
   std::vector<uint8_t> class_of_;     // per rule automaton: byte → class, 256 entries each
   std::vector<uint32_t> class_map_;   // per state: its rule automaton's index into class_of_ / 256
+  std::vector<uint8_t> rule_calls_;   // per rule automaton: whether a state of it calls a rule
   std::vector<uint32_t> row_;         // per state: where its row starts in transitions_
   std::vector<int32_t> transitions_;  // rows of next states, one entry per class
   std::vector<uint8_t> accepting_;

@@ -4,7 +4,18 @@
 
 namespace rs::grammar {
 
-void StateTokens::add_to(std::span<uint64_t> allowed) const {
+TokenSet TokenSet::of(std::vector<TokenId> tokens, size_t vocab_size) {
+  TokenSet set;
+  if (tokens.size() * 32 < vocab_size) {
+    set.listed = std::move(tokens);
+    return set;
+  }
+  set.bits.assign((vocab_size + 63) / 64, 0);
+  for (const TokenId t : tokens) set.bits[size_t(t) / 64] |= uint64_t(1) << (size_t(t) % 64);
+  return set;
+}
+
+void TokenSet::add_to(std::span<uint64_t> allowed) const {
   for (size_t i = 0; i < bits.size(); ++i) allowed[i] |= bits[i];
   for (const TokenId t : listed) allowed[size_t(t) / 64] |= uint64_t(1) << (size_t(t) % 64);
 }
@@ -20,6 +31,19 @@ const StateTokens& CompiledGrammar::tokens_from(uint32_t state) const {
   return *entry;
 }
 
+const FollowTokens& CompiledGrammar::tokens_after(uint32_t state, uint32_t caller) const {
+  const uint64_t key = uint64_t(state) << 32 | caller;
+  {
+    const std::lock_guard lock(mutex_);
+    if (const auto it = follow_cache_.find(key); it != follow_cache_.end()) return *it->second;
+  }
+  auto computed = std::make_unique<const FollowTokens>(compute_after(state, caller));  // takes tokens_from's lock
+  const std::lock_guard lock(mutex_);
+  std::unique_ptr<const FollowTokens>& entry = follow_cache_[key];
+  if (!entry) entry = std::move(computed);
+  return *entry;
+}
+
 size_t CompiledGrammar::cached_states() const {
   const std::lock_guard lock(mutex_);
   return cache_.size();
@@ -31,23 +55,33 @@ size_t CompiledGrammar::cached_states() const {
 StateTokens CompiledGrammar::compute(uint32_t state) const {
   StateTokens out;
   std::vector<TokenId> allowed;
-  if (automaton_.has_calls()) {
-    walk_with_stacks(state, allowed, out.ends);
+  if (automaton_.rule_calls(state)) {
+    walk_stacks(1, trie_->node_count(), {{state, kBottom}}, allowed, &out.ends);
   } else {
-    walk_states(state, allowed);
+    walk_one_state(state, allowed, out.ends);
   }
-  const size_t vocab = trie_->vocab_size();
-  if (allowed.size() * 32 < vocab) {
-    out.listed = std::move(allowed);
-  } else {
-    out.bits.assign((vocab + 63) / 64, 0);
-    for (const TokenId t : allowed) out.bits[size_t(t) / 64] |= uint64_t(1) << (size_t(t) % 64);
-  }
+  out.tokens = TokenSet::of(std::move(allowed), trie_->vocab_size());
   return out;
 }
 
-// Without calls a match is one state, and the walk one table lookup per trie node.
-void CompiledGrammar::walk_states(uint32_t state, std::vector<TokenId>& allowed) const {
+// The walk on from each of `state`'s ends, with the caller's state over nothing.
+FollowTokens CompiledGrammar::compute_after(uint32_t state, uint32_t caller) const {
+  const StateTokens& from = tokens_from(state);
+  FrameArena arena;
+  StackStepper stepper(automaton_, arena);
+  std::vector<Stack> callers;
+  stepper.expand({caller, kBottom}, callers);
+  FollowTokens out;
+  std::vector<TokenId> allowed;
+  for (const uint32_t end : from.ends) {
+    out.past_caller |= walk_stacks(end + 1, trie_->subtree_end(end), callers, allowed, nullptr);
+  }
+  out.tokens = TokenSet::of(std::move(allowed), trie_->vocab_size());
+  return out;
+}
+
+// Inside a rule that calls nothing a match is one state: one table lookup per trie node.
+void CompiledGrammar::walk_one_state(uint32_t state, std::vector<TokenId>& allowed, std::vector<uint32_t>& ends) const {
   const TokenTrie& trie = *trie_;
   std::vector<uint32_t> at_depth(trie.max_depth() + 1);
   at_depth[0] = state;
@@ -59,29 +93,38 @@ void CompiledGrammar::walk_states(uint32_t state, std::vector<TokenId>& allowed)
       continue;
     }
     for (const TokenId t : trie.tokens_at(n)) allowed.push_back(t);
+    if (automaton_.accepting(uint32_t(next)) && trie.subtree_end(n) > n + 1) ends.push_back(n);
     at_depth[depth] = uint32_t(next);
     n = automaton_.reads_bytes(uint32_t(next)) ? n + 1 : trie.subtree_end(n);
   }
 }
 
-void CompiledGrammar::walk_with_stacks(uint32_t state, std::vector<TokenId>& allowed,
-                                       std::vector<uint32_t>& ends) const {
+// The trie nodes [first, end) (a subtree, or the whole trie from node 1) read from `stacks` at the depth
+// above `first`. Records where a stack's bottom ends with children to come in `ends`, if given; returns
+// whether that happened.
+bool CompiledGrammar::walk_stacks(uint32_t first, uint32_t end, std::vector<Stack> stacks,
+                                  std::vector<TokenId>& allowed, std::vector<uint32_t>* ends) const {
   const TokenTrie& trie = *trie_;
   FrameArena arena;
   StackStepper stepper(automaton_, arena);
-  std::vector<std::vector<Stack>> at_depth(trie.max_depth() + 1);
-  at_depth[0] = {{state, kBottom}};
-  for (uint32_t n = 1; n < trie.node_count();) {
-    const uint32_t depth = trie.depth(n);
+  const uint32_t base = trie.depth(first) - 1;
+  std::vector<std::vector<Stack>> at_depth(trie.max_depth() + 1 - base);
+  at_depth[0] = std::move(stacks);
+  bool ended = false;
+  for (uint32_t n = first; n < end;) {
+    const uint32_t depth = trie.depth(n) - base;
     if (!stepper.step(at_depth[depth - 1], trie.byte(n), at_depth[depth])) {
       n = trie.subtree_end(n);
       continue;
     }
     for (const TokenId t : trie.tokens_at(n)) allowed.push_back(t);
-    const bool has_children = trie.subtree_end(n) > n + 1;
-    if (stepper.ended() && has_children) ends.push_back(n);
+    if (stepper.ended() && trie.subtree_end(n) > n + 1) {
+      ended = true;
+      if (ends) ends->push_back(n);
+    }
     n = at_depth[depth].empty() ? trie.subtree_end(n) : n + 1;
   }
+  return ended;
 }
 
 }  // namespace rs::grammar

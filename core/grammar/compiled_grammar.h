@@ -8,9 +8,9 @@
 // whose bytes the state's own rule (and the rules it calls) reads whole are
 // allowed whatever is below it on the stack, and are cached as a set; tokens
 // that run past the end of the rule depend on what follows the rule, and are
-// cached as the trie nodes where the rule can end, to be walked on with the
-// stack below at each step. A grammar without recursion is one rule, so
-// there every mask is a cached set.
+// cached as the trie nodes where the rule can end, and walked on with the
+// state the caller returns to, cached too by that pair. So after a few
+// tokens of a schema every mask is an OR of cached sets.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,18 +19,31 @@
 #include <vector>
 
 #include "core/grammar/automaton.h"
+#include "core/grammar/stacks.h"
 #include "core/grammar/token_trie.h"
 #include "core/sampler/sampling_params.h"
 
 namespace rs::grammar {
 
+// A set of tokens: a bitmap, or a list when it holds few.
+struct TokenSet {
+  std::vector<uint64_t> bits;
+  std::vector<TokenId> listed;
+
+  static TokenSet of(std::vector<TokenId> tokens, size_t vocab_size);
+  void add_to(std::span<uint64_t> allowed) const;
+};
+
 // The tokens a state allows on its own, and where its rule may end inside a token.
 struct StateTokens {
-  std::vector<uint64_t> bits;    // a set of tokens as a bitmap ...
-  std::vector<TokenId> listed;   // ... or, when few, as a list (the other one is empty)
-  std::vector<uint32_t> ends;    // trie nodes (with children) where the rule can end: walk on below
+  TokenSet tokens;
+  std::vector<uint32_t> ends;  // trie nodes (with children) where the rule can end: walk on below
+};
 
-  void add_to(std::span<uint64_t> allowed) const;
+// The tokens that end a state's rule and go on in the state its caller returns to.
+struct FollowTokens {
+  TokenSet tokens;
+  bool past_caller = false;  // some also end the caller's rule: where the caller was called too, walk them
 };
 
 class CompiledGrammar {
@@ -43,18 +56,24 @@ class CompiledGrammar {
   std::span<const TokenId> end_tokens() const { return end_tokens_; }
   // What `state` allows, computed on first use; safe from any thread.
   const StateTokens& tokens_from(uint32_t state) const;
+  // What `state` allows past the end of its rule when its caller returns to `caller` (a frame with
+  // nothing below it), computed on first use; safe from any thread.
+  const FollowTokens& tokens_after(uint32_t state, uint32_t caller) const;
   size_t cached_states() const;
 
  private:
   StateTokens compute(uint32_t state) const;
-  void walk_states(uint32_t state, std::vector<TokenId>& allowed) const;
-  void walk_with_stacks(uint32_t state, std::vector<TokenId>& allowed, std::vector<uint32_t>& ends) const;
+  FollowTokens compute_after(uint32_t state, uint32_t caller) const;
+  void walk_one_state(uint32_t state, std::vector<TokenId>& allowed, std::vector<uint32_t>& ends) const;
+  bool walk_stacks(uint32_t first_node, uint32_t end_node, std::vector<Stack> stacks, std::vector<TokenId>& allowed,
+                   std::vector<uint32_t>* ends) const;
 
   Automaton automaton_;
   std::shared_ptr<const TokenTrie> trie_;
   std::vector<TokenId> end_tokens_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<uint32_t, std::unique_ptr<const StateTokens>> cache_;
+  mutable std::unordered_map<uint64_t, std::unique_ptr<const FollowTokens>> follow_cache_;
 };
 
 }  // namespace rs::grammar

@@ -146,8 +146,10 @@ ExprId Grammar::choice(std::vector<ExprId> items) {
 }
 
 ExprId Grammar::repeat(ExprId item, uint32_t min, uint32_t max) {
-  if (min > max) throw GrammarError("a repetition's minimum " + std::to_string(min) + " is above its maximum " +
-                                    std::to_string(max));
+  if (min > max) {
+    throw GrammarError("a repetition's minimum " + std::to_string(min) + " is above its maximum " +
+                       std::to_string(max));
+  }
   if (min == 1 && max == 1) return item;
   return add(Expr{ExprKind::repeat, {}, {item}, min, max});
 }

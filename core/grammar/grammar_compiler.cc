@@ -44,8 +44,8 @@ Grammar grammar_from(SourceKind kind, std::string_view text) {
   throw GrammarError("unknown kind of grammar");
 }
 
-GrammarCompiler::GrammarCompiler(std::function<std::vector<std::string>()> token_bytes,
-                                 std::vector<TokenId> end_tokens, size_t capacity)
+GrammarCompiler::GrammarCompiler(std::function<std::vector<std::string>()> token_bytes, std::vector<TokenId> end_tokens,
+                                 size_t capacity)
     : token_bytes_(std::move(token_bytes)), end_tokens_(std::move(end_tokens)), capacity_(capacity) {}
 
 std::shared_ptr<const TokenTrie> GrammarCompiler::trie() {

@@ -41,7 +41,7 @@ class Matcher final : public sampler::Constraint {
   StackStepper stepper_;
   std::vector<Stack> stacks_, next_;
   bool complete_ = false;
-  bool ended_ = false;  // an end token was accepted
+  bool ended_ = false;                    // an end token was accepted
   std::vector<std::vector<Stack>> walk_;  // per depth below an end node
 };
 

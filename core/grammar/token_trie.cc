@@ -20,8 +20,8 @@ TokenTrie::TokenTrie(std::vector<std::string> token_bytes) : token_bytes_(std::m
   std::string_view previous;
   for (const TokenId id : order) {
     const std::string_view bytes = token_bytes_[size_t(id)];
-    const size_t common = size_t(std::mismatch(previous.begin(), previous.end(), bytes.begin(), bytes.end()).first -
-                                 previous.begin());
+    const size_t common =
+        size_t(std::mismatch(previous.begin(), previous.end(), bytes.begin(), bytes.end()).first - previous.begin());
     path.resize(common + 1);
     for (size_t d = common; d < bytes.size(); ++d) {
       path.push_back(uint32_t(byte_.size()));

@@ -2,7 +2,8 @@
 // One sequence's sampler: turns a row of logits into the next token.
 //
 // The chain, llama.cpp's default order where the parameters overlap:
-//   constraint mask (structured output: tokens it does not allow get -inf) -> logit_bias -> repetition / presence / frequency penalties -> greedy argmax
+//   constraint (structured output: the tokens it does not allow get -inf) ->
+//   logit_bias -> repetition / presence / frequency penalties -> greedy argmax
 //   when temperature is 0, else -> top-k -> top-p -> min-p -> temperature ->
 //   softmax -> draw.
 // The bias comes before the penalties as in llama.cpp (its logit_bias sampler

@@ -16,7 +16,8 @@ namespace {
 Grammar nested_lists() {
   Grammar g;
   const RuleId value = g.declare("value");
-  const ExprId items = g.sequence({g.reference(value), g.repeat(g.sequence({g.byte(','), g.reference(value)}), 0, kUnbounded)});
+  const ExprId items =
+      g.sequence({g.reference(value), g.repeat(g.sequence({g.byte(','), g.reference(value)}), 0, kUnbounded)});
   const ExprId list = g.sequence({g.byte('['), g.optional(items), g.byte(']')});
   const ExprId number = g.repeat(g.byte_range('0', '9'), 1, kUnbounded);
   const ExprId text = g.sequence({g.byte('"'), g.repeat(g.byte_range('a', 'c'), 0, kUnbounded), g.byte('"')});
@@ -44,15 +45,16 @@ bool reads_whole(const std::shared_ptr<const CompiledGrammar>& grammar, std::str
   return m.read(text) && m.complete();
 }
 
-std::shared_ptr<const CompiledGrammar> compiled(const Grammar& g, std::vector<std::string> vocab, std::vector<TokenId> ends) {
-  return std::make_shared<const CompiledGrammar>(Automaton::compile(g), std::make_shared<const TokenTrie>(std::move(vocab)),
-                                                 std::move(ends));
+std::shared_ptr<const CompiledGrammar> compiled(const Grammar& g, std::vector<std::string> vocab,
+                                                std::vector<TokenId> ends) {
+  return std::make_shared<const CompiledGrammar>(Automaton::compile(g),
+                                                 std::make_shared<const TokenTrie>(std::move(vocab)), std::move(ends));
 }
 
 TEST(MatcherTest, ReadsExactlyWhatTheGrammarMatches) {
   std::mt19937 rng(7);
-  for (const auto& [grammar, alphabet] : {std::pair{nested_lists(), std::string_view("[],1\"ab")},
-                                          std::pair{words(), std::string_view("x ab!")}}) {
+  for (const auto& [grammar, alphabet] :
+       {std::pair{nested_lists(), std::string_view("[],1\"ab")}, std::pair{words(), std::string_view("x ab!")}}) {
     const auto g = compiled(grammar, {}, {});
     int accepted = 0;
     for (int i = 0; i < 20000; ++i) {

@@ -43,7 +43,8 @@ std::optional<Vocabulary> load(const std::string& file) {
   const tokenizer::Tokenizer tok(tokenizer::vocab_from_metadata(model::read_gguf(path).metadata, path));
   std::vector<std::string> bytes(tok.vocab().size());
   for (size_t id = 0; id < bytes.size(); ++id) bytes[id] = tok.piece(TokenId(id));
-  return Vocabulary{std::make_shared<const TokenTrie>(std::move(bytes)), tokenizer::end_of_generation_tokens(tok.vocab())};
+  return Vocabulary{std::make_shared<const TokenTrie>(std::move(bytes)),
+                    tokenizer::end_of_generation_tokens(tok.vocab())};
 }
 
 bool has(const std::vector<uint64_t>& bits, TokenId t) { return (bits[size_t(t) / 64] >> (t % 64)) & 1; }
@@ -59,8 +60,8 @@ void walk(const std::shared_ptr<const CompiledGrammar>& grammar, uint32_t seed, 
     std::vector<TokenId> choices;
     for (TokenId t = 0; t < TokenId(trie.vocab_size()); ++t) {
       const bool expected = !trie.token_bytes(t).empty() && m.can_read(trie.token_bytes(t));
-      ASSERT_EQ(has(allowed, t), expected || (m.complete() && std::count(grammar->end_tokens().begin(),
-                                                                            grammar->end_tokens().end(), t)))
+      ASSERT_EQ(has(allowed, t),
+                expected || (m.complete() && std::count(grammar->end_tokens().begin(), grammar->end_tokens().end(), t)))
           << "after '" << text << "', token " << t << " '" << trie.token_bytes(t) << "'";
       if (expected) choices.push_back(t);
     }
