@@ -50,11 +50,12 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The pinned OpenAI SDK for tests/sdk (from its package-lock.json). On a developer's machine a
+# The pinned OpenAI SDK and zod (its structured-output helper's schema library) for tests/sdk
+# (from its package-lock.json). On a developer's machine a
 # failure here (no registry access, say) is a warning and the OpenAiSdk test skips; under CI
 # (CI set to anything) nothing may skip, so it is an error.
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [[ ! -d "$repo_root/tests/sdk/node_modules/openai" ]]; then
+if [[ ! -d "$repo_root/tests/sdk/node_modules/openai" || ! -d "$repo_root/tests/sdk/node_modules/zod" ]]; then
   if ! npm_log=$(npm ci --prefix "$repo_root/tests/sdk" --no-audit --no-fund --loglevel=error 2>&1); then
     if [[ -n "${CI:-}" ]]; then
       echo "install-deps: error: could not install the OpenAI SDK (npm ci --prefix tests/sdk), which CI must run:" >&2

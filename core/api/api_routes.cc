@@ -7,6 +7,7 @@
 #include "core/api/embeddings.h"
 #include "core/api/openai_response.h"
 #include "core/api/prompt.h"
+#include "core/api/structured_output.h"
 #include "core/base/json_write.h"
 
 namespace rs::api {
@@ -156,6 +157,10 @@ void Api::complete(io::Request& request, io::Reply reply, Endpoint endpoint) {
     if (const auto error = parsed.sampling.validate(model->tokenizer->vocab().size())) {
       throw ApiError(400, *error, error->substr(0, error->find_first_of(" :")));
     }
+    if (parsed.constraint.kind && !model->grammars) {
+      throw ApiError(400, "this server does not constrain output", parsed.constraint.param);
+    }
+    if (model->grammars) compile_constraint(parsed, *model->grammars);
     std::vector<PreparedPrompt> prompts = prepare_prompts(parsed, *model);
     SemanticCache* semantic = semantic_.load(std::memory_order_acquire);
     std::optional<SemanticQuery> query;

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <random>
 
+#include "core/api/forced_tool_calls.h"
+
 namespace rs::api {
 namespace {
 
@@ -14,6 +16,19 @@ std::string response_id(Endpoint endpoint) {
   thread_local std::mt19937_64 random{std::random_device{}()};
   return fmt::format("{}{:016x}{:08x}", endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-", random(),
                      uint32_t(random()));
+}
+
+// What reads a chat choice's tool calls: the model's own format ("auto") or the output a schema forced; none
+// when the request offers no function to call.
+std::unique_ptr<ToolCallReader> tool_call_reader(const CompletionRequest& request, ToolCallFormat format) {
+  switch (request.tool_choice.kind) {
+    case ToolChoice::Kind::none: return nullptr;
+    case ToolChoice::Kind::automatic:
+      return native_tool_call_reader(format, request.parallel_tool_calls ? UINT32_MAX : 1);
+    case ToolChoice::Kind::required:
+    case ToolChoice::Kind::named: return forced_tool_call_reader(request.tool_choice, format);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -37,9 +52,16 @@ Completion::Completion(const ServingModel& model, ShardStreams& streams, Complet
       Choice& c = choices_.emplace_back(*model_.tokenizer, request_.sampling.stop);
       c.request = streams_.next_request_id();
       c.prompt = p;
+      c.tool_reader = tool_call_reader(request_, model_.tool_call_format);
     }
   }
   remaining_ = uint32_t(choices_.size());
+  if (request_.tool_choice.kind == ToolChoice::Kind::automatic) {
+    for (const std::string_view marker : tool_call_markers(model_.tool_call_format)) {
+      const tokenizer::TokenId id = model_.tokenizer->vocab().id_of(marker);
+      if (id >= 0 && model_.tokenizer->piece(id).empty()) tool_markers_.emplace_back(id, marker);
+    }
+  }
 }
 
 void Completion::start() {
@@ -132,6 +154,9 @@ void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
     ++c.tokens;
   } else if (event.token != engine::kNoToken) {
     text = c.decoder.push(event.token);
+    for (const auto& [id, marker] : tool_markers_) {
+      if (event.token == id) text += marker;
+    }
     TokenLogprob logprob;
     if (request_.sampling.logprobs) logprob = logprob_of(event.token, event.logprob, event.top);
     c.held.push_back({c.decoded_bytes, std::move(logprob)});
@@ -147,7 +172,7 @@ void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
   } else if (event.finish != engine::Finish::none) {
     out.emit += c.stop.finish();
     release(c, SIZE_MAX);
-    emit(c, out.emit, stop_token ? "stop" : "length");
+    emit(c, out.emit, event.finish == engine::Finish::length ? "length" : "stop");
   } else {
     release(c, c.emitted_bytes + out.emit.size());
     emit(c, out.emit, "");
@@ -156,23 +181,49 @@ void Completion::on_event(uint32_t choice, engine::TokenEvent& event) {
 
 void Completion::emit(Choice& c, std::string_view text, std::string_view finish_reason) {
   c.emitted_bytes += text.size();
+  if (!c.tool_reader) {
+    deliver(c, text, {}, finish_reason);
+    return;
+  }
+  ToolCallDelta delta;
+  c.tool_reader->push(text, delta);
+  if (!finish_reason.empty()) {
+    c.tool_reader->finish(delta);
+    if (finish_reason == "stop" && c.tool_reader->finish_as_tool_calls()) finish_reason = "tool_calls";
+  }
+  deliver(c, delta.content, delta.calls, finish_reason);
+}
+
+// A stream sends content, then each piece of a tool call in a chunk of its own, as OpenAI streams them: the
+// logprobs of the tokens since the last chunk go with the first, finish_reason with the last.
+void Completion::deliver(Choice& c, std::string_view text, std::span<const ToolCallFragment> calls,
+                         std::string_view finish_reason) {
   if (request_.stream) {
-    if (!text.empty() || !finish_reason.empty() || !c.logprobs.empty()) {
+    const bool content_chunk = !text.empty() || (calls.empty() && (!finish_reason.empty() || !c.logprobs.empty()));
+    const size_t chunks = size_t(content_chunk) + calls.size();
+    for (size_t k = 0; k < chunks; ++k) {
       ChunkPiece piece;
       piece.index = uint32_t(&c - choices_.data());
-      piece.text = text;
-      piece.finish_reason = finish_reason;
+      if (content_chunk && k == 0) piece.text = text;
+      else piece.tool_call = &calls[k - size_t(content_chunk)];
+      if (k + 1 == chunks) piece.finish_reason = finish_reason;
       piece.logprobs = request_.sampling.logprobs;
-      piece.tokens = c.logprobs;
-      piece.text_offsets = c.offsets;
+      if (k == 0) {
+        piece.tokens = c.logprobs;
+        piece.text_offsets = c.offsets;
+      }
       const bool sent = send_chunk(piece);
-      c.logprobs.clear();
-      c.offsets.clear();
+      if (k == 0) {
+        c.logprobs.clear();
+        c.offsets.clear();
+      }
       if (!sent) {  // gone, or too slow to keep up: stop generating for it
         on_client_gone();
         return;
       }
     }
+  } else {
+    for (const ToolCallFragment& fragment : calls) add_fragment(c.tool_calls, fragment);
   }
   if (!request_.stream || on_answer_) c.text.append(text);  // a stream keeps its text only for on_answer
   if (!finish_reason.empty()) finish(c, finish_reason);
@@ -187,9 +238,9 @@ bool Completion::send_chunk(const ChunkPiece& piece) {
 
 void Completion::finish(Choice& c, std::string_view finish_reason) {
   c.finish_reason = finish_reason;
-  streams_.outcomes().count(finish_reason == "stop"     ? Outcome::stop
-                            : finish_reason == "length" ? Outcome::length
-                                                        : Outcome::abort);
+  streams_.outcomes().count(finish_reason == "stop" || finish_reason == "tool_calls" ? Outcome::stop
+                            : finish_reason == "length"                            ? Outcome::length
+                                                                                   : Outcome::abort);
   if (--remaining_ == 0) complete();
 }
 
@@ -222,7 +273,7 @@ void Completion::complete() {
     for (uint32_t i = 0; i < choices_.size(); ++i) {
       Choice& c = choices_[i];
       results.push_back({i, std::move(c.text), c.finish_reason, request_.sampling.logprobs, std::move(c.logprobs),
-                         std::move(c.offsets)});
+                         std::move(c.offsets), std::move(c.tool_calls)});
     }
     io::Response response;
     std::string body;

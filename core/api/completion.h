@@ -1,13 +1,16 @@
 #pragma once
 // One /v1/chat/completions or /v1/completions request on its shard: its
 // choices run as engine requests; their tokens are detokenized as they come,
-// cut at stop strings, and sent as SSE chunks (stream: true) or gathered into
-// one response. A client that goes away cancels every choice at once.
+// cut at stop strings, read for tool calls when the request offers tools, and
+// sent as SSE chunks (stream: true) or gathered into one response. A client
+// that goes away cancels every choice at once.
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/api/admission.h"
@@ -64,6 +67,8 @@ class Completion final : public ChoiceEvents, public std::enable_shared_from_thi
     size_t decoded_bytes = 0;            // generated text decoded so far
     size_t emitted_bytes = 0;            // generated text gone out (or kept) so far
     std::string finish_reason;           // "" while running
+    std::unique_ptr<ToolCallReader> tool_reader;  // chat with tools to call; null otherwise
+    std::vector<ToolCall> tool_calls;             // non-streaming: the calls so far
   };
 
   void on_client_gone();
@@ -74,8 +79,12 @@ class Completion final : public ChoiceEvents, public std::enable_shared_from_thi
   void add_prompt_logprobs(Choice& c, const std::vector<sampler::Sampled>& scores);
   // Moves the held tokens whose text starts before `end` (bytes of generated text) into the output.
   void release(Choice& c, size_t end);
-  // Text (possibly empty) for choice `c`, and its end when finish_reason is set.
+  // Text (possibly empty) for choice `c`, and its end when finish_reason is set: read for tool calls, then
+  // delivered.
   void emit(Choice& c, std::string_view text, std::string_view finish_reason);
+  // Sends (streaming) or keeps content and pieces of tool calls of `c`.
+  void deliver(Choice& c, std::string_view text, std::span<const ToolCallFragment> calls,
+               std::string_view finish_reason);
   bool send_chunk(const ChunkPiece& piece);  // false: the client is gone or too slow
   void finish(Choice& c, std::string_view finish_reason);
   void complete();  // every choice is done: the response ends
@@ -91,6 +100,8 @@ class Completion final : public ChoiceEvents, public std::enable_shared_from_thi
   uint32_t remaining_ = 0;
   bool ended_ = false;  // the response is complete (or the client gone)
   std::string chunk_;   // reused for every chunk
+  // The tool call format's markers that are control tokens: the detokenizer drops them, the reader needs them.
+  std::vector<std::pair<tokenizer::TokenId, std::string_view>> tool_markers_;
   AnswerHook on_answer_;
 };
 

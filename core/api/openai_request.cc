@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
+#include "core/api/forced_tool_calls.h"
 #include "core/base/json_write.h"
 
 namespace rs::api {
@@ -15,8 +17,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// Bounds on client-given counts that the header does not name (OpenAI allows 300 logit_bias entries).
+// Bounds on client-given counts that the header does not name (OpenAI allows 300 logit_bias entries, 128 tools).
 constexpr size_t kMaxLogitBias = 1024;
+constexpr size_t kMaxTools = 128;
 constexpr size_t kMaxStopTokenIds = 1024;
 constexpr int64_t kMaxTokenId = std::numeric_limits<int32_t>::max();
 constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
@@ -27,7 +30,7 @@ constexpr size_t kMaxQuotedBytes = 40;
 
 // The fields we read, and those we refuse until they are implemented; a body's other fields are ignored.
 enum Field : size_t {
-  kModel, kMessages, kTools, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
+  kModel, kMessages, kTools, kParallelToolCalls, kAddGenerationPrompt, kPrompt, kEcho, kN, kStream, kStreamOptions,
   kMaxTokens, kMaxCompletionTokens, kTemperature, kTopP, kTopK, kMinP, kPresencePenalty,
   kFrequencyPenalty, kRepetitionPenalty, kSeed, kLogitBias, kStop, kStopTokenIds, kIgnoreEos,
   kSkipSpecialTokens, kLogprobs, kTopLogprobs, kUser, kCacheSalt, kCache,
@@ -36,7 +39,7 @@ enum Field : size_t {
   kFieldCount
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "model", "messages", "tools", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
+    "model", "messages", "tools", "parallel_tool_calls", "add_generation_prompt", "prompt", "echo", "n", "stream", "stream_options",
     "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "presence_penalty",
     "frequency_penalty", "repetition_penalty", "seed", "logit_bias", "stop", "stop_token_ids", "ignore_eos",
     "skip_special_tokens", "logprobs", "top_logprobs", "user", "cache_salt", "cache",
@@ -192,32 +195,236 @@ std::string array_of_objects(element value, std::string_view path, bool allow_em
   return simdjson::minify(value);
 }
 
-constexpr std::string_view kStructuredOutputIsComing = "is not supported yet (structured output is coming); omit it";
-
-void refuse_response_format(element value) {
-  element type;
-  if (value.type() != element_type::OBJECT || value.at_key("type").get(type) ||
-      type.type() != element_type::STRING) {
-    fail("response_format", R"(an object such as {"type":"text"})", value);
-  }
-  if (type.get_string().value_unsafe() == "text") return;
-  fail("response_format", fmt::format(R"("response_format" of type {} {} or send {{"type":"text"}})", describe(type),
-                                      kStructuredOutputIsComing));
+// The text of a schema given as an object (or, as vLLM also takes it, as a string holding one).
+std::string schema_text(element value, std::string_view path) {
+  if (value.type() == element_type::OBJECT || value.type() == element_type::BOOL) return simdjson::minify(value);
+  if (value.type() == element_type::STRING) return std::string(value.get_string().value_unsafe());
+  fail(path, "a JSON Schema (an object)", value);
 }
 
-// `tools` (or legacy `functions`) are refused unless `choice` (tool_choice or function_call) is "none": then the
-// model is not asked to call them, and the template may still show them.
-void refuse_tool_calls(const Fields& fields, Field tools, Field choice) {
-  const std::optional<element>& chosen = fields[choice];
+std::string choices_text(element value, std::string_view path) {
+  if (value.type() != element_type::ARRAY) fail(path, "an array of strings", value);
+  size_t index = 0;
+  const simdjson::dom::array items = value.get_array().value_unsafe();  // a local: the loop outlives a temporary
+  for (const element item : items) string(item, indexed(path, index++));
+  return simdjson::minify(value);
+}
+
+OutputConstraint constraint(grammar::SourceKind kind, std::string text, std::string_view param) {
+  return {kind, std::move(text), std::string(param)};
+}
+
+// A constraint given as one value: a schema, a regex, choices or a GBNF grammar.
+OutputConstraint constraint_of(grammar::SourceKind kind, element value, std::string_view path) {
+  using grammar::SourceKind;
+  switch (kind) {
+    case SourceKind::json_schema: return constraint(kind, schema_text(value, path), path);
+    case SourceKind::choice: return constraint(kind, choices_text(value, path), path);
+    default: return constraint(kind, std::string(string(value, path)), path);
+  }
+}
+
+// OpenAI's response_format; llama.cpp also takes {"type":"json_object","schema":{…}}.
+OutputConstraint response_format(element value) {
+  element type;
+  if (value.type() != element_type::OBJECT || value.at_key("type").get(type) || type.type() != element_type::STRING) {
+    fail("response_format", R"(an object such as {"type":"json_object"})", value);
+  }
+  const std::string_view kind = type.get_string().value_unsafe();
+  if (kind == "text") return {};
+  if (kind == "json_object") {
+    element schema;
+    if (!value.at_key("schema").get(schema) && !schema.is_null()) {
+      return constraint(grammar::SourceKind::json_schema, schema_text(schema, "response_format.schema"),
+                        "response_format.schema");
+    }
+    return constraint(grammar::SourceKind::json_object, "", "response_format");
+  }
+  if (kind != "json_schema") {
+    fail("response_format.type", R"("text", "json_object" or "json_schema")", type);
+  }
+  element json_schema, schema;
+  if (value.at_key("json_schema").get(json_schema) || json_schema.type() != element_type::OBJECT) {
+    fail("response_format.json_schema",
+         R"("response_format.json_schema" must be an object such as {"name":"answer","schema":{…}})");
+  }
+  if (json_schema.at_key("schema").get(schema) || schema.is_null()) {
+    // OpenAI's schema is optional; without one any JSON object will do.
+    return constraint(grammar::SourceKind::json_object, "", "response_format.json_schema");
+  }
+  return constraint(grammar::SourceKind::json_schema, schema_text(schema, "response_format.json_schema.schema"),
+                    "response_format.json_schema.schema");
+}
+
+// vLLM's structured_outputs object: exactly one of json, regex, choice, grammar, json_object.
+OutputConstraint structured_outputs(element value) {
+  using grammar::SourceKind;
+  static constexpr std::pair<std::string_view, SourceKind> kKeys[] = {
+      {"json", SourceKind::json_schema}, {"regex", SourceKind::regex}, {"choice", SourceKind::choice},
+      {"grammar", SourceKind::gbnf}};
+  if (value.type() != element_type::OBJECT) fail("structured_outputs", "an object", value);
+  OutputConstraint found;
+  const simdjson::dom::object keys = value.get_object().value_unsafe();
+  for (const auto& [key, item] : keys) {
+    if (item.is_null()) continue;
+    const std::string path = fmt::format("structured_outputs.{}", key);
+    OutputConstraint next;
+    if (key == "json_object") {
+      if (!boolean(item, path)) continue;
+      next = constraint(SourceKind::json_object, "", path);
+    } else {
+      const auto* known =
+          std::find_if(std::begin(kKeys), std::end(kKeys), [&](const auto& k) { return k.first == key; });
+      if (known == std::end(kKeys)) {
+        fail(path, fmt::format(R"("{}" is not supported: give json, regex, choice, grammar or json_object)", path));
+      }
+      next = constraint_of(known->second, item, path);
+    }
+    if (found.kind) fail(path, fmt::format(R"("{}" cannot be combined with "{}": give one)", path, found.param));
+    found = std::move(next);
+  }
+  return found;
+}
+
+// The one output constraint a request gives, in whichever server's dialect; two are a 400.
+OutputConstraint output_constraint(const Fields& fields) {
+  using grammar::SourceKind;
+  // vLLM's guided_* and llama.cpp's grammar and json_schema: one value each.
+  static constexpr std::pair<Field, SourceKind> kSingleFields[] = {
+      {kGuidedJson, SourceKind::json_schema}, {kGuidedRegex, SourceKind::regex},
+      {kGuidedChoice, SourceKind::choice},    {kGuidedGrammar, SourceKind::gbnf},
+      {kGrammar, SourceKind::gbnf},           {kJsonSchema, SourceKind::json_schema}};
+  OutputConstraint found;
+  const auto take = [&](OutputConstraint next, Field field) {
+    if (!next.kind) return;
+    if (found.kind) {
+      fail(kFieldNames[field], fmt::format(R"("{}" cannot be combined with "{}": give one output constraint)",
+                                           kFieldNames[field], found.param));
+    }
+    found = std::move(next);
+  };
+  if (const auto& v = fields[kResponseFormat]) take(response_format(*v), kResponseFormat);
+  if (const auto& v = fields[kStructuredOutputs]) take(structured_outputs(*v), kStructuredOutputs);
+  for (const auto& [field, kind] : kSingleFields) {
+    if (const auto& v = fields[field]) take(constraint_of(kind, *v, kFieldNames[field]), field);
+  }
+  return found;
+}
+
+// OpenAI's rule for function names.
+bool valid_function_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::ranges::all_of(name, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// `object`'s member `field`; none when absent or null.
+std::optional<element> member(element object, std::string_view field) {
+  element value;
+  if (object.at_key(field).get(value) || value.is_null()) return std::nullopt;
+  return value;
+}
+
+Tool parse_tool(element item, const std::string& path) {
+  static constexpr std::string_view kExpected = R"(an object such as {"type":"function","function":{"name":"f"}})";
+  if (item.type() != element_type::OBJECT) fail(path, kExpected, item);
+  // vLLM takes a tool without "type" as a function, as it is the only kind.
+  if (const auto type = member(item, "type"); type && (type->type() != element_type::STRING ||
+                                                       type->get_string().value_unsafe() != "function")) {
+    fail(path + ".type", R"("function")", *type);
+  }
+  const std::optional<element> function = member(item, "function");
+  if (!function) fail(path + ".function", fmt::format(R"("{}.function" is required: {})", path, kExpected));
+  if (function->type() != element_type::OBJECT) fail(path + ".function", "an object", *function);
+  Tool tool;
+  const std::string name_path = path + ".function.name";
+  const std::optional<element> name = member(*function, "name");
+  if (!name) fail(name_path, fmt::format(R"("{}" is required)", name_path));
+  tool.name = string(*name, name_path);
+  if (!valid_function_name(tool.name)) {
+    fail(name_path, "a name of 1 to 64 letters, digits, underscores and dashes", *name);
+  }
+  if (const auto description = member(*function, "description")) {
+    tool.description = string(*description, path + ".function.description");
+  }
+  tool.parameters_json = R"({"type":"object","properties":{}})";  // OpenAI's: a function that takes nothing
+  if (const auto parameters = member(*function, "parameters")) {
+    if (parameters->type() != element_type::OBJECT) {
+      fail(path + ".function.parameters", "a JSON Schema object", *parameters);
+    }
+    tool.parameters_json = simdjson::minify(*parameters);
+  }
+  if (const auto strict = member(*function, "strict")) boolean(*strict, path + ".function.strict");
+  return tool;
+}
+
+std::vector<Tool> parse_tools(element value) {
+  if (value.type() != element_type::ARRAY) fail("tools", "an array of tools", value);
+  std::vector<Tool> tools;
+  const simdjson::dom::array items = value.get_array().value_unsafe();
+  for (const element item : items) {
+    if (tools.size() == kMaxTools) fail("tools", fmt::format("\"tools\" holds more than {} tools", kMaxTools));
+    const std::string path = indexed("tools", tools.size());
+    Tool tool = parse_tool(item, path);
+    for (size_t i = 0; i < tools.size(); ++i) {
+      if (tools[i].name == tool.name) {
+        fail(path + ".function.name", fmt::format(R"("{}.function.name" is {}, as is tools[{}]'s: function names )"
+                                                  R"(must be unique)",
+                                                  path, json::quote(tool.name), i));
+      }
+    }
+    tools.push_back(std::move(tool));
+  }
+  return tools;
+}
+
+// tool_choice: "none", "auto", "required" or {"type":"function","function":{"name":…}} naming one of `tools`.
+ToolChoice parse_tool_choice(const std::optional<element>& value, const std::vector<Tool>& tools) {
+  using Kind = ToolChoice::Kind;
+  static constexpr std::string_view kExpected =
+      R"("none", "auto", "required" or {"type":"function","function":{"name":…}})";
+  // "auto" with nothing to call is "none": only a choice that cannot be met is refused.
+  const Kind automatic = tools.empty() ? Kind::none : Kind::automatic;
+  if (!value) return {automatic, ""};
+  if (value->type() == element_type::STRING) {
+    const std::string_view text = value->get_string().value_unsafe();
+    if (text == "none") return {Kind::none, ""};
+    if (text == "auto") return {automatic, ""};
+    if (text != "required") fail("tool_choice", kExpected, *value);
+    if (tools.empty()) fail("tool_choice", R"("tool_choice" "required" needs "tools": there is no function to call)");
+    return {Kind::required, ""};
+  }
+  if (value->type() != element_type::OBJECT) fail("tool_choice", kExpected, *value);
+  const std::optional<element> type = member(*value, "type");
+  if (!type || type->type() != element_type::STRING || type->get_string().value_unsafe() != "function") {
+    fail("tool_choice.type", R"("tool_choice.type" must be "function")");
+  }
+  const std::optional<element> function = member(*value, "function");
+  const std::optional<element> name = function ? member(*function, "name") : std::nullopt;
+  if (!name) fail("tool_choice.function.name", R"("tool_choice.function.name" is required: the function to call)");
+  std::string named(string(*name, "tool_choice.function.name"));
+  if (std::ranges::none_of(tools, [&](const Tool& tool) { return tool.name == named; })) {
+    fail("tool_choice.function.name",
+         fmt::format(R"("tool_choice.function.name" is {}, which is none of the functions in "tools")",
+                     describe(*name)));
+  }
+  return {Kind::named, std::move(named)};
+}
+
+// Legacy `functions` are refused unless function_call is "none": then the model is not asked to call them.
+void refuse_functions(const Fields& fields) {
+  const std::optional<element>& chosen = fields[kFunctionCall];
   const bool none = chosen && chosen->type() == element_type::STRING && chosen->get_string().value_unsafe() == "none";
-  if (chosen && !none) fail(kFieldNames[choice], R"("none" or absent (tool calling is not supported yet))", *chosen);
-  const std::optional<element>& given = fields[tools];
+  if (chosen && !none) {
+    fail("function_call", R"("none" or absent (legacy "functions" are not supported: use "tools" and )"
+                          R"("tool_choice"))",
+         *chosen);
+  }
+  const std::optional<element>& given = fields[kFunctions];
   if (!given) return;
-  array_of_objects(*given, kFieldNames[tools], true);
+  array_of_objects(*given, "functions", true);
   if (none || given->get_array().value_unsafe().size() == 0) return;
-  fail(kFieldNames[tools], fmt::format(R"("{}" is not supported yet (tool calling is coming); omit it or send "{}": )"
-                                       R"("none")",
-                                       kFieldNames[tools], kFieldNames[choice]));
+  fail("functions", R"(legacy "functions" are not supported: send them as "tools" (or send "function_call": "none"))");
 }
 
 void refuse_best_of(element value) {
@@ -240,17 +447,11 @@ void refuse_modalities(element value) {
 // Fields a client would depend on that we do not implement yet: a request that uses one is refused, never
 // answered as if it had not asked.
 void refuse_unimplemented(const Fields& fields, Endpoint endpoint) {
-  if (const auto& v = fields[kResponseFormat]) refuse_response_format(*v);
-  for (const Field f : {kGuidedJson, kGuidedRegex, kGuidedChoice, kGuidedGrammar, kStructuredOutputs, kGrammar,
-                        kJsonSchema}) {
-    if (fields[f]) fail(kFieldNames[f], fmt::format(R"("{}" {})", kFieldNames[f], kStructuredOutputIsComing));
-  }
   if (const auto& v = fields[kBestOf]) refuse_best_of(*v);
   if (const auto& v = fields[kModalities]) refuse_modalities(*v);
   if (fields[kAudio]) fail("audio", R"("audio" output is not supported: this model writes text only; omit it)");
   if (endpoint == Endpoint::chat) {
-    refuse_tool_calls(fields, kTools, kToolChoice);
-    refuse_tool_calls(fields, kFunctions, kFunctionCall);
+    refuse_functions(fields);
   } else if (const auto& v = fields[kSuffix]) {
     if (!string(*v, "suffix").empty()) {
       fail("suffix", R"("suffix" is not supported yet (no insertion after the completion); omit it or send "")");
@@ -340,7 +541,14 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     const auto& messages = present(kMessages);
     if (!messages) fail("messages", "\"messages\" is required: a non-empty array of message objects");
     request.messages_json = array_of_objects(*messages, "messages", false);
-    if (const auto& v = present(kTools)) request.tools_json = array_of_objects(*v, "tools", true);
+    if (const auto& v = present(kTools)) {
+      request.tools = parse_tools(*v);
+      request.tools_json = simdjson::minify(*v);
+    }
+    request.tool_choice = parse_tool_choice(present(kToolChoice), request.tools);
+    if (const auto& v = present(kParallelToolCalls)) {
+      request.parallel_tool_calls = boolean(*v, "parallel_tool_calls");
+    }
     if (const auto& v = present(kAddGenerationPrompt)) {
       request.add_generation_prompt = boolean(*v, "add_generation_prompt");
     }
@@ -444,6 +652,19 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   if (const auto& v = present(kUser)) request.user = string(*v, "user");
   if (const auto& v = present(kCacheSalt)) request.cache_salt = string(*v, "cache_salt");
   if (const auto& v = present(kCache)) request.semantic_cache = boolean(*v, "cache");
+  request.constraint = output_constraint(fields);
+  if (forces_tool_call(request.tool_choice)) {
+    if (request.constraint.kind) {
+      const std::string_view field = std::string_view(request.constraint.param).substr(
+          0, request.constraint.param.find('.'));  // "response_format", not "response_format.json_schema.schema"
+      fail("tool_choice", fmt::format(R"("tool_choice" "required" or a named function cannot be combined with "{}": )"
+                                      R"(both constrain the output)",
+                                      field));
+    }
+    request.constraint = {grammar::SourceKind::json_schema,
+                          forced_tool_call_schema(request.tools, request.tool_choice, request.parallel_tool_calls),
+                          "tool_choice"};
+  }
   refuse_unimplemented(fields, endpoint);
   return request;
 }

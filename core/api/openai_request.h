@@ -3,7 +3,7 @@
 // simdjson into what the engine needs. Unknown fields are ignored, as OpenAI's
 // and vLLM's servers ignore them; a field of the wrong type or out of range is
 // an ApiError naming it. Fields a client would depend on that are not
-// implemented yet (structured output, tool calls, suffix, best_of > 1, audio)
+// implemented yet (legacy functions, suffix, best_of > 1, audio)
 // are refused, never ignored. Sizes come from the client: every count is bounded.
 #include <cstdint>
 #include <optional>
@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/api/api_error.h"
+#include "core/api/tool_calls.h"
+#include "core/grammar/grammar_compiler.h"
 #include "core/sampler/sampling_params.h"
 
 namespace simdjson::dom {
@@ -33,15 +35,25 @@ struct Prompt {
   bool is_tokens = false;
 };
 
+// What the output must match: OpenAI's response_format (json_object, json_schema), vLLM's guided_json,
+// guided_regex, guided_choice, guided_grammar and structured_outputs, llama.cpp's grammar and json_schema.
+struct OutputConstraint {
+  std::optional<grammar::SourceKind> kind;  // none: the output is free
+  std::string text;   // the schema (JSON), the regex, the choices (a JSON array of strings) or the GBNF
+  std::string param;  // the field it came from, which a 400 for an invalid or unsupported one names
+};
+
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::chat;
   std::string model;  // as sent ("" when absent); the server decides whether it names its model
 
   // chat: the `messages` array as raw JSON, for chat::messages_from_json; and
-  // `tools` as raw JSON ("" when absent or null), passed to the template (the
-  // model is never asked to call them: tool_choice is then "none" or they are []).
+  // `tools` as raw JSON ("" when absent or null), passed to the template even with tool_choice "none", as vLLM does.
   std::string messages_json;
   std::string tools_json;
+  std::vector<Tool> tools;  // the same, checked
+  ToolChoice tool_choice;   // "auto" when tools are given and tool_choice is not
+  bool parallel_tool_calls = true;
   bool add_generation_prompt = true;  // vLLM extension
   // completion: one or more prompts; each gives `n` choices.
   std::vector<Prompt> prompts;
@@ -60,18 +72,20 @@ struct CompletionRequest {
   std::string user;
   std::string cache_salt;  // vLLM's: shares the prefix cache only with requests of the same salt
   bool semantic_cache = true;  // `cache: false`: neither answered from the semantic cache nor stored in it
+  OutputConstraint constraint;  // not compiled yet: the model's vocabulary is needed for that
 };
 
 // Throws ApiError (400, param = the field's name, e.g. "messages" or
 // "stop[2]") for a body that is not a JSON object, a missing required field
 // (chat: messages; completion: prompt), a wrong type, a value out of
-// OpenAI's documented range, or a field that is not implemented yet:
-// response_format other than {"type":"text"}; chat tools or functions unless
-// tool_choice or function_call is "none", and any other tool_choice or
-// function_call; completion suffix other than ""; best_of above 1; vLLM's
-// guided_json, guided_regex, guided_choice, guided_grammar and
-// structured_outputs, llama.cpp's grammar and json_schema; modalities other
-// than "text"; audio.
+// OpenAI's documented range (a tool that is not {"type":"function",
+// "function":{"name":…}} with a unique name of 1 to 64 letters, digits, "_"
+// and "-" and parameters an object; a tool_choice naming no tool, or
+// "required" without tools), more than one output constraint (tool_choice
+// "required" or a named function counts as one: forced_tool_calls.h), or a
+// field that is not implemented yet: legacy functions unless function_call
+// is "none", and any other function_call; completion suffix other than "";
+// best_of above 1; modalities other than "text"; audio.
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint);
 
 // A list of prompts as /v1/completions' "prompt" and /v1/embeddings' "input" take it: a string, an array of

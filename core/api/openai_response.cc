@@ -168,6 +168,35 @@ void append_completion_logprobs(std::string& out, bool requested, std::span<cons
   out.append("]}");
 }
 
+// {"id":…,"type":"function","function":{"name":…,"arguments":…}}
+void append_tool_call(std::string& out, const ToolCall& call) {
+  out.append("{\"id\":");
+  json::append_string(out, call.id);
+  out.append(",\"type\":\"function\",\"function\":{\"name\":");
+  json::append_string(out, call.name);
+  out.append(",\"arguments\":");
+  json::append_string(out, call.arguments);
+  out.append("}}");
+}
+
+// "tool_calls":[one piece]: a call's first piece has its id, type and name, the others only arguments.
+void append_tool_call_fragment(std::string& out, const ToolCallFragment& fragment) {
+  out.append("\"tool_calls\":[{\"index\":");
+  append_integer(out, fragment.index);
+  if (!fragment.id.empty()) {
+    out.append(",\"id\":");
+    json::append_string(out, fragment.id);
+    out.append(",\"type\":\"function\",\"function\":{\"name\":");
+    json::append_string(out, fragment.name);
+    out.push_back(',');
+  } else {
+    out.append(",\"function\":{");
+  }
+  out.append("\"arguments\":");
+  json::append_string(out, fragment.arguments);
+  out.append("}}]");
+}
+
 void append_finish_reason(std::string& out, std::string_view finish_reason) {
   out.append("\"finish_reason\":");
   append_string_or_null(out, finish_reason);
@@ -202,7 +231,17 @@ void append_chat_completion(std::string& out, const ResponseMeta& meta, std::spa
     out.append("{\"index\":");
     append_integer(out, choice.index);
     out.append(",\"message\":{\"role\":\"assistant\",\"content\":");
-    json::append_string(out, choice.text);
+    // As OpenAI: a message that only calls tools has null content.
+    if (choice.text.empty() && !choice.tool_calls.empty()) out.append("null");
+    else json::append_string(out, choice.text);
+    if (!choice.tool_calls.empty()) {
+      out.append(",\"tool_calls\":[");
+      for (size_t i = 0; i < choice.tool_calls.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        append_tool_call(out, choice.tool_calls[i]);
+      }
+      out.push_back(']');
+    }
     out.append("},");
     append_chat_logprobs(out, choice.logprobs, choice.tokens);
   });
@@ -231,9 +270,13 @@ void append_chat_chunk(std::string& out, const ResponseMeta& meta, const ChunkPi
   if (piece.first) {
     out.append("\"role\":\"assistant\",\"content\":");
     json::append_string(out, piece.text);
-  } else if (!piece.text.empty() || piece.finish_reason.empty()) {
+  } else if (!piece.text.empty() || (piece.finish_reason.empty() && piece.tool_call == nullptr)) {
     out.append("\"content\":");
     json::append_string(out, piece.text);
+  }
+  if (piece.tool_call != nullptr) {
+    if (out.back() != '{') out.push_back(',');
+    append_tool_call_fragment(out, *piece.tool_call);
   }
   out.append("},");
   // A piece without tokens (the role-only first chunk, an empty finishing one) has null, as OpenAI sends.

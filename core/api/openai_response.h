@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/api/tool_calls.h"
+
 namespace rs::api {
 
 // What every object of one response shares.
@@ -40,14 +42,15 @@ struct TokenLogprob {
   std::vector<Alternative> top;
 };
 
-// "stop", "length", or "" (null: not finished, in chunks).
+// "stop", "length", "tool_calls", or "" (null: not finished, in chunks).
 struct ChoiceResult {
   uint32_t index = 0;
-  std::string text;
+  std::string text;  // chat: the message's content, null when empty and there are tool calls
   std::string finish_reason;
   bool logprobs = false;               // the request asked: the field is an object, else null
   std::vector<TokenLogprob> tokens;    // with logprobs
   std::vector<uint32_t> text_offsets;  // completions' logprobs.text_offset, one per token
+  std::vector<ToolCall> tool_calls;    // chat: message.tool_calls, left out when empty
 };
 
 // Whole responses (stream: false).
@@ -57,8 +60,10 @@ void append_completion(std::string& out, const ResponseMeta& meta, std::span<con
                        const Usage& usage);
 
 // One streamed chunk for one choice. Chat: the first chunk of a choice carries
-// `role` ("assistant"), later ones only content; a chunk with finish_reason
-// has an empty delta ({}) unless text is given. `usage_null`: the request set
+// `role` ("assistant"), later ones only content, or a piece of a tool call
+// (delta.tool_calls, as OpenAI streams them: the first piece of a call with its
+// id, type and name); a chunk with finish_reason has an empty delta ({})
+// unless text or a tool call is given. `usage_null`: the request set
 // stream_options.include_usage, so every chunk carries "usage":null.
 struct ChunkPiece {
   uint32_t index = 0;
@@ -68,6 +73,7 @@ struct ChunkPiece {
   bool logprobs = false;            // the request asked for logprobs
   std::span<const TokenLogprob> tokens;  // the tokens this piece's text came from
   std::span<const uint32_t> text_offsets;  // completions only
+  const ToolCallFragment* tool_call = nullptr;  // chat
 };
 void append_chat_chunk(std::string& out, const ResponseMeta& meta, const ChunkPiece& piece, bool usage_null);
 void append_completion_chunk(std::string& out, const ResponseMeta& meta, const ChunkPiece& piece, bool usage_null);

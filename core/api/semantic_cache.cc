@@ -90,7 +90,7 @@ void send_cached_answer(io::Reply& reply, const CompletionRequest& request, cons
   std::vector<io::Header> headers = {{"x-ringserve-cache", std::string(tier)},
                                      {"x-ringserve-cache-similarity", fmt::format("{:.4f}", hit.similarity)}};
   if (!request.stream) {
-    const ChoiceResult choice{0, hit.answer.text, hit.answer.finish_reason, false, {}, {}};
+    const ChoiceResult choice{0, hit.answer.text, hit.answer.finish_reason, false, {}, {}, {}};
     std::string body;
     if (chat) append_chat_completion(body, meta, std::span(&choice, 1), usage);
     else append_completion(body, meta, std::span(&choice, 1), usage);

@@ -78,6 +78,10 @@ std::string canonical_context(const CompletionRequest& r, std::string_view model
   for (const auto token : s.stop_token_ids) fmt::format_to(to, "{},", token);
   out.append("\nstop=");
   for (const std::string& stop : s.stop) fmt::format_to(to, "{}:{},", stop.size(), stop);  // lengths: no ambiguity
+  // An answer is only ever valid for the constraint it was generated under.
+  if (const OutputConstraint& c = r.constraint; c.kind) {
+    fmt::format_to(to, "\nconstraint={}:{}:{}", int(*c.kind), c.text.size(), c.text);
+  }
   return out;
 }
 
@@ -147,7 +151,10 @@ std::optional<SemanticQuery> semantic_query(const CompletionRequest& request, st
                                             bool no_cache_header) {
   const sampler::SamplingParams& s = request.sampling;
   const bool deterministic = s.temperature == 0.0f || s.seed.has_value();
-  if (!request.semantic_cache || no_cache_header || !deterministic || request.n != 1 || s.logprobs || request.echo) {
+  // A stored answer is text: it cannot answer, nor come from, a request whose answer may be tool calls.
+  const bool may_call_tools = request.tool_choice.kind != ToolChoice::Kind::none;
+  if (!request.semantic_cache || no_cache_header || !deterministic || request.n != 1 || s.logprobs || request.echo ||
+      may_call_tools) {
     return std::nullopt;
   }
   SemanticQuery query;

@@ -22,7 +22,8 @@ struct SemanticQuery {
 
 // nullopt when the request must pass the cache by: not deterministic (temperature above 0 and no seed), more
 // than one choice or prompt, logprobs, echo, a prompt of token ids, a chat whose last message is not the
-// user's, or the request's own opt-out (`cache: false`, or `no_cache_header`: Cache-Control: no-cache).
+// user's, tools the model may call (tool_choice other than "none"), or the request's own opt-out
+// (`cache: false`, or `no_cache_header`: Cache-Control: no-cache).
 std::optional<SemanticQuery> semantic_query(const CompletionRequest& request, std::string_view model_id,
                                             bool no_cache_header);
 

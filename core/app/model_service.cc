@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/api/structured_output.h"
 #include "core/app/prefix_cache_file.h"
 #include "core/base/log.h"
 
@@ -36,7 +37,14 @@ ModelService::ModelService(const ModelServiceOptions& o) : model_(announced(o)) 
   serving_.id = served_model_id(o.model, o.model_name);
   serving_.tokenizer = &model_.tokenizer();
   serving_.chat_template = chat::select_chat_template(o.chat_template, model_.tokenizer().vocab().chat_template);
+  serving_.tool_call_format = o.tool_call_parser.empty() ? api::tool_call_format_of(serving_.chat_template.source())
+                                                         : *api::tool_call_format_named(o.tool_call_parser);
+  log::info("serve: tool calls read in the {} format ({})", api::tool_call_format_name(serving_.tool_call_format),
+            o.tool_call_parser.empty() ? "as the chat template shows, hermes where it shows none; --tool-call-parser "
+                                         "chooses"
+                                       : "--tool-call-parser");
   serving_.ctx_size = model_.ctx_size();
+  serving_.grammars = api::grammar_compiler_for(model_.tokenizer());
   serving_.created = int64_t(std::time(nullptr));
   serving_.system_fingerprint =
       fmt::format("ringserve-{}-{}-{}", RINGSERVE_VERSION, model_.cuda() ? "cuda" : "cpu", o.kv_type);

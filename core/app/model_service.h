@@ -15,6 +15,7 @@ namespace rs {
 struct ModelServiceOptions : ModelEngineOptions {
   std::string model_name;     // "" : the file's name
   std::string chat_template;  // "" : the model's own
+  std::string tool_call_parser;  // how the model writes tool calls (api::tool_call_format_named); "" : its template's
   std::string prefix_cache_file;  // a `ringserve warm` snapshot loaded before serving ("" : none)
 };
 

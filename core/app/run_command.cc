@@ -9,12 +9,15 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <mutex>
 #include <optional>
 
+#include "core/api/structured_output.h"
 #include "core/app/command.h"
+#include "core/grammar/matcher.h"
 #include "core/app/model_engine.h"
 #include "core/base/json_write.h"
 #include "core/base/log.h"
@@ -36,7 +39,31 @@ struct RunOptions {
   sampler::SamplingParams sampling;
   bool special = false;
   bool json = false;
+  std::string json_schema_file, grammar_file, regex;  // an output constraint, as a request's
 };
+
+// The output constraint the options name (at most one), compiled for the model's vocabulary.
+std::shared_ptr<const sampler::ConstraintSource> output_constraint(const RunOptions& o, const tokenizer::Tokenizer& t) {
+  std::optional<std::pair<grammar::SourceKind, std::string>> source;
+  const auto take = [&](grammar::SourceKind kind, std::string text, std::string_view flag) {
+    if (source) throw std::invalid_argument(fmt::format("{} cannot be combined with another output constraint", flag));
+    source.emplace(kind, std::move(text));
+  };
+  const auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  if (!o.json_schema_file.empty()) take(grammar::SourceKind::json_schema, read(o.json_schema_file), "--json-schema");
+  if (!o.grammar_file.empty()) take(grammar::SourceKind::gbnf, read(o.grammar_file), "--grammar-file");
+  if (!o.regex.empty()) take(grammar::SourceKind::regex, o.regex, "--regex");
+  if (!source) return nullptr;
+  try {
+    return std::make_shared<grammar::GrammarConstraint>(
+        api::grammar_compiler_for(t)->compile(source->first, source->second));
+  } catch (const grammar::GrammarError& e) {
+    throw std::invalid_argument(fmt::format("the output constraint cannot be used: {}", e.what()));
+  }
+}
 
 // An event and when the engine handed it over: the end of the step that made it.
 struct TimedEvent {
@@ -112,7 +139,7 @@ Generation generate(ModelEngine& model, engine::GenerationRequest request, bool 
     if (event.finish == engine::Finish::stop) break;  // the end-of-generation token is no text
     out.tokens.push_back(event.token);
     emit(decoder.push(event.token));
-    if (event.finish == engine::Finish::length) break;
+    if (event.finish != engine::Finish::none) break;
   }
   emit(decoder.finish());
   out.ttft_ms = ms_between(start, *first_token);
@@ -135,6 +162,7 @@ int run(RunOptions& o) {
   }
   if (const auto error = o.sampling.validate(model.tokenizer().vocab().size())) throw std::invalid_argument(*error);
   request.sampling = o.sampling;
+  request.sampling.constraint = output_constraint(o, model.tokenizer());
   request.max_tokens = uint32_t(o.max_tokens);
   const std::vector<engine::TokenId> prompt_tokens = request.prompt;
   const Generation g = generate(model, std::move(request), !o.json);
@@ -189,6 +217,13 @@ Command add_run_command(CLI::App& app) {
                    "Read special tokens written in the prompt (say <|eot_id|>) as those tokens");
   command.add_flag("--ignore-eos", o->sampling.ignore_eos,
                    "Keep generating past the model's end-of-generation tokens (end of text, end of turn)");
+  command.add_option("--json-schema", o->json_schema_file,
+                     "Constrain the output to the instances of this JSON Schema file")
+      ->check(CLI::ExistingFile);
+  command.add_option("--grammar-file", o->grammar_file,
+                     "Constrain the output to this GBNF grammar (llama.cpp's notation)")
+      ->check(CLI::ExistingFile);
+  command.add_option("--regex", o->regex, "Constrain the output to match this regular expression");
   command.add_flag("--json", o->json,
                    "Print one JSON object: prompt_tokens (with the BOS the model adds), tokens, text, ttft_ms, "
                    "decode_tok_s");

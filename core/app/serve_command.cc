@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/api/api_routes.h"
+#include "core/api/tool_calls.h"
 #include "core/app/command.h"
 #include "core/app/endpoints.h"
 #include "core/app/semantic_cache_file.h"
@@ -116,6 +117,12 @@ Command add_serve_command(CLI::App& app) {
   command.add_option("--chat-template", m.chat_template,
                      "Use this chat template instead of the model's: a built-in name (chatml, gemma, llama2, llama3, "
                      "mistral, phi3, smollm2, zephyr) or a Jinja file");
+  command.add_option("--tool-call-parser", m.tool_call_parser,
+                     "How the model writes tool calls, read out of its output for tool_choice \"auto\": hermes "
+                     "(<tool_call> JSON </tool_call>: Qwen 2.5, Hermes), llama3_json (a JSON call as the whole output: "
+                     "Llama 3.1, 3.2) or mistral ([TOOL_CALLS] [calls]) (default: the one the chat template shows, "
+                     "else hermes)")
+      ->check(CLI::IsMember(api::tool_call_format_names()));
   add_device_option(command, m.device,
                     "Where the model runs: cuda (device 0: the weights stream from disk to the GPU), cpu, or auto "
                     "(cuda where a GPU is visible)");

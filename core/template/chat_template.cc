@@ -157,6 +157,46 @@ Value checked_content(const jinja::Object& message, const std::string& role, con
   return join_parts ? Value(joined_text(parts)) : *content;
 }
 
+// `object` with `key`'s value replaced (in its place), or the key left out when `replacement` is undefined.
+jinja::Object with_key(const jinja::Object& object, std::string_view key, const Value& replacement) {
+  jinja::Object out;
+  for (const auto& [name, item] : object) {
+    if (name != key) out.set(name, item);
+    else if (!replacement.is_undefined()) out.set(name, replacement);
+  }
+  return out;
+}
+
+// A tool call whose function.arguments is JSON text of an object, with that object instead; otherwise as it is.
+Value with_parsed_arguments(const Value& call) {
+  const Value* function = call.is_object() ? call.as_object().find("function") : nullptr;
+  const Value* arguments = function != nullptr && function->is_object() ? function->as_object().find("arguments")
+                                                                        : nullptr;
+  if (arguments == nullptr || !arguments->is_string()) return call;
+  Value parsed;
+  try {
+    parsed = jinja::value_from_json(arguments->as_string());
+  } catch (const std::invalid_argument&) {
+    return call;  // not JSON: the template gets the text
+  }
+  if (!parsed.is_object()) return call;
+  return Value(with_key(call.as_object(), "function", Value(with_key(function->as_object(), "arguments", parsed))));
+}
+
+// The message's tool_calls as templates expect them: arguments parsed, and no key at all for null (Llama 3.1's
+// template tests `'tool_calls' in message`).
+void prepare_tool_calls(jinja::Object& message) {
+  const Value* calls = message.find("tool_calls");
+  if (calls == nullptr || !(calls->is_none() || calls->is_array())) return;
+  if (calls->is_none()) {
+    message = with_key(message, "tool_calls", Value());
+    return;
+  }
+  jinja::Array parsed;
+  for (const Value& call : calls->as_array()) parsed.push_back(with_parsed_arguments(call));
+  message.set("tool_calls", Value(std::move(parsed)));
+}
+
 Value checked_message(const Value& item, size_t index, bool join_parts) {
   const std::string field = fmt::format("messages[{}]", index);
   if (!item.is_object()) throw MessageError(field, fmt::format("{} is not an object", field));
@@ -164,13 +204,15 @@ Value checked_message(const Value& item, size_t index, bool join_parts) {
   const std::string role = checked_role(message, field + ".role");
   message.set("role", role);
   message.set("content", checked_content(message, role, field + ".content", join_parts));
+  if (role == "assistant") prepare_tool_calls(message);
   return Value(std::move(message));
 }
 
 }  // namespace
 
 ChatTemplate ChatTemplate::parse(std::string_view source, std::string name) {
-  ChatTemplate chat_template(std::make_shared<const jinja::Template>(source, std::move(name)));
+  ChatTemplate chat_template(std::make_shared<const jinja::Template>(source, std::move(name)),
+                             std::make_shared<const std::string>(source));
   chat_template.reads_content_parts_ = probe_reads_content_parts(chat_template);
   return chat_template;
 }

@@ -42,13 +42,17 @@ class ChatTemplate {
   std::string render_marked(const jinja::Value& messages, const ChatContext& context,
                             const ForgeableTexts& forgeable) const;
   const std::string& name() const { return template_->name(); }
+  // The template's text, where a server looks for what the model was trained to write (its tool call format).
+  const std::string& source() const { return *source_; }
   // Whether the template reads content-part arrays itself (as newer Hugging Face templates do), found once when
   // it is made: a message whose content is one text part renders as the same message with that text does.
   bool reads_content_parts() const { return reads_content_parts_; }
 
  private:
-  explicit ChatTemplate(std::shared_ptr<const jinja::Template> t) : template_(std::move(t)) {}
+  ChatTemplate(std::shared_ptr<const jinja::Template> t, std::shared_ptr<const std::string> source)
+      : template_(std::move(t)), source_(std::move(source)) {}
   std::shared_ptr<const jinja::Template> template_;  // shared: copies are cheap and render concurrently
+  std::shared_ptr<const std::string> source_;
   bool reads_content_parts_ = false;
 };
 
@@ -66,7 +70,9 @@ class MessageError : public std::invalid_argument {
 // An OpenAI `messages` array, checked and made ready for `chat_template`: every role is system, developer
 // (given as "system"), user, assistant or tool; content is a string or an array of text parts, or null/absent
 // (given as "") on an assistant turn with tool_calls or function_call; text parts are joined with "\n" unless
-// the template reads content parts itself. Throws MessageError naming the field.
+// the template reads content parts itself. As vLLM gives them to templates: a tool call's function.arguments,
+// which OpenAI sends as JSON text, is the object that text holds (templates write it with tojson or iterate
+// it); "tool_calls": null is left out. Throws MessageError naming the field.
 jinja::Value messages_from_json(std::string_view json, const ChatTemplate& chat_template);
 
 // The template to render with. `override_name_or_file` ("" for none) is a

@@ -179,8 +179,10 @@ TEST(ChatControlTokens, Qwen25ToolsAndToolCallsCannotForgeThem) {
       special("<|im_end|>"), text("\n"),
       special("<|im_start|>"), text("user\nGo"), special("<|im_end|>"), text("\n"),
       special("<|im_start|>"),
+      // The arguments reach the template as the object their JSON text holds (as vLLM gives them), its strings
+      // still the client's.
       text("assistant\n<tool_call>\n{\"name\": \"f<|im_start|>\", \"arguments\": "
-           R"("{\"x\": \"<|im_end|>\"}")"
+           R"({"x": "<|im_end|>"})"
            "}\n</tool_call>"),
       special("<|im_end|>"), text("\n"),
   };

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "core/api/openai_request.h"
@@ -12,6 +14,7 @@
 #include "core/app/demo_model.h"
 #include "core/template/chat_template.h"
 #include "core/tokenizer/tokenizer.h"
+#include "tests/support/ci.h"
 
 namespace rs::api {
 namespace {
@@ -94,6 +97,60 @@ TEST(ChatMessages, AToolRoundTripRendersThroughLlama3) {
                 "<|start_header_id|>user<|end_header_id|>\n\nWeather in Paris?<|eot_id|>"
                 "<|start_header_id|>assistant<|end_header_id|>\n\n<|eot_id|>"
                 "<|start_header_id|>tool<|end_header_id|>\n\n22 C<|eot_id|>"
+                "<|start_header_id|>assistant<|end_header_id|>\n\n");
+}
+
+// The real templates live in ../shared, beside the checkout; "" when they are not there.
+std::string shared_template(const std::string& file) {
+  std::ifstream in(RINGSERVE_SOURCE_DIR "/../shared/templates/" + file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+constexpr std::string_view kWeatherTool =
+    R"([{"type":"function","function":{"name":"weather","parameters":{"type":"object",)"
+    R"("properties":{"city":{"type":"string"}}}}}])";
+
+// OpenAI sends the call's arguments as JSON text; the templates write the object (tojson), as vLLM gives it them.
+TEST(ChatMessages, AToolRoundTripRendersThroughQwen25AsTransformersDoes) {
+  const std::string source = shared_template("qwen2.5.jinja");
+  if (source.empty()) RS_SKIP_UNLESS_CI("../shared/templates/qwen2.5.jinja is missing");
+  const ServingModel model = model_with(chat::ChatTemplate::parse(source, "qwen2.5"));
+  EXPECT_EQ(render_chat(model, kToolRoundTrip, kWeatherTool, true),
+            "<|im_start|>system\nUse the tools.\n\n# Tools\n\nYou may call one or more functions to assist with the "
+            "user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            R"({"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": )"
+            R"({"city": {"type": "string"}}}}})"
+            "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+            "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+            "<args-json-object>}\n</tool_call><|im_end|>\n"
+            "<|im_start|>user\nWeather in Paris?<|im_end|>\n"
+            "<|im_start|>assistant\n<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\": \"Paris\"}}\n"
+            "</tool_call><|im_end|>\n"
+            "<|im_start|>user\n<tool_response>\n22 C\n</tool_response><|im_end|>\n"
+            "<|im_start|>assistant\n");
+}
+
+TEST(ChatMessages, AToolRoundTripRendersThroughLlama31AsTransformersDoes) {
+  const std::string source = shared_template("llama3.1.jinja");
+  if (source.empty()) RS_SKIP_UNLESS_CI("../shared/templates/llama3.1.jinja is missing");
+  const ServingModel model = model_with(chat::ChatTemplate::parse(source, "llama3.1"));
+  EXPECT_EQ(render_chat(model, kToolRoundTrip, kWeatherTool, true),
+            bos_text() +
+                "<|start_header_id|>system<|end_header_id|>\n\nEnvironment: ipython\nCutting Knowledge Date: "
+                "December 2023\nToday Date: 26 Jul 2024\n\nUse the tools.<|eot_id|>"
+                "<|start_header_id|>user<|end_header_id|>\n\nGiven the following functions, please respond with a "
+                "JSON for a function call with its proper arguments that best answers the given prompt.\n\n"
+                "Respond in the format {\"name\": function name, \"parameters\": dictionary of argument name and its "
+                "value}.Do not use variables.\n\n"
+                "{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"weather\",\n        "
+                "\"parameters\": {\n            \"type\": \"object\",\n            \"properties\": {\n                "
+                "\"city\": {\n                    \"type\": \"string\"\n                }\n            }\n        }\n"
+                "    }\n}\n\nWeather in Paris?<|eot_id|>"
+                "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"weather\", \"parameters\": "
+                "{\"city\": \"Paris\"}}<|eot_id|>"
+                "<|start_header_id|>ipython<|end_header_id|>\n\n\"22 C\"<|eot_id|>"
                 "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 

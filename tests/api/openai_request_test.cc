@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/api/forced_tool_calls.h"
+
 namespace rs::api {
 namespace {
 
@@ -315,47 +317,185 @@ std::string completion_refusal(std::string_view fields) {
   return refusal(fmt::format(R"({{"prompt":"hi",{}}})", fields), Endpoint::completion);
 }
 
-TEST(ParseRequest, RefusesStructuredOutputUntilItIsImplemented) {
-  EXPECT_EQ(chat_refusal(R"("response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{}}})"),
-            R"(response_format | "response_format" of type "json_schema" is not supported yet (structured output )"
-            R"(is coming); omit it or send {"type":"text"})");
-  EXPECT_EQ(completion_refusal(R"("response_format":{"type":"json_object"})"),
-            R"(response_format | "response_format" of type "json_object" is not supported yet (structured output )"
-            R"(is coming); omit it or send {"type":"text"})");
-  EXPECT_EQ(chat_refusal(R"("response_format":"json")"),
-            R"(response_format | "response_format" must be an object such as {"type":"text"}, got "json")");
-  EXPECT_EQ(chat_refusal(R"("response_format":{})"),
-            R"(response_format | "response_format" must be an object such as {"type":"text"}, got an object)");
-  for (const std::string_view field : {"guided_json", "guided_regex", "guided_choice", "guided_grammar",
-                                       "structured_outputs", "grammar", "json_schema"}) {
-    const std::string expected =
-        fmt::format(R"({} | "{}" is not supported yet (structured output is coming); omit it)", field, field);
-    EXPECT_EQ(chat_refusal(fmt::format(R"("{}":{{"type":"object"}})", field)), expected);
-    EXPECT_EQ(completion_refusal(fmt::format(R"("{}":["a","b"])", field)), expected);
-  }
+// kind | param | text of the request's output constraint.
+std::string constraint_of(const CompletionRequest& r) {
+  if (!r.constraint.kind) return "none";
+  return fmt::format("{} | {} | {}", int(*r.constraint.kind), r.constraint.param, r.constraint.text);
 }
 
-TEST(ParseRequest, RefusesToolCallsUntilTheyAreImplemented) {
-  constexpr std::string_view kTool = R"([{"type":"function","function":{"name":"f"}}])";
-  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{})", kTool)),
-            R"(tools | "tools" is not supported yet (tool calling is coming); omit it or send "tool_choice": "none")");
-  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{},"tool_choice":"auto")", kTool)),
-            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), got "auto")");
+TEST(ParseRequest, ReadsEveryDialectOfOutputConstraint) {
+  using grammar::SourceKind;
+  const auto kind = [](SourceKind k) { return std::to_string(int(k)); };
+  const std::string schema = R"({"type":"object","properties":{"a":{"type":"integer"}}})";
+  EXPECT_EQ(constraint_of(chat(fmt::format(R"("response_format":{{"type":"json_schema","json_schema":)"
+                                           R"({{"name":"x","strict":true,"schema":{}}}}})", schema))),
+            kind(SourceKind::json_schema) + " | response_format.json_schema.schema | " + schema);
+  EXPECT_EQ(constraint_of(completion(R"("response_format":{"type":"json_object"})")),
+            kind(SourceKind::json_object) + " | response_format | ");
+  EXPECT_EQ(constraint_of(chat(fmt::format(R"("response_format":{{"type":"json_object","schema":{}}})", schema))),
+            kind(SourceKind::json_schema) + " | response_format.schema | " + schema);
+  EXPECT_EQ(constraint_of(chat(R"("response_format":{"type":"text"})")), "none");
+  EXPECT_EQ(constraint_of(chat(fmt::format(R"("guided_json":{})", schema))),
+            kind(SourceKind::json_schema) + " | guided_json | " + schema);
+  EXPECT_EQ(constraint_of(chat(R"("guided_json":"{\"type\":\"string\"}")")),  // vLLM also takes the schema as text
+            kind(SourceKind::json_schema) + R"( | guided_json | {"type":"string"})");
+  EXPECT_EQ(constraint_of(completion(R"("guided_regex":"[a-z]+")")), kind(SourceKind::regex) + " | guided_regex | [a-z]+");
+  EXPECT_EQ(constraint_of(chat(R"("guided_choice":["yes", "no"])")),
+            kind(SourceKind::choice) + R"( | guided_choice | ["yes","no"])");
+  EXPECT_EQ(constraint_of(chat(R"("guided_grammar":"root ::= \"a\"")")),
+            kind(SourceKind::gbnf) + R"( | guided_grammar | root ::= "a")");
+  EXPECT_EQ(constraint_of(completion(R"("grammar":"root ::= \"a\"")")),
+            kind(SourceKind::gbnf) + R"( | grammar | root ::= "a")");
+  EXPECT_EQ(constraint_of(chat(fmt::format(R"("json_schema":{})", schema))),
+            kind(SourceKind::json_schema) + " | json_schema | " + schema);
+  EXPECT_EQ(constraint_of(chat(R"("structured_outputs":{"regex":"a+","json":null})")),
+            kind(SourceKind::regex) + " | structured_outputs.regex | a+");
+  EXPECT_EQ(constraint_of(chat(R"("structured_outputs":{"json_object":true})")),
+            kind(SourceKind::json_object) + " | structured_outputs.json_object | ");
+}
+
+TEST(ParseRequest, RefusesMalformedOrSeveralOutputConstraints) {
+  EXPECT_EQ(chat_refusal(R"("response_format":"json")"),
+            R"(response_format | "response_format" must be an object such as {"type":"json_object"}, got "json")");
+  EXPECT_EQ(chat_refusal(R"("response_format":{"type":"yaml"})"),
+            R"(response_format.type | "response_format.type" must be "text", "json_object" or "json_schema", got "yaml")");
+  EXPECT_EQ(chat_refusal(R"("response_format":{"type":"json_schema"})"),
+            R"(response_format.json_schema | "response_format.json_schema" must be an object such as )"
+            R"({"name":"answer","schema":{…}})");
+  EXPECT_EQ(chat_refusal(R"("guided_json":3)"), R"(guided_json | "guided_json" must be a JSON Schema (an object), got 3)");
+  EXPECT_EQ(chat_refusal(R"("guided_choice":["a",1])"), R"(guided_choice[1] | "guided_choice[1]" must be a string, got 1)");
+  EXPECT_EQ(chat_refusal(R"("structured_outputs":{"structural_tag":"x"})"),
+            R"(structured_outputs.structural_tag | "structured_outputs.structural_tag" is not supported: give json, )"
+            R"(regex, choice, grammar or json_object)");
+  EXPECT_EQ(chat_refusal(R"("response_format":{"type":"json_object"},"guided_regex":"a")"),
+            R"(guided_regex | "guided_regex" cannot be combined with "response_format": give one output constraint)");
+  EXPECT_EQ(chat_refusal(R"("structured_outputs":{"regex":"a","choice":["a"]})"),
+            R"(structured_outputs.choice | "structured_outputs.choice" cannot be combined with )"
+            R"("structured_outputs.regex": give one)");
+}
+
+constexpr std::string_view kWeatherTools =
+    R"([{"type":"function","function":{"name":"get_weather","description":"Weather in a city",)"
+    R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}},"strict":true}},)"
+    R"({"function":{"name":"get-time_2"}}])";
+
+TEST(ParseRequest, ToolsAndToolChoice) {
+  const CompletionRequest request = chat(fmt::format(R"("tools":{})", kWeatherTools));
+  ASSERT_EQ(request.tools.size(), 2u);
+  EXPECT_EQ(request.tools[0].name, "get_weather");
+  EXPECT_EQ(request.tools[0].description, "Weather in a city");
+  EXPECT_EQ(request.tools[0].parameters_json, R"({"type":"object","properties":{"city":{"type":"string"}}})");
+  EXPECT_EQ(request.tools[1].name, "get-time_2");  // "type" may be left out, as vLLM allows
+  EXPECT_EQ(request.tools[1].description, "");
+  EXPECT_EQ(request.tools[1].parameters_json, R"({"type":"object","properties":{}})");  // OpenAI's default
+  EXPECT_EQ(request.tools_json, kWeatherTools);  // for the template, as sent
+  // With tools, tool_choice is "auto" unless given, as OpenAI has it.
+  EXPECT_EQ(request.tool_choice.kind, ToolChoice::Kind::automatic);
+  EXPECT_TRUE(request.parallel_tool_calls);
+  EXPECT_FALSE(request.constraint.kind);  // the model writes calls in its own format
+  EXPECT_EQ(chat("").tool_choice.kind, ToolChoice::Kind::none);
+  EXPECT_EQ(chat(R"("tools":[])").tool_choice.kind, ToolChoice::Kind::none);
+  EXPECT_EQ(chat(R"("tools":[],"tool_choice":"auto")").tool_choice.kind, ToolChoice::Kind::none);  // nothing to call
+  EXPECT_EQ(chat(fmt::format(R"("tools":{},"tool_choice":"none")", kWeatherTools)).tool_choice.kind,
+            ToolChoice::Kind::none);
+  EXPECT_EQ(chat(fmt::format(R"("tools":{},"tool_choice":"auto")", kWeatherTools)).tool_choice.kind,
+            ToolChoice::Kind::automatic);
+  EXPECT_FALSE(chat(fmt::format(R"("tools":{},"parallel_tool_calls":false)", kWeatherTools)).parallel_tool_calls);
+}
+
+TEST(ParseRequest, RequiredAndNamedToolChoicesConstrainTheOutput) {
+  const CompletionRequest required =
+      chat(fmt::format(R"("tools":{},"tool_choice":"required","parallel_tool_calls":false)", kWeatherTools));
+  EXPECT_EQ(required.tool_choice.kind, ToolChoice::Kind::required);
+  EXPECT_EQ(constraint_of(required),
+            fmt::format("{} | tool_choice | {}", int(grammar::SourceKind::json_schema),
+                        forced_tool_call_schema(required.tools, required.tool_choice, false)));
+  EXPECT_NE(required.constraint.text.find(R"("maxItems":1)"), std::string::npos);
+  const CompletionRequest named = chat(fmt::format(
+      R"("tools":{},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}})", kWeatherTools));
+  EXPECT_EQ(named.tool_choice.kind, ToolChoice::Kind::named);
+  EXPECT_EQ(named.tool_choice.name, "get_weather");
+  EXPECT_EQ(constraint_of(named), fmt::format(R"({} | tool_choice | {{"type":"object","properties":{{"city":)"
+                                              R"({{"type":"string"}}}}}})",
+                                              int(grammar::SourceKind::json_schema)));
+  // One constraint at a time: tool_choice "auto" leaves the output free for response_format.
+  EXPECT_EQ(chat(fmt::format(R"("tools":{},"response_format":{{"type":"json_object"}})", kWeatherTools))
+                .constraint.param,
+            "response_format");
+  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{},"tool_choice":"required",)"
+                                     R"("response_format":{{"type":"json_schema","json_schema":{{"schema":{{}}}}}})",
+                                     kWeatherTools)),
+            R"(tool_choice | "tool_choice" "required" or a named function cannot be combined with "response_format": )"
+            R"(both constrain the output)");
+  EXPECT_EQ(chat_refusal(fmt::format(R"("tools":{},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}},)"
+                                     R"("guided_regex":"a")",
+                                     kWeatherTools)),
+            R"(tool_choice | "tool_choice" "required" or a named function cannot be combined with "guided_regex": )"
+            R"(both constrain the output)");
+}
+
+TEST(ParseRequest, ToolErrorsNameTheField) {
+  const auto tools_refusal = [](std::string_view tools, std::string_view more = "") {
+    return chat_refusal(fmt::format(R"("tools":{}{})", tools, more));
+  };
+  EXPECT_EQ(tools_refusal("{}"), R"(tools | "tools" must be an array of tools, got an object)");
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f"}}, 3])"),
+            R"(tools[1] | "tools[1]" must be an object such as {"type":"function","function":{"name":"f"}}, got 3)");
+  EXPECT_EQ(tools_refusal(R"([{"type":"code_interpreter"}])"),
+            R"(tools[0].type | "tools[0].type" must be "function", got "code_interpreter")");
+  EXPECT_EQ(tools_refusal(R"([{"type":"function"}])"),
+            R"(tools[0].function | "tools[0].function" is required: an object such as )"
+            R"({"type":"function","function":{"name":"f"}})");
+  EXPECT_EQ(tools_refusal(R"([{"type":"function","function":{"description":"d"}}])"),
+            R"(tools[0].function.name | "tools[0].function.name" is required)");
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f"}},{"function":{"name":"get weather"}}])"),
+            R"(tools[1].function.name | "tools[1].function.name" must be a name of 1 to 64 letters, digits, )"
+            R"(underscores and dashes, got "get weather")");
+  EXPECT_EQ(tools_refusal(fmt::format(R"([{{"function":{{"name":"{}"}}}}])", std::string(65, 'a'))),
+            fmt::format(R"(tools[0].function.name | "tools[0].function.name" must be a name of 1 to 64 letters, )"
+                        R"(digits, underscores and dashes, got "{}…")",
+                        std::string(40, 'a')));
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f","parameters":"{}"}}])"),
+            R"(tools[0].function.parameters | "tools[0].function.parameters" must be a JSON Schema object, got "{}")");
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f","description":7}}])"),
+            R"(tools[0].function.description | "tools[0].function.description" must be a string, got 7)");
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f","strict":"yes"}}])"),
+            R"(tools[0].function.strict | "tools[0].function.strict" must be a boolean, got "yes")");
+  EXPECT_EQ(tools_refusal(R"([{"function":{"name":"f"}},{"function":{"name":"g"}},{"function":{"name":"f"}}])"),
+            R"(tools[2].function.name | "tools[2].function.name" is "f", as is tools[0]'s: function names must be )"
+            R"(unique)");
+  std::string many = "[";
+  for (int i = 0; i < 129; ++i) many += fmt::format(R"({}{{"function":{{"name":"f{}"}}}})", i ? "," : "", i);
+  EXPECT_EQ(tools_refusal(many + "]"), R"(tools | "tools" holds more than 128 tools)");
+  EXPECT_EQ(tools_refusal(kWeatherTools, R"(,"tool_choice":"any")"),
+            R"(tool_choice | "tool_choice" must be "none", "auto", "required" or )"
+            R"({"type":"function","function":{"name":…}}, got "any")");
+  EXPECT_EQ(tools_refusal(kWeatherTools, R"(,"tool_choice":{"function":{"name":"get_weather"}})"),
+            R"(tool_choice.type | "tool_choice.type" must be "function")");
+  EXPECT_EQ(tools_refusal(kWeatherTools, R"(,"tool_choice":{"type":"function","function":{}})"),
+            R"(tool_choice.function.name | "tool_choice.function.name" is required: the function to call)");
+  EXPECT_EQ(tools_refusal(kWeatherTools, R"(,"tool_choice":{"type":"function","function":{"name":"get_time"}})"),
+            R"(tool_choice.function.name | "tool_choice.function.name" is "get_time", which is none of the )"
+            R"(functions in "tools")");
   EXPECT_EQ(chat_refusal(R"("tool_choice":"required")"),
-            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), )"
-            R"(got "required")");
+            R"(tool_choice | "tool_choice" "required" needs "tools": there is no function to call)");
   EXPECT_EQ(chat_refusal(R"("tool_choice":{"type":"function","function":{"name":"f"}})"),
-            R"(tool_choice | "tool_choice" must be "none" or absent (tool calling is not supported yet), )"
-            R"(got an object)");
+            R"(tool_choice.function.name | "tool_choice.function.name" is "f", which is none of the functions in )"
+            R"("tools")");
+  EXPECT_EQ(tools_refusal(kWeatherTools, R"(,"parallel_tool_calls":1)"),
+            R"(parallel_tool_calls | "parallel_tool_calls" must be a boolean, got 1)");
+}
+
+TEST(ParseRequest, RefusesLegacyFunctions) {
   EXPECT_EQ(chat_refusal(R"("functions":[{"name":"f"}])"),
-            R"(functions | "functions" is not supported yet (tool calling is coming); omit it or send )"
-            R"("function_call": "none")");
+            R"(functions | legacy "functions" are not supported: send them as "tools" (or send "function_call": )"
+            R"("none"))");
   EXPECT_EQ(chat_refusal(R"("function_call":"auto")"),
-            R"(function_call | "function_call" must be "none" or absent (tool calling is not supported yet), )"
-            R"(got "auto")");
+            R"(function_call | "function_call" must be "none" or absent (legacy "functions" are not supported: use )"
+            R"("tools" and "tool_choice"), got "auto")");
   EXPECT_EQ(chat_refusal(R"("functions":[{"name":"f"}],"tool_choice":"none")"),
-            R"(functions | "functions" is not supported yet (tool calling is coming); omit it or send )"
-            R"("function_call": "none")");
+            R"(functions | legacy "functions" are not supported: send them as "tools" (or send "function_call": )"
+            R"("none"))");
   EXPECT_EQ(chat_refusal(R"("functions":{},"function_call":"none")"),
             R"(functions | "functions" must be an array of objects, got an object)");
 }
@@ -420,7 +560,7 @@ TEST(ParseRequest, ChatErrors) {
   expect_rejected(R"({"messages":[1]})", Endpoint::chat, "messages[0]", "\"messages[0]\" must be an object, got 1");
   expect_rejected(R"({"messages":[{},[]]})", Endpoint::chat, "messages[1]", "got an array");
   expect_chat_rejected(R"("tools":{})", "tools");
-  expect_chat_rejected(R"("tools":[{},"f"])", "tools[1]");
+  expect_chat_rejected(R"("tools":[{"function":{"name":"f"}},"f"])", "tools[1]");
   expect_chat_rejected(R"("add_generation_prompt":1)", "add_generation_prompt", "must be a boolean, got 1");
   expect_chat_rejected(R"("logprobs":1)", "logprobs", "\"logprobs\" must be a boolean");
   expect_chat_rejected(R"("logprobs":true,"top_logprobs":21)", "top_logprobs", "between 0 and 20");

@@ -167,6 +167,57 @@ TEST(WriteResponse, ChatChunks) {
             head + R"({"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
 }
 
+TEST(WriteResponse, ChatCompletionWithToolCalls) {
+  std::vector<ChoiceResult> choices = {choice(0, "", "tool_calls"), choice(1, "Checking.", "tool_calls")};
+  choices[0].tool_calls = {{"call_abc", "get_weather", R"({"city":"Paris"})"}, {"call_def", "get_time", "{}"}};
+  choices[1].tool_calls = {{"call_ghi", "get_weather", "{\"city\":\"Z\xC3\xBCrich\"}"}};
+  std::string out;
+  append_chat_completion(out, kChatMeta, choices, Usage{20, 12});
+  // As OpenAI: content null when the message only calls tools, arguments a JSON string.
+  EXPECT_EQ(out,
+            R"({"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m","choices":[)"
+            R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[)"
+            R"({"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},)"
+            R"({"id":"call_def","type":"function","function":{"name":"get_time","arguments":"{}"}}]},)"
+            R"("logprobs":null,"finish_reason":"tool_calls"},)"
+            R"({"index":1,"message":{"role":"assistant","content":"Checking.","tool_calls":[)"
+            R"({"id":"call_ghi","type":"function","function":{"name":"get_weather",)"
+            "\"arguments\":\"{\\\"city\\\":\\\"Z\xC3\xBCrich\\\"}\"}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
+            R"("usage":{"prompt_tokens":20,"completion_tokens":12,"total_tokens":32,)"
+            R"("prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_1"})");
+  expect_json(out);
+}
+
+TEST(WriteResponse, ChatChunksWithToolCalls) {
+  const auto chunk = [](const ChunkPiece& piece) {
+    std::string out;
+    append_chat_chunk(out, kChatMeta, piece, false);
+    expect_json(out);
+    return out;
+  };
+  const std::string head =
+      R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m",)"
+      R"("system_fingerprint":"fp_1","choices":[)";
+  // As OpenAI streams a call: its first piece has id, type and name, with arguments "", the next pieces only
+  // arguments; no content in either.
+  const ToolCallFragment first{1, "call_abc", "get_weather", ""};
+  ChunkPiece p = piece(0, false, "", "");
+  p.tool_call = &first;
+  EXPECT_EQ(chunk(p), head + R"({"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_abc","type":"function",)"
+                             R"("function":{"name":"get_weather","arguments":""}}]},"logprobs":null,)"
+                             R"("finish_reason":null}]})");
+  const ToolCallFragment more{1, "", "", R"({"city": "Pa)"};
+  p.tool_call = &more;
+  p.finish_reason = "tool_calls";
+  EXPECT_EQ(chunk(p), head + R"({"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":)"
+                             R"("{\"city\": \"Pa"}}]},"logprobs":null,"finish_reason":"tool_calls"}]})");
+  // Content and a call in one chunk, and the role chunk with a call.
+  p = piece(0, true, "Hm.", "");
+  p.tool_call = &more;
+  EXPECT_EQ(chunk(p), head + R"({"index":0,"delta":{"role":"assistant","content":"Hm.","tool_calls":[{"index":1,)"
+                             R"("function":{"arguments":"{\"city\": \"Pa"}}]},"logprobs":null,"finish_reason":null}]})");
+}
+
 TEST(WriteResponse, Completion) {
   std::vector<ChoiceResult> choices = {choice(0, "Paris", "length"), choice(1, "Rome", "stop")};
   choices[1].logprobs = true;

@@ -38,6 +38,19 @@ TEST(SemanticQuery, OnlyDeterministicSingleAnswersAreCached) {
   EXPECT_FALSE(query(completion(R"("prompt":"a","echo":true)")));
 }
 
+// An answer the cache holds is text: a request whose answer may be tool calls passes it by.
+TEST(SemanticQuery, RequestsThatMayCallToolsAreNotCached) {
+  constexpr std::string_view kTools = R"("temperature":0,"tools":[{"type":"function","function":{"name":"f"}}])";
+  EXPECT_FALSE(query(chat(user("hi"), kTools)));  // "auto" by default
+  EXPECT_FALSE(query(chat(user("hi"), fmt::format(R"({},"tool_choice":"required")", kTools))));
+  EXPECT_FALSE(query(chat(user("hi"), fmt::format(R"({},"tool_choice":{{"type":"function","function":{{"name":"f"}}}})",
+                                                  kTools))));
+  // With "none" the tools are only shown to the model: its answer is text, keyed by the tools too.
+  const auto shown = query(chat(user("hi"), fmt::format(R"({},"tool_choice":"none")", kTools)));
+  ASSERT_TRUE(shown);
+  EXPECT_NE(shown->context, query(chat(user("hi")))->context);
+}
+
 TEST(SemanticQuery, TheContextIsEverythingButTheLastUserMessage) {
   const auto base = query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])"));
   ASSERT_TRUE(base);

@@ -272,6 +272,86 @@ TEST_F(Serving, StreamedChunksComeInOrderAndAddUpToTheWholeResponse) {
   EXPECT_EQ(text, expected);
 }
 
+constexpr std::string_view kWeatherTool =
+    R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":)"
+    R"({"city":{"type":"string","enum":["Paris","Rome"]}},"required":["city"],"additionalProperties":false}}}])";
+
+// A chat request for the weather tool with `tool_choice`, at temperature 0; `more` adds fields.
+std::string weather_request(std::string_view tool_choice, std::string_view more = "") {
+  return std::string(R"({"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":)") +
+         std::string(kWeatherTool) + R"(,"tool_choice":)" + std::string(tool_choice) +
+         R"(,"parallel_tool_calls":false,"max_tokens":200,"temperature":0)" + std::string(more) + "}";
+}
+
+// tool_choice "required" and a named function hold the demo model's noise to the call's schema: one call to
+// get_weather whose arguments are valid. Streamed, its pieces come as OpenAI sends them and add up to the same.
+TEST_F(Serving, ForcedToolCallsAreCallsWholeAndStreamed) {
+  for (const auto& [choice, finish_reason] :
+       {std::pair<std::string_view, std::string_view>{R"("required")", "tool_calls"},
+        {R"({"type":"function","function":{"name":"get_weather"}})", "stop"}}) {  // OpenAI's: a named call "stops"
+    SCOPED_TRACE(choice);
+    const HttpResponse whole = post("/v1/chat/completions", weather_request(choice));
+    ASSERT_EQ(whole.status, 200) << whole.body;
+    const auto result = json(whole.body)["choices"].at(0);
+    EXPECT_EQ(std::string_view(result["finish_reason"]), finish_reason) << whole.body;
+    const auto message = result["message"];
+    EXPECT_TRUE(message["content"].is_null()) << whole.body;
+    ASSERT_EQ(message["tool_calls"].get_array().size(), 1u) << whole.body;
+    const auto call = message["tool_calls"].at(0);
+    EXPECT_TRUE(std::string_view(call["id"]).starts_with("call_"));
+    EXPECT_EQ(std::string_view(call["type"]), "function");
+    EXPECT_EQ(std::string_view(call["function"]["name"]), "get_weather");
+    const std::string arguments{std::string_view(call["function"]["arguments"])};
+    const std::string_view city(json(arguments)["city"]);
+    EXPECT_TRUE(city == "Paris" || city == "Rome") << arguments;
+
+    const HttpResponse streamed = post("/v1/chat/completions", weather_request(choice, R"(,"stream":true)"));
+    ASSERT_EQ(streamed.status, 200);
+    const std::vector<std::string> events = sse_events(streamed.body);
+    ASSERT_GE(events.size(), 3u);
+    EXPECT_EQ(events.back(), "[DONE]");
+    std::string name, streamed_arguments, last_finish;
+    size_t firsts = 0;
+    for (size_t i = 0; i + 1 < events.size(); ++i) {
+      const auto delta = json(events[i])["choices"].at(0)["delta"];
+      std::string_view content;
+      if (!delta["content"].get(content)) {
+        EXPECT_EQ(content, "") << events[i];
+      }
+      std::string_view finish;
+      if (!json(events[i])["choices"].at(0)["finish_reason"].get(finish)) last_finish = finish;
+      simdjson::dom::array calls;
+      if (delta["tool_calls"].get(calls)) continue;
+      ASSERT_EQ(calls.size(), 1u) << events[i];
+      const auto piece = calls.at(0);
+      EXPECT_EQ(uint64_t(piece["index"]), 0u);
+      if (!piece["id"].error()) {  // a call's first piece: id, type, name and no arguments yet
+        ++firsts;
+        EXPECT_EQ(std::string_view(piece["type"]), "function");
+        name = std::string_view(piece["function"]["name"]);
+        EXPECT_EQ(std::string_view(piece["function"]["arguments"]), "");
+      } else {
+        EXPECT_TRUE(piece["function"]["name"].error()) << events[i];
+        streamed_arguments += std::string_view(piece["function"]["arguments"]);
+      }
+    }
+    EXPECT_EQ(firsts, 1u);
+    EXPECT_EQ(name, "get_weather");
+    EXPECT_EQ(streamed_arguments, arguments);  // greedy: the same call
+    EXPECT_EQ(last_finish, finish_reason);
+  }
+}
+
+// "auto": the demo model's noise calls nothing, and stays content.
+TEST_F(Serving, AutoToolChoiceLeavesTextThatCallsNothingAsContent) {
+  const HttpResponse r = post("/v1/chat/completions", weather_request(R"("auto")", R"(,"max_tokens":8,"ignore_eos":true)"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto choice = json(r.body)["choices"].at(0);
+  EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+  EXPECT_FALSE(choice["message"]["content"].is_null());
+  EXPECT_TRUE(choice["message"]["tool_calls"].error()) << r.body;
+}
+
 TEST_F(Serving, SixtyFourConcurrentStreamsEachGetWhatTheyGetAlone) {
   const auto request = [](int i) {
     return post_request("/v1/completions",

@@ -119,17 +119,17 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
     {"serve", {"--host", "--port", "--shards", "--no-pin", "--max-connections", "--max-header-bytes",
                "--max-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
                "--drain-timeout", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
-               "--model", "--model-name", "--chat-template", "--device", "--gpu-memory-fraction", "--threads",
-               "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib", "--max-batch-tokens", "--max-seqs",
-               "--max-concurrency", "--max-queue", "--embedding-model", "--embedding-model-name",
-               "--embedding-threads", "--embedding-batch-tokens", "--semantic-cache", "--semantic-threshold",
-               "--semantic-cache-entries", "--semantic-cache-bytes", "--semantic-cache-ttl", "--semantic-cache-file",
-               "--api-key", "--log-level"}},
+               "--model", "--model-name", "--chat-template", "--tool-call-parser", "--device", "--gpu-memory-fraction",
+               "--threads", "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib",
+               "--max-batch-tokens", "--max-seqs", "--max-concurrency", "--max-queue", "--embedding-model",
+               "--embedding-model-name", "--embedding-threads", "--embedding-batch-tokens", "--semantic-cache",
+               "--semantic-threshold", "--semantic-cache-entries", "--semantic-cache-bytes", "--semantic-cache-ttl",
+               "--semantic-cache-file", "--api-key", "--log-level"}},
     {"inspect", {"--json", "--log-level"}},
     {"load", {"--buffered", "--device", "--chunk-mib", "--depth", "--log-level"}},
     {"run", {"--model", "-p", "--prompt", "-n", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p", "--seed",
-             "--device", "--threads", "--kv-type", "--ctx-size", "--special", "--ignore-eos", "--json",
-             "--log-level"}},
+             "--device", "--threads", "--kv-type", "--ctx-size", "--special", "--ignore-eos", "--json-schema",
+             "--grammar-file", "--regex", "--json", "--log-level"}},
     {"synth", {"--arch", "--preset", "--type", "--seed", "--vocab-from", "--pooling", "-o", "--output", "--log-level"}},
     {"pack", {"--type", "-o", "--output", "--log-level"}},
     {"tokenize", {"--model", "--no-bos", "--special", "--log-level"}},
@@ -615,6 +615,25 @@ TEST(Binary, RunStopsOnEveryEndOfGenerationToken) {
   EXPECT_EQ(ignoring, 0) << ignored;
   EXPECT_NE(ignored.find(R"(,"tokens":[49,0,49,0,49,0],"text":"AAA",)"), std::string::npos) << ignored;
   std::filesystem::remove_all(model);
+}
+
+// run holds its output to a constraint as a request does; one it cannot compile is an error naming it.
+TEST(Binary, RunConstrainsItsOutputToARegexOrAGrammar) {
+  const auto [status, output] = run_with_stdin({"run", "-p", "Hi", "-n", "40", "--temp", "1", "--seed", "3", "--regex",
+                                                "(yes|no)-[0-9]{2}", "--json", "--log-level", "warn"},
+                                               "");
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_TRUE(std::regex_search(output, std::regex(R"("text":"(yes|no)-[0-9]{2}")"))) << output;
+  const std::string grammar = std::filesystem::temp_directory_path() / ("rs-run-grammar-" + std::to_string(getpid()));
+  std::ofstream(grammar) << "root ::= \"[\" [0-9] (\",\" [0-9])* \"]\"\n";
+  const auto [listed, list] =
+      run_with_stdin({"run", "-p", "Hi", "-n", "60", "--grammar-file", grammar, "--json", "--log-level", "warn"}, "");
+  EXPECT_EQ(listed, 0) << list;
+  EXPECT_NE(list.find(R"("text":"[)"), std::string::npos) << list;
+  std::filesystem::remove(grammar);
+  const auto [refused, why] = run_with_stdin({"run", "-p", "Hi", "--regex", "(?=a)", "--log-level", "warn"}, "");
+  EXPECT_EQ(refused, 1);
+  EXPECT_NE(why.find("lookahead"), std::string::npos) << why;
 }
 
 }  // namespace

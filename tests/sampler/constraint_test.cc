@@ -1,11 +1,12 @@
 // The constraint heads the sampler's chain: whatever the bias, penalties or
 // temperature, only tokens it allows are drawn, and it sees every token.
+#include "core/sampler/constraint.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 #include <vector>
 
-#include "core/sampler/constraint.h"
 #include "core/sampler/sampler.h"
 
 namespace rs::sampler {
@@ -14,7 +15,8 @@ namespace {
 // Allows the tokens of `allowed`, and records what it is told.
 class FixedConstraint final : public Constraint {
  public:
-  FixedConstraint(std::set<TokenId> allowed, std::vector<TokenId>& accepted) : allowed_(std::move(allowed)), accepted_(accepted) {}
+  FixedConstraint(std::set<TokenId> allowed, std::vector<TokenId>& accepted)
+      : allowed_(std::move(allowed)), accepted_(accepted) {}
   void allowed(std::span<uint64_t> bits) override {
     for (const TokenId t : allowed_) bits[size_t(t) / 64] |= uint64_t(1) << (t % 64);
   }
@@ -28,7 +30,8 @@ class FixedConstraint final : public Constraint {
 
 class FixedSource final : public ConstraintSource {
  public:
-  FixedSource(std::set<TokenId> allowed, std::vector<TokenId>& accepted) : allowed_(std::move(allowed)), accepted_(accepted) {}
+  FixedSource(std::set<TokenId> allowed, std::vector<TokenId>& accepted)
+      : allowed_(std::move(allowed)), accepted_(accepted) {}
   std::unique_ptr<Constraint> start() const override { return std::make_unique<FixedConstraint>(allowed_, accepted_); }
 
  private:

@@ -49,6 +49,9 @@ try {
   throw error;
 }
 const { AuthenticationError, BadRequestError, NotFoundError } = OpenAI;
+// The SDK's structured-output helper and its schema library (pinned beside the SDK in package.json).
+const { zodResponseFormat } = await import('openai/helpers/zod');
+const { z } = await import('zod');
 
 const MODEL = 'ringserve-demo-random-weights';
 const API_KEY = 'test-key';
@@ -150,6 +153,31 @@ async function expectApiError(promise, type, status, what) {
             `${what}: expected ${type.name} (${status}), got ${error?.constructor?.name}: ${error?.message}`);
   assert.equal(error.status, status, `${what}: HTTP status`);
   return error;
+}
+
+// Whether `value` is an instance of `schema`, for the JSON Schema keywords the checks below use; throws naming the
+// path where it is not. Independent of the server's own schema compiler.
+function validate(schema, value, where = '$') {
+  const fail = (why) => assert.fail(`${where}: ${why}: ${JSON.stringify(value)}`);
+  if (schema.enum && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) fail('not in enum');
+  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (schema.type === 'integer' && !Number.isInteger(value)) fail('not an integer');
+  if (schema.type && schema.type !== 'integer' && schema.type !== type) fail(`not ${schema.type}`);
+  if (schema.minimum !== undefined && value < schema.minimum) fail(`below ${schema.minimum}`);
+  if (schema.maximum !== undefined && value > schema.maximum) fail(`above ${schema.maximum}`);
+  if (schema.maxLength !== undefined && [...value].length > schema.maxLength) fail('too long');
+  if (type === 'array') {
+    if (schema.minItems !== undefined && value.length < schema.minItems) fail('too few items');
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) fail('too many items');
+    value.forEach((item, i) => validate(schema.items, item, `${where}[${i}]`));
+  }
+  if (type === 'object') {
+    for (const key of schema.required ?? []) if (!(key in value)) fail(`no ${key}`);
+    for (const [key, item] of Object.entries(value)) {
+      if (!schema.properties?.[key]) fail(`unexpected key ${key}`);
+      validate(schema.properties[key], item, `${where}.${key}`);
+    }
+  }
 }
 
 function metricValue(text, name) {
@@ -389,6 +417,181 @@ async function main() {
     let streamed = '';
     for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? '';
     assert.equal(streamed, full.slice(0, cut), 'streamed text with the stop string');
+  });
+
+  // Tool calling. The demo model's noise calls nothing by itself; tool_choice "required" or a named function hold
+  // its output to the call's JSON Schema (the grammar engine), so that it then calls get_weather with valid
+  // arguments.
+  const weatherTool = {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'The weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Rome'] } },
+                    required: ['city'], additionalProperties: false },
+    },
+  };
+  const toolChat = { model: MODEL, messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
+                     tools: [weatherTool], parallel_tool_calls: false, max_tokens: 400, temperature: 0 };
+  const namedWeather = { type: 'function', function: { name: 'get_weather' } };
+  const assertWeatherCall = (call, what) => {
+    assert.match(call.id, /^call_[A-Za-z0-9]{24}$/, `${what}: id`);
+    assert.equal(call.type, 'function', `${what}: type`);
+    assert.equal(call.function.name, 'get_weather', `${what}: name`);
+    const args = JSON.parse(call.function.arguments);
+    assert.ok(['Paris', 'Rome'].includes(args.city), `${what}: arguments ${call.function.arguments}`);
+  };
+
+  await check('tool_choice "required": one valid call, content null, finish_reason "tool_calls"', async () => {
+    const [choice] = (await client.chat.completions.create({ ...toolChat, tool_choice: 'required' })).choices;
+    assert.equal(choice.message.tool_calls?.length, 1, `one call, got ${JSON.stringify(choice.message)}`);
+    assertWeatherCall(choice.message.tool_calls[0], 'required');
+    assert.equal(choice.message.content, null);
+    assert.equal(choice.finish_reason, 'tool_calls');
+  });
+
+  await check('tool_choice naming a function: a call to it, finish_reason "stop" (as OpenAI)', async () => {
+    const [choice] = (await client.chat.completions.create({ ...toolChat, tool_choice: namedWeather })).choices;
+    assert.equal(choice.message.tool_calls?.length, 1, `one call, got ${JSON.stringify(choice.message)}`);
+    assertWeatherCall(choice.message.tool_calls[0], 'named');
+    assert.equal(choice.message.content, null);
+    assert.equal(choice.finish_reason, 'stop');
+  });
+
+  await check('tool_choice "auto" with a model that calls nothing: content, no tool_calls', async () => {
+    const [choice] = (await client.chat.completions.create({ ...toolChat, max_tokens: 8, ignore_eos: true })).choices;
+    assert.equal(typeof choice.message.content, 'string');
+    assert.equal(choice.message.tool_calls, undefined, 'no tool_calls field');
+    assert.equal(choice.finish_reason, 'length');
+  });
+
+  await check('streamed tool calls, put together by the SDK stream helper = the whole call', async () => {
+    for (const tool_choice of ['required', namedWeather]) {
+      const request = { ...toolChat, tool_choice };
+      const what = JSON.stringify(tool_choice);
+      const whole = (await client.chat.completions.create(request)).choices[0];
+      const stream = client.chat.completions.stream(request);
+      const done = [];
+      stream.on('tool_calls.function.arguments.done', (event) => done.push([event.name, event.arguments]));
+      const [choice] = (await stream.finalChatCompletion()).choices;
+      assert.equal(choice.message.tool_calls?.length, 1, `${what}: one call, got ${JSON.stringify(choice.message)}`);
+      assertWeatherCall(choice.message.tool_calls[0], what);
+      assert.equal(choice.message.tool_calls[0].function.arguments, whole.message.tool_calls[0].function.arguments,
+                   `${what}: greedy, the streamed call = the whole one`);
+      assert.equal(choice.message.content, null, `${what}: content`);
+      assert.equal(choice.finish_reason, whole.finish_reason, `${what}: finish_reason`);
+      assert.deepEqual(done, [['get_weather', whole.message.tool_calls[0].function.arguments]], `${what}: events`);
+    }
+  });
+
+  await check('runTools: the SDK runs the function, and the server takes the round trip back', async () => {
+    const calls = [];
+    const runner = client.chat.completions.runTools({
+      ...toolChat,
+      tool_choice: namedWeather,
+      tools: [{ type: 'function',
+                function: { ...weatherTool.function, parse: JSON.parse,
+                            function: (args) => { calls.push(args); return { temperature: 21 }; } } }],
+    });
+    await runner.done();
+    assert.equal(calls.length, 1, 'the function ran once');
+    assert.ok(['Paris', 'Rome'].includes(calls[0].city), `its arguments: ${JSON.stringify(calls[0])}`);
+    const roles = runner.messages.map((m) => m.role);
+    assert.deepEqual(roles, ['user', 'assistant', 'tool']);
+    // The history as the SDK keeps it (arguments as JSON text, the tool's answer) goes back to the template.
+    const followUp = await client.chat.completions.create(
+        { model: MODEL, messages: runner.messages, tools: [weatherTool], max_tokens: 4, temperature: 0 });
+    assert.equal(followUp.choices[0].message.role, 'assistant');
+  });
+
+  await check('a malformed tool is a BadRequestError naming the field', async () => {
+    const error = await expectApiError(
+        client.chat.completions.create({ ...toolChat, tools: [{ type: 'function', function: { name: 'get weather' } }] }),
+        BadRequestError, 400, 'bad tool name');
+    assert.equal(error.param, 'tools[0].function.name');
+    const unknown = await expectApiError(
+        client.chat.completions.create({ ...toolChat, tool_choice: { type: 'function', function: { name: 'nope' } } }),
+        BadRequestError, 400, 'unknown function');
+    assert.equal(unknown.param, 'tool_choice.function.name');
+  });
+
+  // Structured output. The demo model's weights are random: whatever it writes that is valid, the constraint made so.
+  const person = {
+    type: 'object',
+    properties: {
+      name: { type: 'string', maxLength: 10 },
+      age: { type: 'integer', minimum: 0, maximum: 120 },
+      mood: { enum: ['happy', 'sad', null] },
+      tags: { type: 'array', items: { type: 'string', maxLength: 4 }, minItems: 1, maxItems: 2 },
+    },
+    required: ['name', 'age', 'mood', 'tags'],
+    additionalProperties: false,
+  };
+  const personFormat = { type: 'json_schema', json_schema: { name: 'person', strict: true, schema: person } };
+
+  await check('response_format json_schema (strict): every answer that stops parses and validates', async () => {
+    let stopped = 0;
+    for (let seed = 1; seed <= 8; ++seed) {
+      const completion = await client.chat.completions.create(
+          { model: MODEL, messages: chatMessages, temperature: 1, seed, max_tokens: 400, response_format: personFormat });
+      const [choice] = completion.choices;
+      if (choice.finish_reason === 'length') continue;  // max_tokens may cut it: the one allowed invalid case
+      assert.equal(choice.finish_reason, 'stop');
+      validate(person, JSON.parse(choice.message.content));
+      ++stopped;
+    }
+    assert.ok(stopped >= 6, `only ${stopped} of 8 answers ended before max_tokens`);
+  });
+
+  await check('response_format json_schema, streamed: the chunks add up to the same valid answer', async () => {
+    const request = { model: MODEL, messages: chatMessages, temperature: 1, seed: 4, max_tokens: 400,
+                      response_format: personFormat };
+    const whole = (await client.chat.completions.create(request)).choices[0].message.content;
+    let streamed = '';
+    for await (const chunk of await client.chat.completions.create({ ...request, stream: true })) {
+      streamed += chunk.choices[0]?.delta?.content ?? '';
+    }
+    assert.equal(streamed, whole);
+    validate(person, JSON.parse(streamed));
+  });
+
+  await check('chat.completions.parse with a zod schema: message.parsed is the object', async () => {
+    // A pattern, not .max(): zod counts a string's length in UTF-16 units, JSON Schema (and so the server) in
+    // characters, and a random model writes characters beyond the BMP.
+    const Reading = z.object({ city: z.string().regex(/^[A-Z][a-z]{1,7}$/), celsius: z.number().int().min(-40).max(50),
+                               sky: z.enum(['clear', 'cloudy']) });
+    for (const seed of [1, 2, 3]) {
+      const completion = await client.chat.completions.parse({
+        model: MODEL, messages: chatMessages, temperature: 1, seed, max_tokens: 400,
+        response_format: zodResponseFormat(Reading, 'reading'),
+      });
+      const [choice] = completion.choices;
+      assert.equal(choice.finish_reason, 'stop', choice.message.content);
+      assert.deepEqual(Reading.parse(choice.message.parsed), choice.message.parsed);
+    }
+  });
+
+  await check('response_format json_object: an object', async () => {
+    const completion = await client.chat.completions.create({ model: MODEL, messages: chatMessages, temperature: 1,
+                                                              seed: 9, max_tokens: 600,
+                                                              response_format: { type: 'json_object' } });
+    const [choice] = completion.choices;
+    if (choice.finish_reason === 'stop') {
+      const value = JSON.parse(choice.message.content);
+      assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), choice.message.content);
+    } else {
+      assert.equal(choice.finish_reason, 'length');
+      assert.ok(choice.message.content.startsWith('{'), choice.message.content);
+    }
+  });
+
+  await check('an unsupported schema keyword is a BadRequestError naming the parameter and the keyword', async () => {
+    const error = await expectApiError(
+        client.chat.completions.create({ model: MODEL, messages: chatMessages, response_format: {
+          type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array', uniqueItems: true } } } }),
+        BadRequestError, 400, 'uniqueItems');
+    assert.equal(error.param, 'response_format.json_schema.schema');
+    assert.match(error.message, /uniqueItems/);
   });
 
   await check('a wrong API key is an AuthenticationError (401)', async () => {

@@ -156,8 +156,26 @@ TEST(MessagesFromJson, AnAssistantTurnThatCallsToolsMayHaveNoContent) {
                          "tool_calls": [{"id": "call1", "function": {"name": "f", "arguments": "{}"}}]},
                         {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}])"),
             "[{'role': 'assistant', 'content': '', 'tool_calls': [{'id': 'call1', 'function': {'name': 'f', "
-            "'arguments': '{}'}}]}, {'role': 'assistant', 'function_call': {'name': 'f', 'arguments': '{}'}, "
+            "'arguments': {}}}]}, {'role': 'assistant', 'function_call': {'name': 'f', 'arguments': '{}'}, "
             "'content': ''}]");
+}
+
+// OpenAI sends a call's arguments as JSON text; templates write them with tojson or iterate them, as transformers
+// gets them from vLLM: the object. Text that holds no object stays text.
+TEST(MessagesFromJson, ToolCallArgumentsAreTheObjectTheirTextHolds) {
+  EXPECT_EQ(repr_of(R"([{"role": "assistant", "content": "", "tool_calls": [
+                          {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{\"x\": [1, \"y\"]}"}},
+                          {"id": "b", "type": "function", "function": {"name": "g", "arguments": "not json"}},
+                          {"id": "c", "type": "function", "function": {"name": "h", "arguments": "[1]"}},
+                          {"id": "d", "type": "function", "function": {"name": "i", "arguments": {"z": 1}}}]}])"),
+            "[{'role': 'assistant', 'content': '', 'tool_calls': ["
+            "{'id': 'a', 'type': 'function', 'function': {'name': 'f', 'arguments': {'x': [1, 'y']}}}, "
+            "{'id': 'b', 'type': 'function', 'function': {'name': 'g', 'arguments': 'not json'}}, "
+            "{'id': 'c', 'type': 'function', 'function': {'name': 'h', 'arguments': '[1]'}}, "
+            "{'id': 'd', 'type': 'function', 'function': {'name': 'i', 'arguments': {'z': 1}}}]}]");
+  // "tool_calls": null, as SDKs send back a plain answer, is no key at all (Llama 3.1 tests `'tool_calls' in m`).
+  EXPECT_EQ(repr_of(R"([{"role": "assistant", "content": "Hi", "tool_calls": null, "refusal": null}])"),
+            "[{'role': 'assistant', 'content': 'Hi', 'refusal': None}]");
 }
 
 TEST(MessagesFromJson, DeveloperIsSystemForTheTemplate) {

@@ -79,11 +79,11 @@ const jinja::Value& messages_of(const jinja::Value& golden) {
   return field(conversation, "messages");
 }
 
-// Renders `golden` with `chat_template` and checks the output, or the error.
-void expect_matches(const ChatTemplate& chat_template, const jinja::Value& golden) {
+// Renders `messages` in `golden`'s context with `chat_template` and checks the output, or the error.
+void expect_matches(const ChatTemplate& chat_template, const jinja::Value& golden, const jinja::Value& messages) {
   const jinja::Value& expected = field(golden, "output");
   try {
-    const std::string output = chat_template.render(messages_of(golden), context_of(golden));
+    const std::string output = chat_template.render(messages, context_of(golden));
     ASSERT_TRUE(expected.is_string()) << "rendered, but jinja2 failed with: " << field(golden, "error").str()
                                       << "\noutput: " << output;
     EXPECT_EQ(output, expected.as_string());
@@ -94,6 +94,31 @@ void expect_matches(const ChatTemplate& chat_template, const jinja::Value& golde
       EXPECT_EQ(e.reason(), field(golden, "error").as_string());
     }
   }
+}
+
+void expect_matches(const ChatTemplate& chat_template, const jinja::Value& golden) {
+  expect_matches(chat_template, golden, messages_of(golden));
+}
+
+// `messages` as OpenAI's clients send them: a tool call's arguments as JSON text, where transformers takes a dict.
+std::string openai_json(const jinja::Value& messages) {
+  jinja::Array sent;
+  for (const jinja::Value& message : messages.as_array()) {
+    jinja::Object m = message.as_object();
+    if (const jinja::Value* calls = m.find("tool_calls"); calls != nullptr && calls->is_array()) {
+      jinja::Array texts;
+      for (const jinja::Value& call : calls->as_array()) {
+        jinja::Object c = call.as_object();
+        jinja::Object function = c.find("function")->as_object();
+        function.set("arguments", jinja::to_json(*function.find("arguments")));
+        c.set("function", jinja::Value(std::move(function)));
+        texts.emplace_back(std::move(c));
+      }
+      m.set("tool_calls", jinja::Value(std::move(texts)));
+    }
+    sent.emplace_back(std::move(m));
+  }
+  return jinja::to_json(jinja::Value(std::move(sent)));
 }
 
 // The real templates live in ../shared, beside the checkout: without them these
@@ -166,6 +191,26 @@ TEST_F(SharedTemplates, CommandPathRendersJsonMessagesWithTheModelTemplate) {
     return;
   }
   FAIL() << "no llama3.2 golden with tools";
+}
+
+// The tool round trip as an OpenAI client sends it (arguments as JSON text), through messages_from_json: the
+// templates that call tools render it as transformers renders the dicts vLLM gives them.
+TEST_F(SharedTemplates, OpenAiToolCallsRenderLikeTransformers) {
+  int compared = 0;
+  for (const GoldenCase& c : golden_cases()) {
+    const std::string file = field(c.golden, "template").as_string();
+    const std::string conversation = field(c.golden, "conversation").as_string();
+    if ((conversation != "tool_calls" && conversation != "two_tool_calls") ||
+        (file != "qwen2.5.jinja" && file != "llama3.1.jinja" && file != "llama3.2.jinja" &&
+         file != "mistral-v0.3.jinja")) {
+      continue;
+    }
+    SCOPED_TRACE(c.name);
+    const ChatTemplate chat_template = ChatTemplate::parse(read_file(kTemplates + file), file);
+    expect_matches(chat_template, c.golden, messages_from_json(openai_json(messages_of(c.golden)), chat_template));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 8);
 }
 
 }  // namespace
