@@ -84,7 +84,7 @@ void BM_SemanticHitServerSide(benchmark::State& state) {
     const api::CompletionRequest request = api::parse_completion_request(kBody, api::Endpoint::chat);
     const api::SemanticQuery query = *api::semantic_query(request, "m", false);
     const auto hit = f.store.find_similar({query.context, query.exact, query.guard}, f.hit, now_ms());
-    const api::ChoiceResult choice{0, hit->answer.text, hit->answer.finish_reason, false, {}, {}};
+    const api::ChoiceResult choice{0, hit->answer.text, hit->answer.finish_reason, false, {}, {}, {}};
     body.clear();
     api::append_chat_completion(body, {"chatcmpl-0", 0, "m", "fp"}, std::span(&choice, 1), {30, 12, 0});
     benchmark::DoNotOptimize(body);
