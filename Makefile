@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 SERVE_ARGS ?= --host 0.0.0.0 --port 8080
 
-.PHONY: deps build serve test fuzz fuzz-smoke bench-http perf clean
+.PHONY: deps build serve test test-image fuzz fuzz-smoke bench-http perf clean
 
 deps:
 	@deploy/install-deps.sh
@@ -19,6 +19,14 @@ test: build
 	@deploy/install-deps.sh --fuzz
 	@$(MAKE) --no-print-directory fuzz-smoke
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The container image built with buildah and served (tests/image/image_test.sh): not part of `make test`,
+# a build takes minutes. IMAGE_BINARY: a CPU-only ringserve to copy in instead of compiling it in the
+# image (20 minutes on 2 cores). A skip (no buildah, no base image) is reported, not an error.
+IMAGE_BINARY ?=
+test-image:
+	@deploy/install-deps.sh --image
+	@tests/image/image_test.sh $(IMAGE_BINARY) || [ $$? -eq 77 ]
 
 # Fuzz target FUZZ (default: the HTTP connection) for FUZZ_SECONDS (clang + libFuzzer).
 FUZZ ?= http_connection

@@ -3,6 +3,7 @@
 # Idempotent: prints nothing and changes nothing when everything is present.
 set -euo pipefail
 
+# What building ringserve needs (deploy/Dockerfile's build stage installs only these: --build-only).
 packages=(
   build-essential cmake ninja-build pkg-config
   liburing-dev        # io_uring
@@ -16,20 +17,33 @@ packages=(
   libpcre2-dev        # Unicode-aware regexes for BPE pre-tokenizers
   libicu-dev          # ICU: WordPiece's Unicode categories, lowercasing and NFD
   libhwy-dev          # Highway: SIMD kernels written once, dispatched at run time
-  libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
+  libbenchmark-dev    # perf/'s micro-benchmarks (CMake needs it to configure)
+)
+# What the tests need beyond that.
+test_packages=(
+  libgtest-dev libgmock-dev
   curl                # smoke checks of a running server
   gnuplot-nox         # ringperf's latency-throughput chart (perf/ringperf/)
   prometheus          # promtool: tests check /metrics with the real validator
   nodejs npm          # tests/sdk: the official OpenAI SDK against the server
+  python3-yaml        # tests/app/check_manifests.py: deploy/'s manifests parse as YAML
 )
-# Optional extras: --perf for the benchmark peers, --fuzz for libFuzzer (clang).
+# Options: --build-only for the build alone (no test packages, no OpenAI SDK); extras: --perf for the
+# benchmark peers, --fuzz for libFuzzer (clang), --image for `make test-image` (buildah, and mmdebstrap
+# and podman to make its Debian base: no registry needed).
+build_only=false
+extras=()
 for extra in "$@"; do
   case "$extra" in
-    --perf) packages+=(wrk nginx-light fio fortunes libsentencepiece-dev) ;;  # fortunes: tokenize-bench's English corpus
-    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    *) echo "install-deps: unknown option $extra (known: --perf, --fuzz)" >&2; exit 2 ;;
+    --build-only) build_only=true ;;
+    --perf) extras+=(wrk nginx-light fio fortunes libsentencepiece-dev) ;;  # fortunes: tokenize-bench's English corpus
+    --fuzz) extras+=(clang libclang-rt-14-dev) ;;
+    --image) extras+=(buildah podman mmdebstrap uidmap curl) ;;
+    *) echo "install-deps: unknown option $extra (known: --build-only, --perf, --fuzz, --image)" >&2; exit 2 ;;
   esac
 done
+if ! $build_only; then packages+=("${test_packages[@]}"); fi
+packages+=("${extras[@]}")
 
 # Names that installed packages provide count as present: NodeSource's nodejs provides (and
 # conflicts with) Debian's npm, so asking apt for npm there would fail.
@@ -49,6 +63,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+if $build_only; then exit 0; fi
 
 # The pinned OpenAI SDK and zod (its structured-output helper's schema library) for tests/sdk
 # (from its package-lock.json). On a developer's machine a

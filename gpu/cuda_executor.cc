@@ -13,6 +13,7 @@
 #include "gpu/matvec.h"
 #include "gpu/ops.h"
 #include "gpu/prefill_attention.h"
+#include "gpu/step_memory.h"
 
 namespace rs::gpu {
 
@@ -58,33 +59,6 @@ struct CudaExecutor::Buffers {
   int32_t* host(size_t offset) const { return reinterpret_cast<int32_t*>(host_inputs.data() + offset); }
   const int32_t* device(size_t offset) const { return reinterpret_cast<const int32_t*>(inputs.data() + offset); }
 };
-
-namespace {
-
-// Floats of each activation buffer for `tokens` tokens, in the order Buffers lays them out.
-struct ActivationSizes {
-  size_t x, normed, q, kv, gate, head_input, logits;
-
-  ActivationSizes(const model::ModelDesc& d, size_t tokens, size_t rows, size_t vocab) {
-    const size_t q_width = size_t(d.n_heads) * d.head_dim;
-    x = tokens * d.embedding_dim;
-    normed = tokens * std::max<size_t>(d.embedding_dim, q_width);
-    q = tokens * q_width;
-    kv = tokens * size_t(d.n_kv_heads) * d.head_dim;
-    gate = tokens * d.ffn_dim;
-    head_input = rows * d.embedding_dim;
-    logits = rows * vocab;
-  }
-  // x, normed, q, k, v, attn, gate, up, out, head_input, logits; each rounded to 64 floats (256 bytes).
-  size_t total() const {
-    size_t sum = 0;
-    for (const size_t n : {x, normed, q, kv, kv, q, gate, gate, x, head_input, logits}) sum += round(n);
-    return sum;
-  }
-  static size_t round(size_t n) { return (n + 63) / 64 * 64; }
-};
-
-}  // namespace
 
 CudaExecutor::CudaExecutor(const DeviceWeights& weights, const CudaExecutorOptions& options)
     : weights_(weights), desc_(weights.desc()), options_(options) {
@@ -148,8 +122,7 @@ CudaExecutor::CudaExecutor(const DeviceWeights& weights, const CudaExecutorOptio
     size_t free = 0, total = 0;
     check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
     const double used = double(total - free), allowed = options.memory_fraction * double(total);
-    constexpr double kReserve = 256.0 * (1 << 20);  // cuBLAS workspaces, graphs and the CUDA context's growth
-    blocks = uint64_t(std::max(0.0, allowed - used - kReserve) / double(kv_.block_bytes()));
+    blocks = uint64_t(std::max(0.0, allowed - used - kKvPoolReserveBytes) / double(kv_.block_bytes()));
     blocks = blocks > 0 ? blocks - 1 : 0;
   }
   if (blocks < max_blocks_) {

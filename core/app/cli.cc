@@ -25,7 +25,8 @@ int run_cli(int argc, char** argv) {
   const std::vector<Command> commands = {add_serve_command(app), add_inspect_command(app), add_load_command(app),
                                          add_run_command(app), add_synth_command(app), add_pack_command(app),
                                          add_tokenize_command(app), add_detokenize_command(app),
-                                         add_template_command(app), add_warm_command(app)};
+                                         add_template_command(app), add_warm_command(app),
+                                         add_plan_command(app)};
   for (const Command& command : commands) {
     command.parser->add_option("--log-level", log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

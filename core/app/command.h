@@ -21,5 +21,6 @@ Command add_load_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_template_command(CLI::App& app);
 Command add_warm_command(CLI::App& app);
+Command add_plan_command(CLI::App& app);
 
 }  // namespace rs

@@ -1,11 +1,11 @@
 #include "core/app/model_engine.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/app/capacity_plan.h"
 #include "core/kv/block_hash.h"
 #include "core/model/model_identity.h"
 #include "core/tokenizer/special_tokens.h"
@@ -14,20 +14,13 @@
 namespace rs {
 namespace {
 
-double physical_memory_bytes() { return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE)); }
-
 // Blocks of the KV pool: --kv-cache-gib, or room for max_seqs full contexts within a quarter of memory.
 uint32_t kv_blocks(const ModelEngineOptions& o, const model::ModelDesc& desc, model::TensorType kv_type) {
   kv::KvLayout layout{desc.n_layers, desc.n_kv_heads, desc.head_dim, o.block_tokens, kv_type, 0};
-  const double block_bytes = double(layout.block_bytes());
-  const uint32_t per_sequence = layout.blocks_for(o.ctx_size);
-  double blocks = 0;
-  if (o.kv_cache_gib > 0) {
-    blocks = o.kv_cache_gib * double(1ull << 30) / block_bytes;
-  } else {
-    blocks = std::min(double(per_sequence) * o.limits.max_seqs, physical_memory_bytes() / 4 / block_bytes);
-  }
-  if (blocks < per_sequence) {
+  const double blocks = o.kv_cache_gib > 0
+                           ? o.kv_cache_gib * double(1ull << 30) / double(layout.block_bytes())
+                           : cpu_kv_blocks(layout, o.ctx_size, o.limits.max_seqs, physical_memory_bytes());
+  if (blocks < layout.blocks_for(o.ctx_size)) {
     throw std::invalid_argument(fmt::format(
         "the KV cache holds {:.0f} blocks of {} tokens, less than one {}-token context: raise --kv-cache-gib or "
         "lower --ctx-size", blocks, o.block_tokens, o.ctx_size));

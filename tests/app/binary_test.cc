@@ -137,6 +137,10 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
     {"template", {"--model", "--chat-template", "--no-generation-prompt", "--log-level"}},
     {"warm", {"--model", "--prompts", "-o", "--output", "--semantic", "--embedding-model", "--model-name",
               "--chat-template", "--device", "--threads", "--kv-type", "--ctx-size", "--log-level"}},
+    {"plan", {"--model", "--device", "--gpu-memory", "--memory", "--gpu-memory-fraction", "--ctx-size", "--kv-type",
+              "--max-seqs", "--max-batch-tokens", "--block-tokens", "--json", "--from", "--target-ntpot-ms",
+              "--target-ttft-ms", "--emit", "--image", "--model-path", "--name", "--min-instances", "--max-instances",
+              "--log-level"}},
 };
 
 // The names of a CLI11 help text's section `heading` ("Options:", "Subcommands:"): each entry's first word,
