@@ -220,6 +220,14 @@ uint32_t token_types_of(const Metadata& metadata, std::string_view path) {
   return uint32_t(*count);
 }
 
+// Every layer has tensors of its own: a block_count beyond the file's tensors is damage, refused before
+// the expected tensors' names are made for billions of layers.
+void check_layer_count(const ArchitectureKeys& keys, uint32_t layers, size_t tensors) {
+  if (layers > tensors) {
+    keys.fail("block_count", fmt::format("{} layers, but the file holds only {} tensors", layers, tensors));
+  }
+}
+
 }  // namespace
 
 ModelDesc describe_gguf(const GgufFile& gguf, const std::string& path) {
@@ -246,6 +254,7 @@ ModelDesc describe_gguf(const GgufFile& gguf, const std::string& path) {
       vocab_size_of(keys, desc.metadata, desc.tensor(tensor_name(ModelTensor::token_embedding)), path);
   desc.tied_embeddings = desc.tensor(tensor_name(ModelTensor::output)) == nullptr;
   desc.qkv_bias = desc.tensor(tensor_name(LayerTensor::attn_q_bias, 0)) != nullptr;
+  check_layer_count(keys, desc.n_layers, desc.tensors.size());
   check_tensors(desc.tensors, expected_tensors(desc), path);
   return desc;
 }
@@ -279,6 +288,7 @@ EncoderDesc describe_encoder_gguf(const GgufFile& gguf, const std::string& path)
   desc.token_types = token_types_of(desc.metadata, path);
   desc.vocab_size =
       vocab_size_of(keys, desc.metadata, desc.tensor(tensor_name(EncoderTensor::token_embedding)), path);
+  check_layer_count(keys, desc.n_layers, desc.tensors.size());
   check_tensors(desc.tensors, expected_tensors(desc), path);
   return desc;
 }

@@ -120,6 +120,9 @@ TEST(EncoderDescribe, RefusesPoolingsThatGiveNoSentenceVector) {
 TEST(EncoderDescribe, NamesTheKeyOrTensorAtFault) {
   const std::string file = kFile + ": ";
   EXPECT_EQ(describe_error(with("bert.block_count", std::nullopt)), file + "missing metadata key bert.block_count");
+  EXPECT_NE(describe_error(with("bert.block_count", u32(4'000'000'000u)))
+                .find("metadata key bert.block_count: 4000000000 layers, but the file holds only"),
+            std::string::npos);
   EXPECT_EQ(describe_error(with("bert.attention.head_count", u32(3))),
             file + "metadata key bert.attention.head_count: 3 heads do not divide bert.embedding_length (8)");
   EXPECT_EQ(describe_error(with("bert.attention.layer_norm_epsilon", f32(0))),

@@ -530,6 +530,10 @@ TEST(GgufDescribe, NamesWhatIsWrong) {
   EXPECT_EQ(describe_error(missing), file + "missing metadata key llama.block_count");
   EXPECT_EQ(describe_error(with("llama.block_count", text("2"))),
             file + "metadata key llama.block_count: a string is not a positive 32-bit integer");
+  // Found by the GGUF fuzz target: billions of layers were named one by one before any was missed.
+  EXPECT_EQ(describe_error(with("llama.block_count", u32(4'000'000'000u))),
+            file + "metadata key llama.block_count: 4000000000 layers, but the file holds only " +
+                std::to_string(tiny_model("llama").tensors.size()) + " tensors");
   EXPECT_EQ(
       describe_error(with("llama.attention.head_count", u32(3))),
       file + "metadata key llama.attention.head_count: 3 heads do not divide llama.embedding_length (8)");
