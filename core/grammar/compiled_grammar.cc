@@ -99,32 +99,13 @@ void CompiledGrammar::walk_one_state(uint32_t state, std::vector<TokenId>& allow
   }
 }
 
-// The trie nodes [first, end) (a subtree, or the whole trie from node 1) read from `stacks` at the depth
-// above `first`. Records where a stack's bottom ends with children to come in `ends`, if given; returns
-// whether that happened.
 bool CompiledGrammar::walk_stacks(uint32_t first, uint32_t end, std::vector<Stack> stacks,
                                   std::vector<TokenId>& allowed, std::vector<uint32_t>* ends) const {
-  const TokenTrie& trie = *trie_;
   FrameArena arena;
   StackStepper stepper(automaton_, arena);
-  const uint32_t base = trie.depth(first) - 1;
-  std::vector<std::vector<Stack>> at_depth(trie.max_depth() + 1 - base);
+  std::vector<std::vector<Stack>> at_depth(trie_->max_depth() + 1);
   at_depth[0] = std::move(stacks);
-  bool ended = false;
-  for (uint32_t n = first; n < end;) {
-    const uint32_t depth = trie.depth(n) - base;
-    if (!stepper.step(at_depth[depth - 1], trie.byte(n), at_depth[depth])) {
-      n = trie.subtree_end(n);
-      continue;
-    }
-    for (const TokenId t : trie.tokens_at(n)) allowed.push_back(t);
-    if (stepper.ended() && trie.subtree_end(n) > n + 1) {
-      ended = true;
-      if (ends) ends->push_back(n);
-    }
-    n = at_depth[depth].empty() ? trie.subtree_end(n) : n + 1;
-  }
-  return ended;
+  return walk_trie(*trie_, stepper, first, end, at_depth, allowed, ends);
 }
 
 }  // namespace rs::grammar

@@ -40,16 +40,9 @@ void Matcher::allowed(std::span<uint64_t> allowed) {
 // The tokens below trie node `end` that the stacks in walk_[0] read the rest of.
 void Matcher::walk_on(uint32_t end, std::span<uint64_t> allowed) {
   const TokenTrie& trie = grammar_->trie();
-  const uint32_t base = trie.depth(end);
-  for (uint32_t n = end + 1; n < trie.subtree_end(end);) {
-    const uint32_t depth = trie.depth(n) - base;
-    if (!stepper_.step(walk_[depth - 1], trie.byte(n), walk_[depth])) {
-      n = trie.subtree_end(n);
-      continue;
-    }
-    for (const TokenId t : trie.tokens_at(n)) set_bit(allowed, t);
-    n = walk_[depth].empty() ? trie.subtree_end(n) : n + 1;
-  }
+  walked_.clear();
+  walk_trie(trie, stepper_, end + 1, trie.subtree_end(end), walk_, walked_, nullptr);
+  for (const TokenId t : walked_) set_bit(allowed, t);
 }
 
 void Matcher::accept(TokenId token) {

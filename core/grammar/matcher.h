@@ -43,6 +43,7 @@ class Matcher final : public sampler::Constraint {
   bool complete_ = false;
   bool ended_ = false;                    // an end token was accepted
   std::vector<std::vector<Stack>> walk_;  // per depth below an end node
+  std::vector<TokenId> walked_;           // the tokens one walk_on read
 };
 
 // A compiled grammar as a request's constraint: a fresh Matcher per sequence.

@@ -62,4 +62,24 @@ void StackStepper::visit(Stack s, std::vector<Stack>& to) {
   }
 }
 
+bool walk_trie(const TokenTrie& trie, StackStepper& stepper, uint32_t first, uint32_t end,
+               std::vector<std::vector<Stack>>& at_depth, std::vector<TokenId>& tokens, std::vector<uint32_t>* ends) {
+  const uint32_t base = trie.depth(first) - 1;
+  bool ended = false;
+  for (uint32_t n = first; n < end;) {
+    const uint32_t depth = trie.depth(n) - base;
+    if (!stepper.step(at_depth[depth - 1], trie.byte(n), at_depth[depth])) {
+      n = trie.subtree_end(n);
+      continue;
+    }
+    for (const TokenId t : trie.tokens_at(n)) tokens.push_back(t);
+    if (stepper.ended() && trie.subtree_end(n) > n + 1) {
+      ended = true;
+      if (ends) ends->push_back(n);
+    }
+    n = at_depth[depth].empty() ? trie.subtree_end(n) : n + 1;
+  }
+  return ended;
+}
+
 }  // namespace rs::grammar

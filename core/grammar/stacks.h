@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/grammar/automaton.h"
+#include "core/grammar/token_trie.h"
 
 namespace rs::grammar {
 
@@ -60,5 +61,12 @@ class StackStepper {
   std::vector<uint64_t> seen_;
   bool ended_ = false;
 };
+
+// Reads the trie nodes [first, end) (a subtree, or the whole trie from node 1) from the stacks in at_depth[0],
+// the depth above `first`; at_depth has an entry per depth below and is reused. Appends every token read whole
+// to `tokens`, and to `ends`, if given, the nodes with children where a stack's bottom ended; returns whether
+// that happened.
+bool walk_trie(const TokenTrie& trie, StackStepper& stepper, uint32_t first, uint32_t end,
+               std::vector<std::vector<Stack>>& at_depth, std::vector<TokenId>& tokens, std::vector<uint32_t>* ends);
 
 }  // namespace rs::grammar
