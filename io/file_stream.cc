@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "core/base/log.h"
+#include "io/io_uring_probe.h"
 
 namespace rs::io {
 namespace {
@@ -119,6 +120,7 @@ class FileStreamer {
   StreamedFile* next_file_to_read();
   void submit(ChunkRead& read);
   void reap();
+  void read_now(ChunkRead& read, const StreamedFile& file);
   void on_completion(ChunkRead& read, int result);
   void land_in_order(StreamedFile& file);
 
@@ -127,8 +129,9 @@ class FileStreamer {
   std::vector<StreamedFile> files_;
   std::vector<ChunkRead> reads_;  // one per read in flight; never resized once reads are pending
   io_uring ring_{};
-  bool ring_ready_ = false;
-  unsigned in_kernel_ = 0;  // reads prepared or submitted whose completion has not been seen
+  bool ring_ready_ = false;                       // false: reads are made at once with pread
+  std::vector<std::pair<ChunkRead*, int>> done_;  // pread results not yet reaped
+  unsigned in_kernel_ = 0;  // reads prepared, submitted or made whose completion has not been seen
   size_t next_file_ = 0;    // round-robin cursor over files_
   uint64_t landed_bytes_ = 0;
   bool warned_page_cache_ = false;
@@ -179,9 +182,11 @@ StreamResult FileStreamer::run(const std::vector<std::string>& paths) {
     if (in_kernel_ == 0) {
       throw std::logic_error("the stream sink gave no destination while no read was pending");
     }
-    const int err = io_uring_submit_and_wait(&ring_, 1);
-    if (err < 0 && err != -EINTR) {
-      throw std::runtime_error(fmt::format("io_uring_submit_and_wait: {}", std::strerror(-err)));
+    if (ring_ready_) {
+      const int err = io_uring_submit_and_wait(&ring_, 1);
+      if (err < 0 && err != -EINTR) {
+        throw std::runtime_error(fmt::format("io_uring_submit_and_wait: {}", std::strerror(-err)));
+      }
     }
     reap();
     progress.update(landed_bytes_);
@@ -247,6 +252,7 @@ void FileStreamer::use_page_cache(StreamedFile& file) {
 }
 
 void FileStreamer::setup_ring() {
+  if (!options_.io_uring || !io_uring_permitted()) return;
   const int err = io_uring_queue_init(options_.depth, &ring_, 0);
   if (err < 0) {
     throw std::runtime_error(
@@ -296,6 +302,10 @@ void FileStreamer::submit(ChunkRead& read) {
   read.direct = file.direct;
   // O_DIRECT resumes on a block boundary; reading the start of that block again is harmless.
   if (read.direct) read.done = round_down(read.done);
+  if (!ring_ready_) {
+    read_now(read, file);
+    return;
+  }
   // Never null: each slot has at most one read pending and the ring has an entry per slot.
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   io_uring_prep_read(sqe, file.fd, read.memory + read.done,
@@ -308,7 +318,21 @@ void FileStreamer::submit(ChunkRead& read) {
   ++in_kernel_;
 }
 
+void FileStreamer::read_now(ChunkRead& read, const StreamedFile& file) {
+  const ssize_t n = pread(file.fd, read.memory + read.done, round_up(read.range.bytes) - read.done,
+                          off_t(read.range.offset + read.done));
+  done_.emplace_back(&read, n < 0 ? -errno : int(n));
+  ++in_kernel_;
+}
+
 void FileStreamer::reap() {
+  while (!done_.empty()) {  // on_completion may read again, adding to done_
+    const auto [read, result] = done_.back();
+    done_.pop_back();
+    --in_kernel_;
+    on_completion(*read, result);
+  }
+  if (!ring_ready_) return;
   io_uring_cqe* cqe;
   while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
     ChunkRead& read = *static_cast<ChunkRead*>(io_uring_cqe_get_data(cqe));

@@ -1,7 +1,8 @@
 #pragma once
 // Streams whole model files into memory with io_uring: O_DIRECT reads of
 // aligned chunks, several in flight across all files, each chunk handed to a
-// sink as soon as it lands while later reads proceed.
+// sink as soon as it lands while later reads proceed. Where io_uring is refused
+// (a seccomp profile), the same reads are made one at a time with pread.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -45,6 +46,7 @@ struct StreamOptions {
   size_t chunk_bytes = 16 << 20;  // bytes per read: a multiple of kDirectAlignment, at most 1 GiB
   unsigned depth = 8;             // reads in flight across all files, 1 to 4096
   bool direct = true;             // O_DIRECT where the filesystem allows it; false: the page cache
+  bool io_uring = true;           // where permitted; false: pread, one read at a time
 };
 
 struct StreamResult {

@@ -35,13 +35,14 @@ Server::~Server() {
 
 void Server::start() {
   const std::vector<int> cpus = allowed_cpus();
+  backend_ = resolve(config_.io_backend);
   const int count = std::max(1, config_.shards);
   uint16_t port = config_.port;
   for (int i = 0; i < count; ++i) {
     const int fd = open_listener(config_.host, port);
     if (port == 0) port = local_port(fd);  // the others join the ephemeral port the first got
     const int cpu = config_.pin_shards && !cpus.empty() ? cpus[i % cpus.size()] : -1;
-    shards_.push_back(std::make_unique<Shard>(i, config_, router_, budget_, fd, cpu));
+    shards_.push_back(std::make_unique<Shard>(i, config_, router_, budget_, fd, cpu, backend_));
   }
   port_ = port;
   for (auto& shard : shards_) shard->start();

@@ -28,6 +28,7 @@ class Server {
   // std::runtime_error naming the address or the failing facility.
   void start();
   uint16_t port() const { return port_; }
+  IoBackend io_backend() const { return backend_; }  // what the shards use, once started
 
   void drain();  // any thread
   void stop();   // any thread
@@ -44,6 +45,7 @@ class Server {
   OutputBudget budget_;
   std::vector<std::unique_ptr<Shard>> shards_;
   uint16_t port_ = 0;
+  IoBackend backend_ = IoBackend::automatic;
 };
 
 // Default shard count: the CPUs this process may run on, minus those reserved

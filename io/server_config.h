@@ -5,6 +5,7 @@
 #include <string>
 
 #include "io/request_parser.h"
+#include "io/socket_driver.h"
 
 namespace rs::io {
 
@@ -15,6 +16,7 @@ struct ServerConfig {
   uint16_t port = 8080;                  // 0: an ephemeral port (see Server::port())
   int shards = 1;
   bool pin_shards = true;                // pin shard k to the k-th allowed CPU
+  IoBackend io_backend = IoBackend::automatic;  // io_uring where permitted, else epoll
   size_t max_connections = 2048;         // per shard; beyond it, answered 503 and closed
   ParseLimits limits;                    // 431 / 413
   Seconds header_timeout{10.0};          // first byte of a request to end of its headers: 408

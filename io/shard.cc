@@ -15,19 +15,17 @@
 #include <stdexcept>
 
 #include "core/base/log.h"
+#include "io/epoll_driver.h"
 #include "io/listener.h"
 #include "io/reply.h"
+#include "io/uring_driver.h"
 
 namespace rs::io {
 namespace {
 
-// user_data = object address | operation; objects are 16-byte aligned.
-enum Op : uint64_t { kAccept = 1, kWake = 2, kTick = 3, kRecv = 4, kSend = 5, kIgnore = 6 };
+// Completion tag = object address | operation; objects are 16-byte aligned.
+enum Op : uint64_t { kAccept = 1, kWake = 2, kTick = 3, kRecv = 4, kSend = 5 };
 constexpr uint64_t kOpMask = 0xF;
-constexpr unsigned kRingEntries = 4096;
-constexpr uint16_t kBufferGroup = 0;
-constexpr unsigned kBufferCount = 512;
-constexpr size_t kBufferSize = 16 * 1024;
 constexpr size_t kMaxIov = 64;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr auto kLinger = std::chrono::seconds(2);  // after our last byte, wait this long for the client's FIN
@@ -42,9 +40,8 @@ constexpr auto kMinStallToClose = std::chrono::seconds(1);
 struct alignas(16) Shard::Link {
   uint64_t id = 0;
   int fd = -1;
-  int slot = -1;               // registered-file slot the ring uses instead of fd, or -1
   std::unique_ptr<Connection> http;
-  int ops = 0;                 // operations in flight that name this link
+  int ops = 0;                 // operations in flight on this link's socket
   bool recv_armed = false;
   bool recv_cancelling = false;
   bool send_in_flight = false;
@@ -57,8 +54,14 @@ struct alignas(16) Shard::Link {
 };
 
 Shard::Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd,
-             int cpu)
-    : index_(index), config_(config), router_(router), budget_(budget), listen_fd_(listen_fd), cpu_(cpu) {
+             int cpu, IoBackend backend)
+    : index_(index),
+      config_(config),
+      router_(router),
+      budget_(budget),
+      listen_fd_(listen_fd),
+      cpu_(cpu),
+      backend_(backend) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
   date_ = http_date(time(nullptr));
@@ -111,40 +114,6 @@ Connection* Shard::connection(uint64_t id) {
 
 void Shard::schedule(uint64_t connection_id) { scheduled_.push_back(connection_id); }
 
-void Shard::setup_ring() {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  params.cq_entries = kRingEntries * 4;
-  int err = io_uring_queue_init_params(kRingEntries, &ring_, &params);
-  if (err == -EINVAL) {  // kernels before 6.1 lack DEFER_TASKRUN
-    params = {};
-    params.flags = IORING_SETUP_CQSIZE;
-    params.cq_entries = kRingEntries * 4;
-    err = io_uring_queue_init_params(kRingEntries, &ring_, &params);
-  }
-  if (err < 0) {
-    throw std::runtime_error(fmt::format("io_uring_queue_init: {} (is io_uring disabled, e.g. by "
-                                         "a seccomp profile or kernel.io_uring_disabled?)",
-                                         std::strerror(-err)));
-  }
-  buffers_ = std::make_unique<BufferRing>(ring_, kBufferGroup, kBufferCount, kBufferSize);
-  // Registered files spare each socket operation a file lookup and refcount.
-  const unsigned slots = unsigned(config_.max_connections + config_.max_connections / 8 + 16);
-  if (io_uring_register_files_sparse(&ring_, slots) == 0) {
-    for (int slot = int(slots) - 1; slot >= 0; --slot) free_slots_.push_back(slot);
-  } else {
-    log::debug("shard {}: no registered-file table (kernel < 5.19?); using plain descriptors", index_);
-  }
-}
-
-// Points a socket operation at the connection's registered slot, else its fd.
-void Shard::prep_socket_op(io_uring_sqe* s, const Link& link) {
-  if (link.slot >= 0) {
-    s->fd = link.slot;
-    s->flags |= IOSQE_FIXED_FILE;
-  }
-}
-
 void Shard::run(std::promise<void>& started) {
   pthread_setname_np(pthread_self(), fmt::format("shard-{}", index_).c_str());
   if (cpu_ >= 0) {
@@ -156,12 +125,14 @@ void Shard::run(std::promise<void>& started) {
     }
   }
   try {
-    setup_ring();
+    const DriverOptions options{index_, config_.max_connections};
+    auto handler = [this](const Completion& c) { on_completion(c); };
+    if (backend_ == IoBackend::epoll) driver_ = std::make_unique<EpollDriver>(options, handler);
+    else driver_ = std::make_unique<UringDriver>(options, handler);
   } catch (...) {
     started.set_exception(std::current_exception());
     return;
   }
-  tick_.tv_nsec = std::chrono::nanoseconds(kTickInterval).count();
   arm_accept();
   arm_wake();
   arm_tick();
@@ -169,24 +140,12 @@ void Shard::run(std::promise<void>& started) {
 
   while (!exit_) {
     service_scheduled();
-    const int err = io_uring_submit_and_wait(&ring_, 1);
-    if (err < 0 && err != -EINTR && err != -EAGAIN && err != -EBUSY) {
-      log::error("shard {}: io_uring_submit_and_wait: {}", index_, std::strerror(-err));
-    }
-    now_ = Clock::now();
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      on_completion(*cqe);
-      ++seen;
-    }
-    io_uring_cq_advance(&ring_, seen);
+    clock_stale_ = true;
+    driver_->wait();
     if (draining_ && links_.empty()) exit_ = true;
   }
   close_all();
-  buffers_.reset();  // unregisters first: no recv can pick these buffers once it returns
-  io_uring_queue_exit(&ring_);  // cancels whatever was still in flight
+  driver_.reset();  // cancels whatever was still in flight
   for (auto& [id, link] : links_) {
     close(link->fd);
     metrics_.connections_open.add(-1);
@@ -194,93 +153,64 @@ void Shard::run(std::promise<void>& started) {
   links_.clear();
 }
 
-io_uring_sqe* Shard::sqe() {
-  io_uring_sqe* s = io_uring_get_sqe(&ring_);
-  while (s == nullptr) {  // submission queue full: hand what we have to the kernel
-    io_uring_submit(&ring_);
-    s = io_uring_get_sqe(&ring_);
-  }
-  return s;
-}
-
 void Shard::arm_accept() {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(s, kAccept);
+  driver_->accept(listen_fd_, kAccept);
   accepting_ = true;
 }
 
-void Shard::arm_wake() {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_read(s, wake_fd_, &wake_value_, sizeof wake_value_, 0);
-  io_uring_sqe_set_data64(s, kWake);
-}
+void Shard::arm_wake() { driver_->read(wake_fd_, &wake_value_, sizeof wake_value_, kWake); }
 
-void Shard::arm_tick() {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_timeout(s, &tick_, 0, 0);
-  io_uring_sqe_set_data64(s, kTick);
-}
+void Shard::arm_tick() { driver_->timeout(kTickInterval, kTick); }
 
 void Shard::arm_recv(Link& link) {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, link.fd, nullptr, 0, 0);
-  prep_socket_op(s, link);
-  s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = kBufferGroup;
-  io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(&link) | kRecv);
+  driver_->recv(link.fd, reinterpret_cast<uint64_t>(&link) | kRecv);
   link.recv_armed = true;
   ++link.ops;
 }
 
 void Shard::arm_send(Link& link) {
-  const size_t n = link.http->gather(link.iov, kMaxIov);
-  io_uring_sqe* s = sqe();
-  if (n == 1) {
-    io_uring_prep_send(s, link.fd, link.iov[0].iov_base, link.iov[0].iov_len, MSG_NOSIGNAL);
-  } else {
-    link.message = {};
-    link.message.msg_iov = link.iov;
-    link.message.msg_iovlen = n;
-    io_uring_prep_sendmsg(s, link.fd, &link.message, MSG_NOSIGNAL);
-  }
-  prep_socket_op(s, link);
-  io_uring_sqe_set_data64(s, reinterpret_cast<uint64_t>(&link) | kSend);
+  link.message = {};
+  link.message.msg_iov = link.iov;
+  link.message.msg_iovlen = link.http->gather(link.iov, kMaxIov);
+  driver_->send(link.fd, link.message, reinterpret_cast<uint64_t>(&link) | kSend);
   link.send_in_flight = true;
   ++link.ops;
 }
 
-void Shard::on_completion(const io_uring_cqe& cqe) {
-  const uint64_t data = io_uring_cqe_get_data64(&cqe);
-  const uint64_t op = data & kOpMask;
+void Shard::on_completion(const Completion& completion) {
+  if (clock_stale_) {
+    now_ = Clock::now();
+    clock_stale_ = false;
+  }
+  const uint64_t op = completion.tag & kOpMask;
   switch (op) {
-    case kAccept: on_accept(cqe); return;
+    case kAccept: on_accept(completion); return;
     case kWake: on_wake(); return;
     case kTick: on_tick(); return;
-    case kIgnore: return;
     default: break;
   }
-  Link& link = *reinterpret_cast<Link*>(data & ~kOpMask);
-  if (op == kRecv) on_recv(link, cqe);
-  else on_send(link, cqe);
+  Link& link = *reinterpret_cast<Link*>(completion.tag & ~kOpMask);
+  if (op == kRecv) on_recv(link, completion);
+  else on_send(link, completion);
   if (link.dead) release(link);
 }
 
-void Shard::on_accept(const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) accepting_ = false;
-  if (cqe.res < 0) {
-    if (cqe.res != -ECANCELED) {
-      log::warn("shard {}: accept failed: {}{}", index_, std::strerror(-cqe.res),
-                cqe.res == -EMFILE || cqe.res == -ENFILE ? " (raise the open-files limit)" : "");
+void Shard::on_accept(const Completion& completion) {
+  if (!completion.more) accepting_ = false;
+  const int result = completion.result;
+  if (result < 0) {
+    if (result != -ECANCELED) {
+      log::warn("shard {}: accept failed: {}{}", index_, std::strerror(-result),
+                result == -EMFILE || result == -ENFILE ? " (raise the open-files limit)" : "");
     }
     return;  // re-armed by the next tick, so a persistent error cannot spin
   }
   if (!accepting_ && !draining_) arm_accept();
   if (draining_) {
-    close(cqe.res);
+    close(result);
     return;
   }
-  open_link(cqe.res);
+  open_link(result);
 }
 
 void Shard::open_link(int fd) {
@@ -305,10 +235,7 @@ void Shard::open_link(int fd) {
   auto link = std::make_unique<Link>();
   link->id = next_connection_id_++;
   link->fd = fd;
-  if (!free_slots_.empty() && io_uring_register_files_update(&ring_, free_slots_.back(), &fd, 1) == 1) {
-    link->slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
+  driver_->adopt(fd);
   link->http = std::make_unique<Connection>(
       link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_, budget_,
       now_, date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
@@ -364,34 +291,33 @@ void Shard::on_tick() {
   if (!exit_) arm_tick();
 }
 
-void Shard::on_recv(Link& link, const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) {
+void Shard::on_recv(Link& link, const Completion& completion) {
+  if (!completion.more) {
     link.recv_armed = false;
     link.recv_cancelling = false;
     --link.ops;
   }
-  if (cqe.res > 0) {
-    if (!link.dead) link.http->receive(buffers_->bytes(cqe));
-    buffers_->recycle(cqe);
-  } else if (cqe.res == 0) {
+  if (completion.result > 0) {
+    if (!link.dead) link.http->receive(completion.data);
+  } else if (completion.result == 0) {
     link.eof = true;
     if (link.write_shut) close_link(link);  // the client's FIN after our last byte
     else if (!link.dead) link.http->receive_eof();
-  } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
+  } else if (completion.result != -ENOBUFS && completion.result != -ECANCELED) {
     close_link(link);  // connection reset or similar: the client is gone
   }
   if (!link.dead) schedule(link.id);
 }
 
-void Shard::on_send(Link& link, const io_uring_cqe& cqe) {
+void Shard::on_send(Link& link, const Completion& completion) {
   link.send_in_flight = false;
   --link.ops;
   if (link.dead) return;
-  if (cqe.res < 0) {
+  if (completion.result < 0) {
     close_link(link);  // EPIPE / ECONNRESET: the client is gone
     return;
   }
-  link.http->sent(static_cast<size_t>(cqe.res));
+  link.http->sent(static_cast<size_t>(completion.result));
   schedule(link.id);
 }
 
@@ -433,9 +359,7 @@ void Shard::service(Link& link) {
     arm_recv(link);
   } else if (!want_input && link.recv_armed && !link.recv_cancelling && !link.eof) {
     // Pipeline full: stop reading so TCP pushes back on the client.
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel64(s, reinterpret_cast<uint64_t>(&link) | kRecv, 0);
-    io_uring_sqe_set_data64(s, kIgnore);
+    driver_->cancel_recv(link.fd, reinterpret_cast<uint64_t>(&link) | kRecv);
     link.recv_cancelling = true;
   }
 }
@@ -444,21 +368,13 @@ void Shard::close_link(Link& link) {
   if (link.dead) return;
   link.dead = true;
   link.http->abort();
-  if (link.ops > 0) {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel_fd(s, link.fd, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(s, kIgnore);
-  }
+  if (link.ops > 0) driver_->cancel_all(link.fd);
 }
 
-// Frees a closed link once the kernel holds no operation naming it.
+// Frees a closed link once no operation on its socket is pending.
 void Shard::release(Link& link) {
   if (!link.dead || link.ops > 0) return;
-  if (link.slot >= 0) {
-    const int empty = -1;
-    io_uring_register_files_update(&ring_, link.slot, &empty, 1);
-    free_slots_.push_back(link.slot);
-  }
+  driver_->forget(link.fd);
   close(link.fd);
   metrics_.connections_open.add(-1);
   links_.erase(link.id);
@@ -554,11 +470,7 @@ void Shard::begin_drain() {
   if (draining_) return;
   draining_ = true;
   drain_deadline_ = now_ + std::chrono::duration_cast<Clock::duration>(config_.drain_timeout);
-  if (accepting_) {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel64(s, kAccept, 0);
-    io_uring_sqe_set_data64(s, kIgnore);
-  }
+  if (accepting_) driver_->cancel_accept(kAccept);
   close(listen_fd_);  // new connections go nowhere; a pending accept holds its own reference
   listen_fd_ = -1;
   for (auto& [id, link] : links_) {

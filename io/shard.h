@@ -1,9 +1,8 @@
 #pragma once
-// One reactor: a thread pinned to a core with its own io_uring, its own
-// listening socket and the connections the kernel gives it. Nothing here is
-// shared with other shards; other threads reach a shard only through post().
-#include <liburing.h>
-
+// One reactor: a thread pinned to a core with its own io_uring (or epoll, where
+// io_uring is refused), its own listening socket and the connections the kernel
+// gives it. Nothing here is shared with other shards; other threads reach a
+// shard only through post().
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -14,7 +13,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "io/buffer_ring.h"
 #include "io/connection_owner.h"
 #include "io/connection.h"
 #include "io/http_metrics.h"
@@ -22,18 +20,21 @@
 #include "io/output_budget.h"
 #include "io/router.h"
 #include "io/server_config.h"
+#include "io/socket_driver.h"
 
 namespace rs::io {
 
 class Shard final : public ConnectionOwner {
  public:
-  // Takes ownership of `listen_fd`. `cpu` < 0: not pinned. `budget` is shared by every shard.
-  Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd, int cpu);
+  // Takes ownership of `listen_fd`. `cpu` < 0: not pinned. `budget` is shared by every shard. `backend`
+  // is resolved (not automatic).
+  Shard(int index, const ServerConfig& config, const Router& router, OutputBudget& budget, int listen_fd, int cpu,
+        IoBackend backend);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  // Starts the thread; returns once its ring is set up. Throws on failure.
+  // Starts the thread; returns once its ring (or epoll set) is up. Throws on failure.
   void start();
   void join();
 
@@ -56,20 +57,17 @@ class Shard final : public ConnectionOwner {
   struct Link;
 
   void run(std::promise<void>& started);
-  void setup_ring();
-  void prep_socket_op(io_uring_sqe* sqe, const Link& link);
-  io_uring_sqe* sqe();
   void arm_accept();
   void arm_wake();
   void arm_tick();
   void arm_recv(Link& link);
   void arm_send(Link& link);
-  void on_completion(const io_uring_cqe& cqe);
-  void on_accept(const io_uring_cqe& cqe);
+  void on_completion(const Completion& completion);
+  void on_accept(const Completion& completion);
   void on_wake();
   void on_tick();
-  void on_recv(Link& link, const io_uring_cqe& cqe);
-  void on_send(Link& link, const io_uring_cqe& cqe);
+  void on_recv(Link& link, const Completion& completion);
+  void on_send(Link& link, const Completion& completion);
   void open_link(int fd);
   void service(Link& link);
   void service_scheduled();
@@ -89,20 +87,19 @@ class Shard final : public ConnectionOwner {
   OutputBudget& budget_;
   int listen_fd_;
   const int cpu_;
+  const IoBackend backend_;
   int wake_fd_;
   std::thread thread_;
 
-  io_uring ring_{};
-  std::unique_ptr<BufferRing> buffers_;
+  std::unique_ptr<SocketDriver> driver_;
   std::unordered_map<uint64_t, std::unique_ptr<Link>> links_;
-  std::vector<int> free_slots_;  // registered-file slots not in use; empty table: plain fds
   std::vector<uint64_t> scheduled_;
   uint64_t next_connection_id_ = 1;
   HttpMetrics metrics_;
-  Clock::time_point now_ = Clock::now();  // read once per loop turn
+  Clock::time_point now_ = Clock::now();  // read once per loop turn, at its first completion
+  bool clock_stale_ = true;
   std::string date_;
   long date_second_ = 0;
-  __kernel_timespec tick_{};
   uint64_t wake_value_ = 0;
   bool accepting_ = false;
   bool draining_ = false;

@@ -46,6 +46,8 @@
 #                     runs measure wrk; with both servers held to the same
 #                     share, the server is the bottleneck and req/s compares
 #                     the servers' work per request.
+#     RINGSERVE_ARGS= extra `ringserve serve` flags, e.g. "--io-backend epoll"
+#                     (the front end as it runs where io_uring is refused)
 #     PIPELINE=1      requests wrk sends back to back on a connection before
 #                     reading the responses (HTTP/1.1 pipelining, via a wrk
 #                     Lua script); above 1 it shows how each server batches.
@@ -268,7 +270,9 @@ ringserve_port=$(free_port)
 nginx_port=$(free_port)
 while [[ $nginx_port == "$ringserve_port" ]]; do nginx_port=$(free_port); done
 
-ringserve_cmd=(taskset -c "$SERVER_CPU" "$ringserve_bin" serve --host 127.0.0.1 --port "$ringserve_port" --shards 1)
+# shellcheck disable=SC2206  # RINGSERVE_ARGS is a list of flags
+ringserve_cmd=(taskset -c "$SERVER_CPU" "$ringserve_bin" serve --host 127.0.0.1 --port "$ringserve_port" --shards 1
+               ${RINGSERVE_ARGS:-})
 "${ringserve_cmd[@]}" >"$tmp/ringserve.log" 2>&1 &
 ringserve_pid=$!
 

@@ -20,6 +20,8 @@
 namespace rs {
 namespace {
 
+const std::vector<std::string> kIoBackends = {"auto", "io_uring", "epoll"};
+
 // The engine thread's compute needs the cores; shards are mostly idle.
 constexpr int kCoresReservedForCompute = 1;
 
@@ -53,11 +55,17 @@ Command add_serve_command(CLI::App& app) {
   command.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
       ->capture_default_str();
   command.add_option("--shards", s.shards,
-                     "HTTP reactor threads, each pinned to a core with its own io_uring "
+                     "HTTP reactor threads, each pinned to a core with its own io_uring (or epoll) "
                      "(default: the CPUs this process may use, minus one for the engine)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   command.add_flag("--no-pin", o.no_pin, "Do not pin shard threads to cores");
+  command
+      .add_option("--io-backend", o.io_backend,
+                  "How shards wait on sockets: io_uring, epoll, or auto (io_uring unless a seccomp profile, such "
+                  "as Docker's default or GKE's RuntimeDefault, refuses it; then epoll)")
+      ->check(CLI::IsMember(kIoBackends))
+      ->capture_default_str();
   command.add_option("--max-connections", s.max_connections,
                      "Open connections per shard; connections beyond it are answered 503")
       ->check(CLI::PositiveNumber)
@@ -217,6 +225,9 @@ int serve(ServeOptions o) {
   o.server.write_timeout = io::Seconds(o.write_timeout_s);
   o.model.prefix_caching = !o.no_prefix_cache;
   o.server.pin_shards = !o.no_pin;
+  o.server.io_backend = o.io_backend == "io_uring" ? io::IoBackend::io_uring
+                        : o.io_backend == "epoll"  ? io::IoBackend::epoll
+                                                   : io::IoBackend::automatic;
 
   raise_open_files_limit();
   // Signals are taken by this thread with sigwait; every thread started from
@@ -257,8 +268,8 @@ int serve(ServeOptions o) {
     log::error("cannot start the HTTP server: {}", e.what());
     return 1;
   }
-  log::info("listening on http://{}:{} with {} shard(s); loading the model: /ready answers 503 until it is served",
-            o.server.host, server.port(), server.shard_count());
+  log::info("listening on http://{}:{} with {} shard(s) on {}; loading the model: /ready answers 503 until it is "
+            "served", o.server.host, server.port(), server.shard_count(), io::to_string(server.io_backend()));
 
   // Loads beside the signal loop, so SIGTERM during a long load still stops the server.
   std::atomic<bool> load_failed{false};

@@ -17,6 +17,7 @@ struct ServeOptions {
   double write_timeout_s = 30;
   double drain_timeout_s = 8;
   bool no_pin = false;
+  std::string io_backend = "auto";
   bool no_prefix_cache = false;
   ModelServiceOptions model;
   EmbeddingServiceOptions embedding;  // embedding.model "" : no /v1/embeddings

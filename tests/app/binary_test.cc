@@ -26,11 +26,12 @@ extern char** environ;
 namespace rs::test {
 namespace {
 
-// A ringserve child process with its stderr captured.
+// A ringserve child process with its stderr captured, started through `launcher` if one is given.
 class Process {
  public:
-  explicit Process(std::vector<std::string> args) {
+  explicit Process(std::vector<std::string> args, const std::vector<std::string>& launcher = {}) {
     args.insert(args.begin(), RINGSERVE_BINARY);
+    args.insert(args.begin(), launcher.begin(), launcher.end());
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t actions;
@@ -118,7 +119,7 @@ uint16_t start_server(Process& p) {
 const std::map<std::string, std::set<std::string>> kCommandLine = {
     {"serve", {"--host", "--port", "--shards", "--no-pin", "--max-connections", "--max-header-bytes",
                "--max-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
-               "--drain-timeout", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
+               "--drain-timeout", "--io-backend", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
                "--model", "--model-name", "--chat-template", "--tool-call-parser", "--device", "--gpu-memory-fraction",
                "--threads", "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib",
                "--max-batch-tokens", "--max-seqs", "--max-concurrency", "--max-queue", "--embedding-model",
@@ -359,6 +360,44 @@ TEST(Binary, WarmThenServeStartsWithThePrefixCacheLoaded) {
     serve.signal(SIGTERM);
     EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
   }
+  std::filesystem::remove(prompts);
+  std::filesystem::remove(snapshot);
+}
+
+// As under Docker's, containerd's or GKE's default seccomp profile, which refuse io_uring: warm and serve say so
+// once and go on (sockets on epoll, the model and the snapshot read with pread), the snapshot is loaded before
+// ready, requests are answered, and SIGTERM still drains to exit 0.
+TEST(Binary, WorksWhereASeccompProfileRefusesIoUring) {
+  const std::vector<std::string> seccomp = {WITHOUT_IO_URING};
+  const std::string prompts = temp_file("seccomp-prompts.jsonl"), snapshot = temp_file("seccomp-cache.rkv");
+  std::ofstream(prompts) << '"' << std::string(40, 'A') << "\"\n";
+  const std::string refused = "io_uring is not available to this process (Operation not permitted)";
+  Process warm({"warm", "--prompts", prompts, "-o", snapshot, "--ctx-size", "256"}, seccomp);
+  ASSERT_EQ(warm.wait_exit(), 0) << warm.output();
+  EXPECT_NE(warm.output().find(refused), std::string::npos) << warm.output();
+
+  Process serve({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "2", "--no-pin", "--ctx-size", "256",
+                 "--prefix-cache-file", snapshot},
+                seccomp);
+  const uint16_t port = start_server(serve);
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(serve.wait_for_line("ready: serving")) << serve.output();
+  EXPECT_TRUE(serve.wait_for_line("with 2 shard\\(s\\) on epoll")) << serve.output();
+  EXPECT_TRUE(serve.wait_for_line("prefix cache file " + snapshot + ": 2 blocks \\(32 tokens\\) loaded in"))
+      << serve.output();
+  for (const bool stream : {false, true}) {
+    const std::string body = R"({"prompt":")" + std::string(40, 'A') + R"(","max_tokens":2,"stream":)" +
+                             (stream ? "true" : "false") + "}";
+    const auto response = fetch(port, "POST /v1/completions HTTP/1.1\r\nHost: test\r\nContent-Length: " +
+                                          std::to_string(body.size()) + "\r\n\r\n" + body);
+    ASSERT_TRUE(response && response->status == 200);
+    EXPECT_NE(response->body.find(stream ? "data: [DONE]" : R"("cached_tokens":32)"), std::string::npos)
+        << response->body;
+  }
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
+  const std::string& log = serve.output();
+  EXPECT_EQ(log.find(refused), log.rfind(refused)) << "said more than once:\n" << log;
   std::filesystem::remove(prompts);
   std::filesystem::remove(snapshot);
 }

@@ -50,6 +50,11 @@ grace = pod["terminationGracePeriodSeconds"]
 container = pod["containers"][0]
 pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
 flags = check_container(container, grace_seconds=grace - pre_stop)
+# Pod Security "restricted" (Autopilot): ringserve runs under RuntimeDefault, which refuses io_uring, on epoll.
+assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+assert pod["securityContext"]["runAsNonRoot"] is True
+assert container["securityContext"]["allowPrivilegeEscalation"] is False
+assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
 assert documents["Service"]["spec"]["ports"][0]["targetPort"] == int(flags["--port"])
 assert documents["PodMonitoring"]["spec"]["endpoints"][0]["path"] == "/metrics"
 metric = documents["HorizontalPodAutoscaler"]["spec"]["metrics"][0]["pods"]["metric"]["name"]

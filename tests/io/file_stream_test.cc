@@ -198,16 +198,17 @@ class FileStream : public testing::Test {
   static inline std::map<uint64_t, std::vector<std::byte>>* contents_ = nullptr;
 };
 
+// Chunk size, reads in flight, and io_uring or pread (as where a seccomp profile refuses io_uring).
 class FileStreamSettings : public FileStream,
-                           public testing::WithParamInterface<std::tuple<size_t, unsigned>> {};
+                           public testing::WithParamInterface<std::tuple<size_t, unsigned, bool>> {};
 
 TEST_P(FileStreamSettings, DeliversEveryByteOnceInFileOrder) {
-  const auto [chunk, depth] = GetParam();
+  const auto [chunk, depth, io_uring] = GetParam();
   for (const uint64_t size : kSizes) {
     SCOPED_TRACE(testing::Message() << "file of " << size << " bytes");
     RecordingSink sink;
     const StreamResult result =
-        stream_files({sized_path(size)}, sink, {.chunk_bytes = chunk, .depth = depth});
+        stream_files({sized_path(size)}, sink, {.chunk_bytes = chunk, .depth = depth, .io_uring = io_uring});
     EXPECT_EQ(result.bytes, size);
     EXPECT_EQ(result.direct, !on_tmpfs(dir()));
     EXPECT_TRUE(same_bytes(sink.image(0), contents(size)));
@@ -218,10 +219,11 @@ TEST_P(FileStreamSettings, DeliversEveryByteOnceInFileOrder) {
 
 INSTANTIATE_TEST_SUITE_P(FileStream, FileStreamSettings,
                          testing::Combine(testing::Values(4096, 64 * 1024, kMiB, 16 * kMiB),
-                                          testing::Values(1u, 2u, 8u, 32u)),
-                         [](const testing::TestParamInfo<std::tuple<size_t, unsigned>>& info) {
+                                          testing::Values(1u, 2u, 8u, 32u), testing::Bool()),
+                         [](const testing::TestParamInfo<std::tuple<size_t, unsigned, bool>>& info) {
                            return "chunk" + std::to_string(std::get<0>(info.param)) + "_depth" +
-                                  std::to_string(std::get<1>(info.param));
+                                  std::to_string(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) ? "_io_uring" : "_pread");
                          });
 
 TEST_F(FileStream, ReadsShardsInParallel) {

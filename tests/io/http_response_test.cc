@@ -82,7 +82,7 @@ class RouterTest : public ::testing::Test {
   Router router_;
   ServerConfig config_;
   OutputBudget budget_{1};
-  Shard shard_{0, config_, router_, budget_, -1, -1};  // not started: a Reply needs one to name
+  Shard shard_{0, config_, router_, budget_, -1, -1, IoBackend::epoll};  // not started: a Reply needs one to name
   std::vector<std::string> called_;
 };
 

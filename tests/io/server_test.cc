@@ -1,4 +1,4 @@
-// The real server on an ephemeral loopback port, with test routes.
+// The real server on an ephemeral loopback port, with test routes; every test on io_uring and on epoll.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -19,9 +19,10 @@ namespace {
 using io::Reply;
 using io::Request;
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public ::testing::TestWithParam<io::IoBackend> {
  protected:
   void start(io::ServerConfig config = {}) {
+    config.io_backend = GetParam();
     config.host = "127.0.0.1";
     config.port = 0;
     config.pin_shards = false;
@@ -145,7 +146,7 @@ std::string post_request(std::string_view path, std::string_view body, std::stri
          std::to_string(body.size()) + "\r\n" + std::string(headers) + "\r\n" + std::string(body);
 }
 
-TEST_F(ServerTest, HealthReadyAndKeepAlive) {
+TEST_P(ServerTest, HealthReadyAndKeepAlive) {
   start();
   HttpClient client(port_);
   for (int i = 0; i < 3; ++i) {
@@ -167,7 +168,7 @@ TEST_F(ServerTest, HealthReadyAndKeepAlive) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST_F(ServerTest, PipelinedResponsesComeBackInRequestOrder) {
+TEST_P(ServerTest, PipelinedResponsesComeBackInRequestOrder) {
   start();
   HttpClient client(port_);
   client.send(get_request("/delayed?ms=300") + get_request("/delayed?ms=0") +
@@ -181,7 +182,7 @@ TEST_F(ServerTest, PipelinedResponsesComeBackInRequestOrder) {
   EXPECT_EQ(bodies, (std::vector<std::string>{"ms=300", "ms=0", "third", "ms=100"}));
 }
 
-TEST_F(ServerTest, RequestSentOneByteAtATime) {
+TEST_P(ServerTest, RequestSentOneByteAtATime) {
   start();
   HttpClient client(port_);
   const std::string request = post_request("/echo", "byte by byte", "X-Test: 1\r\n");
@@ -195,7 +196,7 @@ TEST_F(ServerTest, RequestSentOneByteAtATime) {
   EXPECT_EQ(r->body, "byte by byte");
 }
 
-TEST_F(ServerTest, ChunkedRequestBody) {
+TEST_P(ServerTest, ChunkedRequestBody) {
   start();
   HttpClient client(port_);
   client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -205,7 +206,7 @@ TEST_F(ServerTest, ChunkedRequestBody) {
   EXPECT_EQ(r->body, "abcdefg");
 }
 
-TEST_F(ServerTest, OversizeHeaderIs431AndCloses) {
+TEST_P(ServerTest, OversizeHeaderIs431AndCloses) {
   io::ServerConfig config;
   config.limits.max_header_bytes = 1024;
   start(config);
@@ -219,7 +220,7 @@ TEST_F(ServerTest, OversizeHeaderIs431AndCloses) {
   EXPECT_TRUE(client.wait_closed());
 }
 
-TEST_F(ServerTest, OversizeBodyIs413BeforeTheBodyIsSent) {
+TEST_P(ServerTest, OversizeBodyIs413BeforeTheBodyIsSent) {
   io::ServerConfig config;
   config.limits.max_body_bytes = 1000;
   start(config);
@@ -238,7 +239,7 @@ TEST_F(ServerTest, OversizeBodyIs413BeforeTheBodyIsSent) {
   EXPECT_EQ(r->status, 413);
 }
 
-TEST_F(ServerTest, ExpectContinue) {
+TEST_P(ServerTest, ExpectContinue) {
   io::ServerConfig config;
   config.limits.max_body_bytes = 100;
   start(config);
@@ -256,7 +257,7 @@ TEST_F(ServerTest, ExpectContinue) {
   EXPECT_EQ(too_big.read_until("\r\n").rfind("HTTP/1.1 413 ", 0), 0u);  // no 100 Continue first
 }
 
-TEST_F(ServerTest, HeadSendsHeadersOnly) {
+TEST_P(ServerTest, HeadSendsHeadersOnly) {
   start();
   HttpClient client(port_);
   client.send("HEAD /health HTTP/1.1\r\nHost: t\r\n\r\n" + get_request("/health"));
@@ -270,7 +271,7 @@ TEST_F(ServerTest, HeadSendsHeadersOnly) {
   EXPECT_EQ(get->body, "{\"status\":\"ok\"}\n");
 }
 
-TEST_F(ServerTest, SlowlorisGets408AndIsClosed) {
+TEST_P(ServerTest, SlowlorisGets408AndIsClosed) {
   io::ServerConfig config;
   config.header_timeout = io::Seconds(0.3);
   start(config);
@@ -286,7 +287,7 @@ TEST_F(ServerTest, SlowlorisGets408AndIsClosed) {
   EXPECT_TRUE(client.wait_closed());
 }
 
-TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
+TEST_P(ServerTest, IdleKeepAliveConnectionIsClosed) {
   io::ServerConfig config;
   config.idle_timeout = io::Seconds(0.3);
   start(config);
@@ -296,7 +297,7 @@ TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(client.wait_closed(3000ms));
 }
 
-TEST_F(ServerTest, ConnectionsBeyondTheLimitAreAnswered503) {
+TEST_P(ServerTest, ConnectionsBeyondTheLimitAreAnswered503) {
   io::ServerConfig config;
   config.max_connections = 4;
   start(config);
@@ -320,7 +321,7 @@ TEST_F(ServerTest, ConnectionsBeyondTheLimitAreAnswered503) {
   EXPECT_EQ(clients[0].read_response()->status, 200);
 }
 
-TEST_F(ServerTest, AtTheLimitTheLongestIdleKeepAliveConnectionMakesRoom) {
+TEST_P(ServerTest, AtTheLimitTheLongestIdleKeepAliveConnectionMakesRoom) {
   io::ServerConfig config;
   config.max_connections = 4;
   start(config);
@@ -341,7 +342,7 @@ TEST_F(ServerTest, AtTheLimitTheLongestIdleKeepAliveConnectionMakesRoom) {
   EXPECT_EQ(clients[1].read_response()->status, 200);
 }
 
-TEST_F(ServerTest, AConnectionThatSendsNothingGets408AtTheHeaderTimeout) {
+TEST_P(ServerTest, AConnectionThatSendsNothingGets408AtTheHeaderTimeout) {
   io::ServerConfig config;
   config.header_timeout = io::Seconds(0.3);
   config.idle_timeout = io::Seconds(60);
@@ -356,7 +357,7 @@ TEST_F(ServerTest, AConnectionThatSendsNothingGets408AtTheHeaderTimeout) {
   }
 }
 
-TEST_F(ServerTest, SmugglingShapedHeadersAreRefused) {
+TEST_P(ServerTest, SmugglingShapedHeadersAreRefused) {
   start();
   auto r = fetch(port_, "GET /health HTTP/1.1\r\nHost : t\r\n\r\n");
   ASSERT_TRUE(r);
@@ -370,7 +371,7 @@ TEST_F(ServerTest, SmugglingShapedHeadersAreRefused) {
   EXPECT_EQ(r->status, 400);
 }
 
-TEST_F(ServerTest, AChunkDeclaredPastTheBodyLimitIs413AtOnce) {
+TEST_P(ServerTest, AChunkDeclaredPastTheBodyLimitIs413AtOnce) {
   io::ServerConfig config;
   config.limits.max_body_bytes = 1000;
   start(config);
@@ -381,7 +382,7 @@ TEST_F(ServerTest, AChunkDeclaredPastTheBodyLimitIs413AtOnce) {
   EXPECT_EQ(r->status, 413);
 }
 
-TEST_F(ServerTest, OptionsAnswersACorsPreflight) {
+TEST_P(ServerTest, OptionsAnswersACorsPreflight) {
   io::ServerConfig config;
   config.cors_origin = "*";
   start(config);
@@ -404,7 +405,7 @@ TEST_F(ServerTest, OptionsAnswersACorsPreflight) {
   EXPECT_EQ(r->status, 404);
 }
 
-TEST_F(ServerTest, WithoutCorsOriginOptionsListsTheMethodsOnly) {
+TEST_P(ServerTest, WithoutCorsOriginOptionsListsTheMethodsOnly) {
   start();
   auto r = fetch(port_, "OPTIONS /health HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\n");
   ASSERT_TRUE(r);
@@ -415,7 +416,7 @@ TEST_F(ServerTest, WithoutCorsOriginOptionsListsTheMethodsOnly) {
 
 // 30 clients that never read ask for 32 MiB each: the server holds at most --max-unsent-bytes of
 // them; the rest get 503 at once, and under that pressure the longest-stalled readers are closed.
-TEST_F(ServerTest, SlowReadersOfLargeRepliesHoldNoMoreThanTheCap) {
+TEST_P(ServerTest, SlowReadersOfLargeRepliesHoldNoMoreThanTheCap) {
   io::ServerConfig config;
   config.shards = 2;
   config.max_unsent_bytes = size_t(96) << 20;
@@ -456,7 +457,7 @@ TEST_F(ServerTest, SlowReadersOfLargeRepliesHoldNoMoreThanTheCap) {
   EXPECT_LE(server_->output_budget().used(), config.max_unsent_bytes);
 }
 
-TEST_F(ServerTest, AClientThatTakesNoBytesIsClosedAtTheWriteTimeout) {
+TEST_P(ServerTest, AClientThatTakesNoBytesIsClosedAtTheWriteTimeout) {
   io::ServerConfig config;
   config.write_timeout = io::Seconds(0.5);
   start(config);
@@ -473,7 +474,7 @@ TEST_F(ServerTest, AClientThatTakesNoBytesIsClosedAtTheWriteTimeout) {
   EXPECT_EQ(server_->output_budget().used(), 0u);
 }
 
-TEST_F(ServerTest, MalformedUnknownAndWrongMethod) {
+TEST_P(ServerTest, MalformedUnknownAndWrongMethod) {
   start();
   auto r = fetch(port_, "NOT HTTP AT ALL\r\n\r\n");
   ASSERT_TRUE(r);
@@ -490,7 +491,7 @@ TEST_F(ServerTest, MalformedUnknownAndWrongMethod) {
   EXPECT_EQ(r->header("Allow"), "GET, HEAD");
 }
 
-TEST_F(ServerTest, ThousandConcurrentConnections) {
+TEST_P(ServerTest, ThousandConcurrentConnections) {
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
   limit.rlim_cur = limit.rlim_max;
@@ -513,7 +514,7 @@ TEST_F(ServerTest, ThousandConcurrentConnections) {
   }
 }
 
-TEST_F(ServerTest, SseEventsArriveBeforeTheStreamEnds) {
+TEST_P(ServerTest, SseEventsArriveBeforeTheStreamEnds) {
   start();
   HttpClient client(port_);
   client.send(get_request("/stream"));
@@ -528,7 +529,7 @@ TEST_F(ServerTest, SseEventsArriveBeforeTheStreamEnds) {
   EXPECT_EQ(r->chunks, (std::vector<std::string>{"data: first\n\n", "data: second\n\n"}));
 }
 
-TEST_F(ServerTest, ClientThatVanishesMidStreamAbortsItAndFreesTheConnection) {
+TEST_P(ServerTest, ClientThatVanishesMidStreamAbortsItAndFreesTheConnection) {
   start();
   {
     HttpClient client(port_);
@@ -542,7 +543,7 @@ TEST_F(ServerTest, ClientThatVanishesMidStreamAbortsItAndFreesTheConnection) {
   EXPECT_EQ(server_->shard(0).metrics().connections_open.value(), 0);
 }
 
-TEST_F(ServerTest, ClientThatNeverReadsIsCutOffAtMaxOutputBytes) {
+TEST_P(ServerTest, ClientThatNeverReadsIsCutOffAtMaxOutputBytes) {
   io::ServerConfig config;
   config.max_output_bytes = 256 * 1024;
   start(config);
@@ -553,7 +554,7 @@ TEST_F(ServerTest, ClientThatNeverReadsIsCutOffAtMaxOutputBytes) {
   EXPECT_EQ(aborted_.get_future().wait_for(10s), std::future_status::ready);
 }
 
-TEST_F(ServerTest, GracefulDrainFinishesInFlightRequests) {
+TEST_P(ServerTest, GracefulDrainFinishesInFlightRequests) {
   start();
   HttpClient client(port_);
   client.send(get_request("/delayed?ms=400"));
@@ -568,7 +569,7 @@ TEST_F(ServerTest, GracefulDrainFinishesInFlightRequests) {
   EXPECT_FALSE(can_connect(port_));  // the listener is closed
 }
 
-TEST_F(ServerTest, DrainTimeoutEndsWhatIsStillRunning) {
+TEST_P(ServerTest, DrainTimeoutEndsWhatIsStillRunning) {
   io::ServerConfig config;
   config.drain_timeout = io::Seconds(0.3);
   start(config);
@@ -596,7 +597,7 @@ TEST_F(ServerTest, DrainTimeoutEndsWhatIsStillRunning) {
   EXPECT_TRUE(plain.wait_closed(1000ms));
 }
 
-TEST_F(ServerTest, PostsFromManyThreadsAllRun) {
+TEST_P(ServerTest, PostsFromManyThreadsAllRun) {
   start();
   std::atomic<int> ran{0};
   constexpr int kThreads = 4, kTasks = 20000;
@@ -611,7 +612,7 @@ TEST_F(ServerTest, PostsFromManyThreadsAllRun) {
   EXPECT_EQ(ran.load(), kThreads * kTasks);
 }
 
-TEST_F(ServerTest, GarbageNeverCrashesOrWedgesTheServer) {
+TEST_P(ServerTest, GarbageNeverCrashesOrWedgesTheServer) {
   io::ServerConfig config;
   config.header_timeout = io::Seconds(0.5);
   start(config);
@@ -640,7 +641,7 @@ TEST_F(ServerTest, GarbageNeverCrashesOrWedgesTheServer) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST_F(ServerTest, MetricsCountResponsesByStatus) {
+TEST_P(ServerTest, MetricsCountResponsesByStatus) {
   start();
   for (int i = 0; i < 3; ++i) ASSERT_EQ(fetch(port_, get_request("/health"))->status, 200);
   ASSERT_EQ(fetch(port_, get_request("/missing"))->status, 404);
@@ -652,6 +653,11 @@ TEST_F(ServerTest, MetricsCountResponsesByStatus) {
   EXPECT_NE(r->body.find("ringserve_http_connections_open{shard=\"0\"} 1\n"), std::string::npos);
   EXPECT_NE(r->body.find("ringserve_ready 0\n"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, testing::Values(io::IoBackend::io_uring, io::IoBackend::epoll),
+                         [](const testing::TestParamInfo<io::IoBackend>& info) {
+                           return std::string(io::to_string(info.param));
+                         });
 
 }  // namespace
 }  // namespace rs::test
