@@ -6,6 +6,9 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "core/api/api_routes.h"
@@ -41,6 +44,18 @@ void log_devices() {
     log::info("CUDA device {}: {}, {:.1f} GiB, sm_{}{}", d.index, d.name,
               double(d.memory_bytes) / (1 << 30), d.compute_major, d.compute_minor);
   }
+}
+
+// The first line of `path`, without surrounding white space; a file without one is an error naming it.
+std::string read_api_key(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(fmt::format("--api-key-file {}: cannot read it: {}", path, std::strerror(errno)));
+  std::string line;
+  std::getline(file, line);
+  const size_t first = line.find_first_not_of(" \t\r");
+  const size_t last = line.find_last_not_of(" \t\r");
+  if (first == std::string::npos) throw std::runtime_error(fmt::format("--api-key-file {}: its first line is empty", path));
+  return line.substr(first, last - first + 1);
 }
 
 }  // namespace
@@ -210,14 +225,29 @@ Command add_serve_command(CLI::App& app) {
                      "embedding model, loaded before /ready turns 200 (a file that is missing, damaged or does not "
                      "match is refused with a log line, and the server serves without it)")
       ->needs(embedding_model);
-  command.add_option("--api-key", o.api_key,
-                     "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
-                     "/health, /ready and /metrics stay open")
-      ->envname("RINGSERVE_API_KEY");
+  CLI::Option* api_key =
+      command
+          .add_option("--api-key", o.api_key,
+                      "Require \"Authorization: Bearer KEY\" on /v1/* and /tokenize (also from RINGSERVE_API_KEY); "
+                      "/health, /ready and /metrics stay open")
+          ->envname("RINGSERVE_API_KEY");
+  command
+      .add_option("--api-key-file", o.api_key_file,
+                  "Read the --api-key from this file (its first line), so it stays out of process listings and "
+                  "the environment (a mounted secret)")
+      ->excludes(api_key);
   return {&command, [options] { return serve(*options); }};
 }
 
 int serve(ServeOptions o) {
+  if (!o.api_key_file.empty()) {
+    try {
+      o.api_key = read_api_key(o.api_key_file);
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+      return 1;
+    }
+  }
   o.server.header_timeout = io::Seconds(o.header_timeout_s);
   o.server.body_timeout = io::Seconds(o.body_timeout_s);
   o.server.idle_timeout = io::Seconds(o.idle_timeout_s);

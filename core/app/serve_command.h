@@ -25,6 +25,7 @@ struct ServeOptions {
   cache::SemanticStoreOptions semantic;  // dims come from the embedding model
   std::string semantic_cache_file;       // a `ringserve warm --semantic` file loaded before ready
   std::string api_key;           // also RINGSERVE_API_KEY
+  std::string api_key_file;      // its first line is the api_key
   uint32_t max_concurrency = 0;  // 0: --max-seqs
   int64_t max_queue = -1;        // -1: as many as max_concurrency; 0: no queue
 };

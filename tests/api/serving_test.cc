@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <numeric>
 #include <thread>
@@ -211,6 +212,50 @@ class ServingLimits : public Serving {
  protected:
   void SetUp() override {}
 };
+
+// Model names, templates and cache files are server-side flags only: a path or URL in any string field of any
+// endpoint is just text. Each request is answered (2xx or 4xx, never 5xx) and no answer holds the named file.
+TEST_F(Serving, NoRequestFieldReachesTheFileSystem) {
+  start({});
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("ringserve-traversal-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string secret = "TraversalSecretContent";
+  std::ofstream(dir / "secret.txt") << secret << "\n";
+  const std::string target = (dir / "secret.txt").string();
+  const std::vector<std::string> paths = {target, "../../../../../../../.." + target, "file://" + target,
+                                          "/etc/passwd", "..%2F..%2F..%2Fetc%2Fpasswd", "../../../etc/passwd"};
+  // @ is where the path goes, as a JSON string.
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"/v1/chat/completions", R"({"model":@,"messages":[{"role":"user","content":"x"}],"max_tokens":2})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":@,"name":@}],"max_tokens":2,"stop":[@],)"
+                               R"("user":@,"cache_salt":@})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":@,"content":"x"}],"max_tokens":2})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2,"response_format":)"
+                               R"({"type":"json_schema","json_schema":{"name":"n","schema":{"$ref":@}}}})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2,"guided_grammar":@})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2,"guided_regex":@})"},
+      {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2,"tools":[{"type":)"
+                               R"("function","function":{"name":"f","description":@,"parameters":{"$ref":@}}}]})"},
+      {"/v1/completions", R"({"model":@,"prompt":@,"max_tokens":2})"},
+      {"/v1/completions", R"({"prompt":"x","max_tokens":2,"grammar":@})"},
+      {"/tokenize", R"({"model":@,"prompt":@})"},
+      {"/detokenize", R"({"model":@,"tokens":[1]})"},
+  };
+  for (const std::string& path : paths) {
+    const std::string quoted = json::quote(path);
+    for (const auto& [endpoint, shape] : requests) {
+      std::string body;
+      for (const char c : shape) body += c == '@' ? quoted : std::string(1, c);
+      const HttpResponse r = post(endpoint, body);
+      EXPECT_LT(r.status, 500) << endpoint << " " << body << "\n" << r.body;
+      EXPECT_GE(r.status, 200) << endpoint << " " << body;
+      EXPECT_EQ(r.body.find(secret), std::string::npos) << endpoint << " " << body << "\n" << r.body;
+      EXPECT_EQ(r.body.find("root:x:0:0"), std::string::npos) << endpoint << " " << body << "\n" << r.body;
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
 
 TEST_F(Serving, ChatCompletionHasOpenAisShape) {
   const HttpResponse r = post("/v1/chat/completions",

@@ -18,6 +18,8 @@
 #include <regex>
 #include <thread>
 
+#include <simdjson.h>
+
 #include "tests/support/ci.h"
 #include "tests/support/http_client.h"
 
@@ -125,7 +127,7 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
                "--max-batch-tokens", "--max-seqs", "--max-concurrency", "--max-queue", "--embedding-model",
                "--embedding-model-name", "--embedding-threads", "--embedding-batch-tokens", "--semantic-cache",
                "--semantic-threshold", "--semantic-cache-entries", "--semantic-cache-bytes", "--semantic-cache-ttl",
-               "--semantic-cache-file", "--api-key", "--log-level"}},
+               "--semantic-cache-file", "--api-key", "--api-key-file", "--log-level"}},
     {"inspect", {"--json", "--log-level"}},
     {"load", {"--buffered", "--device", "--chunk-mib", "--depth", "--log-level"}},
     {"run", {"--model", "-p", "--prompt", "-n", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p", "--seed",
@@ -400,6 +402,62 @@ TEST(Binary, WorksWhereASeccompProfileRefusesIoUring) {
   EXPECT_EQ(log.find(refused), log.rfind(refused)) << "said more than once:\n" << log;
   std::filesystem::remove(prompts);
   std::filesystem::remove(snapshot);
+}
+
+// --api-key-file keeps the key out of process listings and the environment. At the default log level, with the
+// access log on, neither the key (right or wrong), nor prompt text, nor completion text reaches the log, whatever
+// the requests were: answered, streamed, refused, malformed.
+TEST(Binary, ApiKeyFromAFileAndNoSecretsOrTextInTheLog) {
+  const std::string key_file = temp_file("api-key"), key = "rs-key-7f3a9c2e5b1d", wrong = "rs-wrong-key-4e8b";
+  std::ofstream(key_file) << key << "\n";
+  Process serve({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--ctx-size", "256",
+                 "--api-key-file", key_file, "--access-log"});
+  const uint16_t port = start_server(serve);
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(serve.wait_for_line("ready: serving")) << serve.output();
+  const std::string marker = "PromptMarkerQz";
+  const auto post = [&](const std::string& path, const std::string& body, const std::string& bearer) {
+    const auto response = fetch(port, "POST " + path + " HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + bearer +
+                                          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_TRUE(response);
+    return response.value_or(HttpResponse{});
+  };
+  const std::string chat = R"({"messages":[{"role":"user","content":"say )" + marker + R"("}],"max_tokens":12)";
+  const HttpResponse completion =
+      post("/v1/completions", R"({"prompt":"tell )" + marker + R"(","max_tokens":12,"temperature":0})", key);
+  EXPECT_EQ(completion.status, 200) << completion.body;
+  EXPECT_EQ(post("/v1/chat/completions", chat + "}", key).status, 200);
+  EXPECT_EQ(post("/v1/chat/completions", chat + R"(,"stream":true})", key).status, 200);
+  EXPECT_EQ(post("/v1/chat/completions", chat + "}", wrong).status, 401);
+  EXPECT_EQ(post("/v1/chat/completions", chat, key).status, 400);  // unterminated JSON holding the prompt
+  EXPECT_EQ(post("/v1/chat/completions", chat + R"(,"response_format":{"type":"json_schema","json_schema":)"
+                                                  R"({"name":"x","schema":{")" + marker + R"(":1}}}})",
+                 key).status,
+            400);
+  EXPECT_EQ(post("/v1/chat/completions", chat + R"(,"model":"../../etc/)" + marker + R"("})", key).status, 404);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(), 0) << serve.output();
+
+  const std::string& log = serve.output();
+  EXPECT_NE(log.find("\"POST /v1/chat/completions HTTP/1.1\" 401"), std::string::npos) << log;  // the access log ran
+  for (const std::string& secret : {key, wrong, marker}) {
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " is in the log:\n" << log;
+  }
+  simdjson::dom::parser parser;
+  const std::string text(std::string_view(parser.parse(completion.body)["choices"].at(0)["text"]));
+  ASSERT_GE(text.size(), 8u);
+  EXPECT_EQ(log.find(text), std::string::npos) << "the completion text is in the log:\n" << log;
+
+  std::ofstream(key_file) << "\n";
+  Process empty({"serve", "--port", "0", "--api-key-file", key_file});
+  EXPECT_EQ(empty.wait_exit(), 1);
+  EXPECT_NE(empty.output().find("--api-key-file " + key_file + ": its first line is empty"), std::string::npos)
+      << empty.output();
+  std::filesystem::remove(key_file);
+  Process missing({"serve", "--port", "0", "--api-key-file", key_file});
+  EXPECT_EQ(missing.wait_exit(), 1);
+  EXPECT_NE(missing.output().find("--api-key-file " + key_file + ": cannot read it"), std::string::npos)
+      << missing.output();
 }
 
 // The semantic cache warmed at build time: the server loads it before it is ready, and the first request of a
