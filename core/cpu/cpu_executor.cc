@@ -94,6 +94,11 @@ void CpuExecutor::prepare_kv_writes(std::span<const BlockId> blocks) const {
   populate(run_begin, run_end);
 }
 
+void CpuExecutor::sample(std::span<const engine::SampleRow> rows, engine::Logits& logits,
+                         std::span<sampler::Sampled> out) {
+  pool_.run(rows.size(), [&](size_t i, unsigned) { out[i] = rows[i].sampler->sample(logits.row(rows[i].row)); });
+}
+
 void CpuExecutor::step(const Batch& batch, Logits& logits) {
   engine::check_batch(batch, kv_, weights_.token_embedding.rows);
   n_tokens_ = batch.tokens();

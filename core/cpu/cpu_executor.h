@@ -28,6 +28,9 @@ class CpuExecutor final : public engine::Executor {
   CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options);
 
   void step(const engine::Batch& batch, engine::Logits& logits) override;
+  // The rows at once on the pool (a row per chunk), instead of one after another on the engine thread.
+  void sample(std::span<const engine::SampleRow> rows, engine::Logits& logits,
+              std::span<sampler::Sampled> out) override;
   const kv::KvLayout& kv_layout() const override { return kv_; }
   void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override;
   void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override;

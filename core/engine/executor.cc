@@ -13,6 +13,10 @@ void check_kv_block(const kv::KvLayout& kv, kv::BlockId block, size_t bytes) {
   }
 }
 
+void Executor::sample(std::span<const SampleRow> rows, Logits& logits, std::span<sampler::Sampled> out) {
+  for (size_t i = 0; i < rows.size(); ++i) out[i] = rows[i].sampler->sample(logits.row(rows[i].row));
+}
+
 void check_batch(const Batch& batch, const kv::KvLayout& kv, size_t vocab) {
   for (const SequenceStep& s : batch.sequences) {
     const uint64_t end = uint64_t(s.position) + s.tokens.size();

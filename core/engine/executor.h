@@ -6,8 +6,16 @@
 
 #include "core/engine/batch.h"
 #include "core/kv/kv_layout.h"
+#include "core/sampler/sampler.h"
 
 namespace rs::engine {
+
+// A row of the step's logits to draw a sequence's next token from, with that sequence's sampler (its
+// parameters, penalty counts, constraint and generator).
+struct SampleRow {
+  size_t row = 0;
+  sampler::Sampler* sampler = nullptr;
+};
 
 // Throws std::invalid_argument when a sequence has too few KV blocks for its
 // positions, names a block outside the pool, or a token outside `vocab`: what
@@ -22,6 +30,12 @@ class Executor {
   // values into the KV blocks the batch names, and fills `logits` (resized)
   // for the sequences that want them.
   virtual void step(const Batch& batch, Logits& logits) = 0;
+
+  // After step(): each row's next token, drawn by its sampler as Sampler::sample does (the logits row is
+  // overwritten; the token is not accepted), into out[i]. The rows' samplers are distinct, and each gives the
+  // same tokens wherever it runs. Sampling belongs where the logits are: this default runs the rows in order
+  // on the calling thread.
+  virtual void sample(std::span<const SampleRow> rows, Logits& logits, std::span<sampler::Sampled> out);
 
   // How the KV cache is laid out and how many blocks the executor holds.
   virtual const kv::KvLayout& kv_layout() const = 0;

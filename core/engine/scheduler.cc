@@ -259,9 +259,14 @@ void Scheduler::leave_running(Sequence& sequence) {
 
 // ---- update ----------------------------------------------------------------------------------------------
 
+// Scores prompt rows, then has the executor draw every finished prompt's or decode's next token (all rows at
+// once, where the logits are), then reports each entry in plan order.
 void Scheduler::update(StepReport& report) {
+  sample_rows_.clear();
+  sample_of_entry_.assign(plan_.entries.size(), -1);
   size_t row = 0;
-  for (const StepPlan::Entry& e : plan_.entries) {
+  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+    const StepPlan::Entry& e = plan_.entries[i];
     Sequence& s = *e.sequence;
     const uint32_t end = s.computed + e.tokens;
     const std::vector<TokenId>& prompt = s.request.prompt;
@@ -274,8 +279,16 @@ void Scheduler::update(StepReport& report) {
     }
     s.computed = end;
     cache_full_blocks(s);
-    if (s.computed < s.tokens.size()) continue;  // more of the prompt to read
+    if (s.computed < s.tokens.size() || s.request.max_tokens == 0) continue;  // more to read, or nothing to draw
+    sample_of_entry_[i] = int32_t(sample_rows_.size());
+    sample_rows_.push_back({row - 1, &s.sampler});
+  }
+  sampled_.resize(sample_rows_.size());
+  executor_.sample(sample_rows_, logits_, sampled_);
 
+  for (size_t i = 0; i < plan_.entries.size(); ++i) {
+    Sequence& s = *plan_.entries[i].sequence;
+    if (s.computed < s.tokens.size()) continue;  // more of the prompt to read
     TokenEvent event{s.request.id, kNoToken, Finish::none, 0, {}, {}, 0};
     if (s.generated == 0) {
       event.cached_tokens = s.cached_tokens;
@@ -284,7 +297,7 @@ void Scheduler::update(StepReport& report) {
     if (s.request.max_tokens == 0) {  // the prompt only was scored
       event.finish = Finish::length;
     } else {
-      sampler::Sampled next = s.sampler.sample(logits_.row(row - 1));
+      sampler::Sampled& next = sampled_[size_t(sample_of_entry_[i])];
       s.sampler.accept(next.token);
       s.tokens.push_back(next.token);
       ++s.generated;

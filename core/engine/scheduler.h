@@ -177,6 +177,10 @@ class Scheduler {
   uint64_t next_arrival_ = 0;
   StepPlan plan_;
   Logits logits_;
+  // Per step, reused: the rows sampled, what they drew, and for each plan entry its row's index or -1.
+  std::vector<SampleRow> sample_rows_;
+  std::vector<sampler::Sampled> sampled_;
+  std::vector<int32_t> sample_of_entry_;
 };
 
 }  // namespace rs::engine

@@ -93,6 +93,68 @@ TEST(Scheduler, ManyRequestsInOneBatchEachGetWhatTheyGetAlone) {
   }
 }
 
+// The CPU executor as it is, except that it leaves sampling to Executor's default: in order, on the engine thread.
+class InOrderSampling final : public Executor {
+ public:
+  explicit InOrderSampling(CpuExecutor& cpu) : cpu_(cpu) {}
+  void step(const Batch& batch, Logits& logits) override { cpu_.step(batch, logits); }
+  const kv::KvLayout& kv_layout() const override { return cpu_.kv_layout(); }
+  void read_kv_block(kv::BlockId block, std::span<std::byte> out) const override { cpu_.read_kv_block(block, out); }
+  void write_kv_block(kv::BlockId block, std::span<const std::byte> bytes) override {
+    cpu_.write_kv_block(block, bytes);
+  }
+
+ private:
+  CpuExecutor& cpu_;
+};
+
+// Every event of a run, by request, in order.
+std::map<uint64_t, std::vector<TokenEvent>> events_of(Executor& executor, const std::vector<GenerationRequest>& requests) {
+  Scheduler scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 16, .ctx_size = 1024}, {});
+  for (const auto& r : requests) scheduler.add(r);
+  std::map<uint64_t, std::vector<TokenEvent>> events;
+  StepReport report;
+  while (!scheduler.idle()) {
+    scheduler.step(report);
+    for (TokenEvent& e : report.events) events[e.request].push_back(std::move(e));
+  }
+  return events;
+}
+
+// Sampling where the logits are: the CPU executor draws a step's rows at once on its pool, and each sequence gets
+// exactly the tokens, logprobs and alternatives the engine thread's in-order draws give, whatever its sampling.
+TEST(Scheduler, TheExecutorsParallelSamplingDrawsWhatInOrderSamplingDraws) {
+  std::vector<GenerationRequest> requests;
+  for (uint64_t id = 1; id <= 16; ++id) {
+    GenerationRequest r = request(id, 4 + uint32_t(id * 7 % 30), 12, id * 1234);
+    sampler::SamplingParams& p = r.sampling;
+    p.logprobs = true;
+    p.top_logprobs = int32_t(id % 4);
+    if (id % 3 == 0) p.top_k = 20, p.top_p = 0.9f;
+    if (id % 4 == 0) p.min_p = 0.05f, p.temperature = 0.7f;
+    if (id % 5 == 0) p.repetition_penalty = 1.3f, p.presence_penalty = 0.5f, p.frequency_penalty = 0.4f;
+    if (id % 6 == 0) p.logit_bias = {{3, 5.0f}, {7, -100.0f}};
+    if (id % 7 == 0) p.temperature = 0;
+    requests.push_back(std::move(r));
+  }
+  CpuExecutor pooled(tiny_weights(), {.threads = 2, .kv_blocks = 256, .block_tokens = 16});
+  CpuExecutor plain(tiny_weights(), {.threads = 2, .kv_blocks = 256, .block_tokens = 16});
+  InOrderSampling in_order(plain);
+  const auto parallel = events_of(pooled, requests);
+  const auto sequential = events_of(in_order, requests);
+  ASSERT_EQ(parallel.size(), requests.size());
+  for (const auto& [id, expected] : sequential) {
+    const std::vector<TokenEvent>& got = parallel.at(id);
+    ASSERT_EQ(got.size(), expected.size()) << "request " << id;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].token, expected[i].token) << "request " << id << " token " << i;
+      EXPECT_EQ(got[i].logprob, expected[i].logprob) << "request " << id << " token " << i;
+      EXPECT_EQ(got[i].top, expected[i].top) << "request " << id << " token " << i;
+      EXPECT_EQ(got[i].finish, expected[i].finish) << "request " << id << " token " << i;
+    }
+  }
+}
+
 TEST(Scheduler, PreemptedSequencesAreRecomputedAndLoseNothing) {
   std::vector<GenerationRequest> requests;
   for (uint64_t id = 1; id <= 6; ++id) requests.push_back(request(id, 20, 40, id * 77));
