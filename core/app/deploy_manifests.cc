@@ -19,6 +19,9 @@ constexpr int kCpus = 8;
 constexpr std::string_view kMemory = "32Gi";
 // The HPA's target: requests waiting per pod on average, a short queue scaled out before it grows.
 constexpr int kWaitingTarget = 3;
+// The endpoint picker's gRPC (ext_proc) and health ports, as the extension's own manifests have them.
+constexpr int kPickerPort = 9002;
+constexpr int kPickerHealthPort = 9003;
 
 static_assert(kCloudRunDrainSeconds < 10, "Cloud Run sends SIGKILL 10 s after SIGTERM");
 static_assert(kGkePreStopSeconds + kGkeDrainSeconds < kGkeGraceSeconds, "the drain must end inside the grace");
@@ -219,6 +222,208 @@ spec:
                                  fmt::arg("prestop", kGkePreStopSeconds), fmt::arg("probes", probes(s)),
                                  fmt::arg("batch", s.ideal_batch_size),
                                  fmt::arg("waiting", kWaitingTarget));
+}
+
+std::string gke_gateway_manifests(const DeploySettings& s) {
+  return header(s) + fmt::format(R"(# GKE Inference Gateway (Gateway API Inference Extension {version}) in front of the pods labelled app: {name}
+# (deploy/gke/ringserve.yaml; its HPA sets how many). Needs the extension's CRDs and a cluster with the GKE
+# Gateway controller; requests that name another model than the pods serve get their 404.
+apiVersion: inference.networking.k8s.io/v1
+kind: InferencePool
+metadata:
+  name: {name}
+spec:
+  selector:
+    matchLabels:
+      app: {name}
+  targetPorts:
+  - number: {port}
+  endpointPickerRef:
+    name: {name}-epp
+    port:
+      number: {picker}
+    failureMode: FailClose
+---
+# The served model's objective; requests choose it with the x-gateway-inference-objective header.
+apiVersion: inference.networking.x-k8s.io/v1alpha2
+kind: InferenceObjective
+metadata:
+  name: {name}
+spec:
+  priority: 0
+  poolRef:
+    group: inference.networking.k8s.io
+    name: {name}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {name}-epp
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {name}-epp
+rules:
+- apiGroups: ["inference.networking.k8s.io"]
+  resources: ["inferencepools"]
+  verbs: ["get", "watch", "list"]
+- apiGroups: ["inference.networking.x-k8s.io"]
+  resources: ["inferenceobjectives"]
+  verbs: ["get", "watch", "list"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "watch", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {name}-epp
+subjects:
+- kind: ServiceAccount
+  name: {name}-epp
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {name}-epp
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}-epp
+spec:
+  selector:
+    app: {name}-epp
+  ports:
+  - name: grpc
+    port: {picker}
+    targetPort: {picker}
+    appProtocol: http2
+---
+# The endpoint picker scrapes each pod's /metrics and sends a request to the one with the shortest queue, the
+# most free KV cache and the likeliest cached prefix (its default scorers). ringserve's gauges, by the model
+# server protocol: requests waiting (requests, not sequences) and the fraction of the KV pool held by sequences
+# (cached prefix blocks nobody holds count as free, as vLLM counts them: they are room to admit). No LoRA.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}-epp
+spec:
+  replicas: 1
+  strategy:
+    type: Recreate  # one active picker: its prefix-cache scorer's state is its own
+  selector:
+    matchLabels:
+      app: {name}-epp
+  template:
+    metadata:
+      labels:
+        app: {name}-epp
+    spec:
+      serviceAccountName: {name}-epp
+      terminationGracePeriodSeconds: {grace}
+      containers:
+      - name: epp
+        image: registry.k8s.io/gateway-api-inference-extension/epp:{version}
+        args:
+        - --pool-name
+        - "{name}"
+        - --total-queued-requests-metric
+        - "ringserve_num_requests_waiting"
+        - --kv-cache-usage-percentage-metric
+        - "ringserve_kv_cache_usage_ratio"
+        - --lora-info-metric
+        - ""
+        - --metrics-endpoint-auth=false
+        - --zap-encoder
+        - "json"
+        env:
+        - name: NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
+        ports:
+        - name: grpc
+          containerPort: {picker}
+        - name: grpc-health
+          containerPort: {health}
+        - name: metrics
+          containerPort: 9090
+        livenessProbe:
+          grpc:
+            port: {health}
+            service: inference-extension
+          periodSeconds: 10
+        readinessProbe:
+          grpc:
+            port: {health}
+            service: inference-extension
+          periodSeconds: 2
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: {name}
+spec:
+  gatewayClassName: gke-l7-regional-external-managed
+  listeners:
+  - name: http
+    port: 80
+    protocol: HTTP
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {name}
+spec:
+  parentRefs:
+  - group: gateway.networking.k8s.io
+    kind: Gateway
+    name: {name}
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: /
+    backendRefs:
+    - group: inference.networking.k8s.io
+      kind: InferencePool
+      name: {name}
+---
+# The load balancer's health check of the pool's pods: ringserve's liveness path.
+apiVersion: networking.gke.io/v1
+kind: HealthCheckPolicy
+metadata:
+  name: {name}
+spec:
+  targetRef:
+    group: inference.networking.k8s.io
+    kind: InferencePool
+    name: {name}
+  default:
+    config:
+      type: HTTP
+      httpHealthCheck:
+        requestPath: /health
+        port: {port}
+---
+# Long generations stream for minutes: the load balancer's backend timeout, as long as Cloud Run's request timeout.
+apiVersion: networking.gke.io/v1
+kind: GCPBackendPolicy
+metadata:
+  name: {name}
+spec:
+  targetRef:
+    group: inference.networking.k8s.io
+    kind: InferencePool
+    name: {name}
+  default:
+    timeoutSec: {timeout}
+)",
+                                 fmt::arg("name", s.name), fmt::arg("version", kGatewayApiInference),
+                                 fmt::arg("port", s.port), fmt::arg("picker", kPickerPort),
+                                 fmt::arg("health", kPickerHealthPort), fmt::arg("grace", kGkeGraceSeconds),
+                                 fmt::arg("timeout", kRequestTimeoutSeconds));
 }
 
 }  // namespace rs

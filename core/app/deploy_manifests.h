@@ -3,6 +3,7 @@
 // YAML text filled with a plan's numbers, one nvidia-l4 GPU per instance.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rs {
@@ -25,6 +26,13 @@ std::string cloud_run_service(const DeploySettings& settings);
 
 // Deployment, Service, PodMonitoring and HorizontalPodAutoscaler, one multi-document YAML for `kubectl apply -f`.
 std::string gke_manifests(const DeploySettings& settings);
+
+// GKE Inference Gateway in front of gke_manifests' pods (Gateway API Inference Extension kGatewayApiInference):
+// an InferencePool of them, its endpoint picker reading ringserve's queue and KV gauges, an InferenceObjective,
+// a Gateway and an HTTPRoute, and GKE's health-check and backend policies for the pool.
+std::string gke_gateway_manifests(const DeploySettings& settings);
+
+inline constexpr std::string_view kGatewayApiInference = "v1.0.0";
 
 // Cloud Run gives a container 10 s between SIGTERM and SIGKILL: serve drains for less.
 inline constexpr int kCloudRunDrainSeconds = 8;

@@ -134,6 +134,8 @@ int run_plan(const PlanArgs& a, const CLI::App& command) {
     fmt::print("{}", cloud_run_service(deploy_settings(a, command, desc, plan)));
   } else if (a.emit == "gke") {
     fmt::print("{}", gke_manifests(deploy_settings(a, command, desc, plan)));
+  } else if (a.emit == "gke-gateway") {
+    fmt::print("{}", gke_gateway_manifests(deploy_settings(a, command, desc, plan)));
   } else if (a.json) {
     print_json(a, options, plan);
   } else {
@@ -202,8 +204,10 @@ Command add_plan_command(CLI::App& app) {
       ->needs(from);
   auto* emit = command.add_option("--emit", a.emit,
                                   "Print manifests instead: cloudrun (a Knative service for `gcloud run services "
-                                  "replace`) or gke (Deployment, Service, PodMonitoring, HorizontalPodAutoscaler)")
-                   ->check(CLI::IsMember({"cloudrun", "gke"}))
+                                  "replace`), gke (Deployment, Service, PodMonitoring, HorizontalPodAutoscaler) or "
+                                  "gke-gateway (GKE Inference Gateway in front of gke's pods: InferencePool, endpoint "
+                                  "picker, InferenceObjective, Gateway, HTTPRoute)")
+                   ->check(CLI::IsMember({"cloudrun", "gke", "gke-gateway"}))
                    ->excludes("--json");
   command.add_option("--image", a.image, "With --emit: the container image")->needs(emit)->capture_default_str();
   command.add_option("--model-path", a.model_path, "With --emit: the model's path in the container (in the image, "

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -120,7 +121,8 @@ class Serving : public ::testing::Test {
   }
 
   // `gated`: the API is served by an engine whose steps run only as gate() allows.
-  void start(api::ApiOptions api_options, uint32_t ctx_size = 256, io::ServerConfig config = {}, bool gated = false) {
+  void start(api::ApiOptions api_options, uint32_t ctx_size = 256, io::ServerConfig config = {}, bool gated = false,
+             uint32_t max_seqs = 64) {
     config.host = "127.0.0.1";
     config.port = 0;
     config.shards = 2;
@@ -140,7 +142,7 @@ class Serving : public ::testing::Test {
     options.prefix_caching = prefix_caching_;
     options.threads = 1;
     options.ctx_size = ctx_size;
-    options.limits = {.max_batch_tokens = 256, .max_seqs = 64, .ctx_size = ctx_size};
+    options.limits = {.max_batch_tokens = 256, .max_seqs = max_seqs, .ctx_size = ctx_size};
     service_ = std::make_unique<ModelService>(options);
     engine_ = &service_->engine();
     if (gated) {
@@ -181,6 +183,13 @@ class Serving : public ::testing::Test {
     const HttpResponse r = post("/v1/completions", body);
     EXPECT_EQ(r.status, 200) << r.body;
     return std::string(json(r.body)["choices"].at(0)["text"].get_string().value_unsafe());
+  }
+
+  // A sample's value in /metrics now ("name" or "name{labels}"); NaN when it is not there.
+  double metric(const std::string& sample) {
+    const auto m = fetch(port_, get_request("/metrics"));
+    const size_t at = m ? m->body.find("\n" + sample + " ") : std::string::npos;
+    return at == std::string::npos ? std::nan("") : std::stod(m->body.substr(at + sample.size() + 2));
   }
 
   // Polls /metrics until `line` appears.
@@ -728,6 +737,45 @@ TEST_F(ServingLimits, RequestAndSequenceGaugesCountTheirOwnUnit) {
   gate().open();
   EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 0\n"));
   EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+}
+
+// GKE Inference Gateway's model server protocol, as its endpoint picker reads it: the queued-requests gauge counts
+// requests (not sequences) that wait, and falls back to 0; the KV utilization gauge is a fraction of the whole pool
+// that rises with running sequences and falls back to its idle value (0: cached blocks nobody holds count as free)
+// when they finish or are cancelled.
+TEST_F(ServingLimits, TheGaugesAnInferenceGatewayReadsMeanWhatItsProtocolSays) {
+  start({.api_key = "", .max_in_flight = 16}, 256, {}, true, /*max_seqs=*/2);
+  EXPECT_EQ(metric("ringserve_kv_cache_usage_ratio"), 0);
+  HttpClient running(port_);
+  running.send(post_request("/v1/completions", R"({"prompt":"x","n":2,"max_tokens":200,"ignore_eos":true,"stream":true})"));
+  ASSERT_TRUE(in_flight(2));
+  gate().allow(2);
+  EXPECT_TRUE(metrics_show("ringserve_num_sequences_running 2\n"));
+  std::vector<std::unique_ptr<HttpClient>> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.push_back(std::make_unique<HttpClient>(port_));
+    queued.back()->send(post_request("/v1/completions", R"({"prompt":"y","n":2,"max_tokens":200,"ignore_eos":true,)"
+                                                        R"("stream":true})"));
+  }
+  ASSERT_TRUE(in_flight(8));
+  gate().allow(2);  // the step under way when they came, then one planned with them queued (gauges follow steps)
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_waiting 3\n"));  // requests, though 6 sequences wait
+  EXPECT_TRUE(metrics_show("ringserve_num_sequences_waiting 6\n"));
+  const double held = metric("ringserve_kv_cache_usage_ratio");
+  EXPECT_GT(held, 0);
+  EXPECT_LE(held, 1);
+
+  running.close();  // cancelled: its slots go to the queued requests, which run or are cancelled in turn
+  gate().open();
+  for (auto& client : queued) client->close();
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_waiting 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_num_requests_running 0\n"));
+  EXPECT_TRUE(metrics_show("ringserve_kv_cache_usage_ratio 0\n"));
+  const auto m = fetch(port_, get_request("/metrics"));
+  ASSERT_TRUE(m);
+  for (const char* gauge : {"ringserve_num_requests_waiting", "ringserve_kv_cache_usage_ratio"}) {
+    EXPECT_NE(m->body.find(std::string("# TYPE ") + gauge + " gauge\n"), std::string::npos) << gauge;
+  }
 }
 
 // 64 prompts × 16 choices run beside a one-line request: the small one gets a sequence slot as soon as one

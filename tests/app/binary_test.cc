@@ -460,6 +460,29 @@ TEST(Binary, ApiKeyFromAFileAndNoSecretsOrTextInTheLog) {
       << missing.output();
 }
 
+// The GKE Inference Gateway manifests against the Deployment they front and the gauges a running server exports
+// (tests/app/check_gateway.py): pool selector, port, picker wiring, health check and metric names.
+TEST(Binary, InferenceGatewayManifestsAgreeWithTheDeploymentAndMetrics) {
+  Process serve({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--ctx-size", "256"});
+  const uint16_t port = start_server(serve);
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(serve.wait_for_line("ready: serving")) << serve.output();
+  const auto metrics = fetch(port, "GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n");
+  ASSERT_TRUE(metrics && metrics->status == 200);
+  const std::string metrics_file = temp_file("metrics.txt");
+  std::ofstream(metrics_file) << metrics->body;
+  const std::string source = RINGSERVE_SOURCE_DIR;
+  const std::string command = "python3 " + source + "/tests/app/check_gateway.py " + source +
+                              "/deploy/gke/inference-gateway/ringserve.yaml " + source + "/deploy/gke/ringserve.yaml " +
+                              metrics_file + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  for (char buffer[512]; fgets(buffer, sizeof buffer, pipe) != nullptr;) output += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << output;
+  std::filesystem::remove(metrics_file);
+}
+
 // The semantic cache warmed at build time: the server loads it before it is ready, and the first request of a
 // warmed question is answered from it; started under another --model-name, it says why it refused the file and
 // answers from the model.

@@ -132,7 +132,8 @@ TEST_F(PlanBinary, ErrorsNameTheFlag) {
 
 // Each checked-in manifest's first line names the command that made it: run it, compare every byte.
 TEST_F(PlanBinary, CheckedInManifestsAreWhatTheBinaryEmits) {
-  for (const fs::path manifest : {kSource / "deploy/cloudrun/service.yaml", kSource / "deploy/gke/ringserve.yaml"}) {
+  for (const fs::path manifest : {kSource / "deploy/cloudrun/service.yaml", kSource / "deploy/gke/ringserve.yaml",
+                                   kSource / "deploy/gke/inference-gateway/ringserve.yaml"}) {
     const std::string text = file_text(manifest);
     std::smatch command;
     ASSERT_TRUE(std::regex_search(text, command, std::regex("^# Made by `ringserve (plan [^`]*)`"))) << manifest;
