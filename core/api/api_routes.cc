@@ -1,7 +1,6 @@
 #include "core/api/api_routes.h"
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "core/api/completion.h"
 #include "core/api/embeddings.h"
@@ -28,16 +27,6 @@ io::Response json_response(std::string body) {
 }
 
 void send_error(io::Reply& reply, const ApiError& e) { reply.send(io::error_response(e.status(), e.what(), e.param())); }
-
-simdjson::dom::object parse_object(simdjson::dom::parser& parser, const std::string& body) {
-  simdjson::dom::element root;
-  if (const auto error = parser.parse(body).get(root)) {
-    throw ApiError(400, fmt::format("the body is not valid JSON: {}", simdjson::error_message(error)));
-  }
-  simdjson::dom::object object;
-  if (root.get(object)) throw ApiError(400, "the body is not a JSON object");
-  return object;
-}
 
 }  // namespace
 
@@ -246,28 +235,11 @@ void Api::tokenize(io::Request& request, io::Reply reply) {
   const ServingModel* model = model_or_503(reply);
   if (model == nullptr) return;
   try {
-    simdjson::dom::parser parser;
-    const simdjson::dom::object object = parse_object(parser, request.body);
-    bool add_special = true;
-    bool add_generation_prompt = true;
-    if (const auto field = object["add_special_tokens"]; !field.error() && field.get(add_special)) {
-      throw ApiError(400, "\"add_special_tokens\" must be a boolean", "add_special_tokens");
-    }
-    if (const auto field = object["add_generation_prompt"]; !field.error() && field.get(add_generation_prompt)) {
-      throw ApiError(400, "\"add_generation_prompt\" must be a boolean", "add_generation_prompt");
-    }
-    std::vector<tokenizer::TokenId> tokens;
-    std::string_view prompt;
-    simdjson::dom::array messages;
-    if (!object["prompt"].get(prompt)) {
-      tokens = model->tokenizer->encode(prompt, add_special, true);
-    } else if (!object["messages"].get(messages)) {
-      const std::string text =
-          render_chat(*model, simdjson::minify(messages), "", add_generation_prompt);
-      tokens = tokenize_chat(*model->tokenizer, text);
-    } else {
-      throw ApiError(400, "give \"prompt\" (a string) or \"messages\" (an array of chat messages)", "prompt");
-    }
+    const TokenizeRequest parsed = parse_tokenize_request(request.body);
+    const std::vector<tokenizer::TokenId> tokens =
+        parsed.prompt ? model->tokenizer->encode(*parsed.prompt, parsed.add_special_tokens, true)
+                      : tokenize_chat(*model->tokenizer,
+                                      render_chat(*model, parsed.messages_json, "", parsed.add_generation_prompt));
     std::string body = fmt::format("{{\"count\":{},\"max_model_len\":{},\"tokens\":[", tokens.size(), model->ctx_size);
     for (size_t i = 0; i < tokens.size(); ++i) fmt::format_to(std::back_inserter(body), "{}{}", i ? "," : "", tokens[i]);
     body.append("]}");
@@ -282,20 +254,8 @@ void Api::detokenize(io::Request& request, io::Reply reply) {
   const ServingModel* model = model_or_503(reply);
   if (model == nullptr) return;
   try {
-    simdjson::dom::parser parser;
-    const simdjson::dom::object object = parse_object(parser, request.body);
-    simdjson::dom::array array;
-    if (object["tokens"].get(array)) throw ApiError(400, "\"tokens\" must be an array of token ids", "tokens");
-    std::vector<tokenizer::TokenId> tokens;
-    const size_t vocab = model->tokenizer->vocab().size();
-    for (const simdjson::dom::element element : array) {
-      int64_t id = -1;
-      if (element.get(id) || id < 0 || uint64_t(id) >= vocab) {
-        throw ApiError(400, fmt::format("\"tokens[{}]\" must be a token id from 0 to {}", tokens.size(), vocab - 1),
-                       fmt::format("tokens[{}]", tokens.size()));
-      }
-      tokens.push_back(tokenizer::TokenId(id));
-    }
+    const std::vector<tokenizer::TokenId> tokens =
+        parse_detokenize_request(request.body, model->tokenizer->vocab().size());
     std::string body = "{\"prompt\":";
     json::append_string(body, model->tokenizer->decode(tokens));
     body.push_back('}');

@@ -21,6 +21,8 @@ using simdjson::dom::element_type;
 constexpr size_t kMaxLogitBias = 1024;
 constexpr size_t kMaxTools = 128;
 constexpr size_t kMaxStopTokenIds = 1024;
+// Bytes of one stop string: every choice holds its own copies, so 16 strings of a megabyte at n = 16 held 500 MB.
+constexpr size_t kMaxStopBytes = 4096;
 constexpr int64_t kMaxTokenId = std::numeric_limits<int32_t>::max();
 constexpr int64_t kMaxInt32 = std::numeric_limits<int32_t>::max();
 // OpenAI's and vLLM's default for /v1/completions (chat has none: until the context is full).
@@ -133,11 +135,20 @@ Prompt text_prompt(std::string_view text) {
 
 std::string indexed(std::string_view path, size_t index) { return fmt::format("{}[{}]", path, index); }
 
+// A stop string of 1 to kMaxStopBytes bytes at `path`.
+std::string_view stop_string(element value, std::string_view path, std::string_view expected) {
+  if (value.type() != element_type::STRING || value.get_string().value_unsafe().empty()) fail(path, expected, value);
+  const std::string_view text = value.get_string().value_unsafe();
+  if (text.size() > kMaxStopBytes) {
+    fail(path, fmt::format("\"{}\" is {} bytes long; a stop string may have at most {}", path, text.size(),
+                           kMaxStopBytes));
+  }
+  return text;
+}
+
 void parse_stop(element value, std::vector<std::string>& stop) {
   if (value.type() == element_type::STRING) {
-    const std::string_view text = value.get_string().value_unsafe();
-    if (text.empty()) fail("stop", "a non-empty string or an array of non-empty strings", value);
-    stop.emplace_back(text);
+    stop.emplace_back(stop_string(value, "stop", "a non-empty string or an array of non-empty strings"));
     return;
   }
   if (value.type() != element_type::ARRAY) fail("stop", "a string or an array of strings", value);
@@ -147,11 +158,7 @@ void parse_stop(element value, std::vector<std::string>& stop) {
     if (stop.size() == sampler::kMaxStopStrings) {
       fail("stop", fmt::format("\"stop\" holds more than {} stop strings", sampler::kMaxStopStrings));
     }
-    const std::string path = indexed("stop", index++);
-    if (item.type() != element_type::STRING || item.get_string().value_unsafe().empty()) {
-      fail(path, "a non-empty string", item);
-    }
-    stop.emplace_back(item.get_string().value_unsafe());
+    stop.emplace_back(stop_string(item, indexed("stop", index++), "a non-empty string"));
   }
 }
 
@@ -273,8 +280,7 @@ OutputConstraint structured_outputs(element value) {
       if (!boolean(item, path)) continue;
       next = constraint(SourceKind::json_object, "", path);
     } else {
-      const auto* known =
-          std::find_if(std::begin(kKeys), std::end(kKeys), [&](const auto& k) { return k.first == key; });
+      const auto* known = std::ranges::find(kKeys, key, &std::pair<std::string_view, SourceKind>::first);
       if (known == std::end(kKeys)) {
         fail(path, fmt::format(R"("{}" is not supported: give json, regex, choice, grammar or json_object)", path));
       }
@@ -459,6 +465,18 @@ void refuse_unimplemented(const Fields& fields, Endpoint endpoint) {
   }
 }
 
+// The body as a JSON object; ApiError 400 when it is not JSON or not an object.
+simdjson::dom::object body_object(simdjson::dom::parser& parser, std::string_view body) {
+  element root;
+  if (const simdjson::error_code error = parser.parse(body.data(), body.size()).get(root)) {
+    throw ApiError(400, fmt::format("the body is not valid JSON: {}", simdjson::error_message(error)));
+  }
+  if (root.type() != element_type::OBJECT) {
+    throw ApiError(400, fmt::format("the body is not a JSON object: got {}", describe(root)));
+  }
+  return root.get_object().value_unsafe();
+}
+
 }  // namespace
 
 std::vector<Prompt> parse_prompts(const element& value, std::string_view field, size_t max) {
@@ -507,17 +525,10 @@ std::vector<Prompt> parse_prompts(const element& value, std::string_view field, 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint) {
   // One parser per thread keeps its buffers between requests; every value is copied out before returning.
   thread_local simdjson::dom::parser parser;
-  element root;
-  if (const simdjson::error_code error = parser.parse(body.data(), body.size()).get(root)) {
-    throw ApiError(400, fmt::format("the body is not valid JSON: {}", simdjson::error_message(error)));
-  }
-  if (root.type() != element_type::OBJECT) {
-    throw ApiError(400, fmt::format("the body is not a JSON object: got {}", describe(root)));
-  }
+  const simdjson::dom::object body_fields = body_object(parser, body);
 
   // Last occurrence wins, as with Python's json module; null is the same as absent.
   Fields fields;
-  const simdjson::dom::object body_fields = root.get_object().value_unsafe();
   for (const auto& [key, value] : body_fields) {
     for (size_t i = 0; i < kFieldCount; ++i) {
       if (key == kFieldNames[i]) {
@@ -667,6 +678,44 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   }
   refuse_unimplemented(fields, endpoint);
   return request;
+}
+
+TokenizeRequest parse_tokenize_request(std::string_view body) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::object object = body_object(parser, body);
+  TokenizeRequest request;
+  element value;
+  if (!object["add_special_tokens"].get(value)) request.add_special_tokens = boolean(value, "add_special_tokens");
+  if (!object["add_generation_prompt"].get(value)) {
+    request.add_generation_prompt = boolean(value, "add_generation_prompt");
+  }
+  std::string_view prompt;
+  simdjson::dom::array messages;
+  if (!object["prompt"].get(prompt)) {
+    request.prompt = prompt;
+  } else if (!object["messages"].get(messages)) {
+    request.messages_json = simdjson::minify(messages);
+  } else {
+    fail("prompt", R"(give "prompt" (a string) or "messages" (an array of chat messages))");
+  }
+  return request;
+}
+
+std::vector<int32_t> parse_detokenize_request(std::string_view body, size_t vocab_size) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::object object = body_object(parser, body);
+  simdjson::dom::array array;
+  if (object["tokens"].get(array)) fail("tokens", R"("tokens" must be an array of token ids)");
+  std::vector<int32_t> tokens;
+  for (const element item : array) {
+    int64_t id = -1;
+    if (item.get(id) || id < 0 || uint64_t(id) >= vocab_size) {
+      const std::string path = indexed("tokens", tokens.size());
+      fail(path, fmt::format(R"("{}" must be a token id from 0 to {})", path, vocab_size - 1));
+    }
+    tokens.push_back(int32_t(id));
+  }
+  return tokens;
 }
 
 }  // namespace rs::api

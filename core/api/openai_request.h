@@ -93,4 +93,21 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
 // (400) naming `field` or the item at fault ("input[3]").
 std::vector<Prompt> parse_prompts(const simdjson::dom::element& value, std::string_view field, size_t max);
 
+// vLLM's /tokenize body: "prompt" (a string) or "messages" (an array of chat messages), add_special_tokens
+// and add_generation_prompt (booleans, default true).
+struct TokenizeRequest {
+  std::optional<std::string> prompt;  // none: the messages are rendered by the chat template
+  std::string messages_json;          // the `messages` array as raw JSON, for chat::messages_from_json
+  bool add_special_tokens = true;
+  bool add_generation_prompt = true;
+};
+
+// Throws ApiError (400) for a body that is not a JSON object, a flag that is not a boolean, or one with neither
+// a string "prompt" nor an array "messages" (param "prompt").
+TokenizeRequest parse_tokenize_request(std::string_view body);
+
+// vLLM's /detokenize body, {"tokens": [ids]}: the ids. Throws ApiError (400) when "tokens" is not an array or
+// an item is not an id below `vocab_size` (param "tokens[3]").
+std::vector<int32_t> parse_detokenize_request(std::string_view body, size_t vocab_size);
+
 }  // namespace rs::api

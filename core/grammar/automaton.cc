@@ -3,14 +3,38 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <unordered_map>
 
 #include "core/grammar/left_recursion.h"
 
 namespace rs::grammar {
 namespace {
 
-constexpr size_t kMaxNfaNodes = 1'000'000;
-constexpr size_t kMaxInlineDepth = 256;  // rules expanded inside rules
+constexpr size_t kMaxNfaSize = 500'000;    // NFA nodes and edges, over all rules
+constexpr size_t kMaxVisits = 10'000'000;  // NFA nodes, edges and byte sets visited making states, all rules
+constexpr size_t kMaxInlineDepth = 256;    // rules expanded inside rules
+
+// What one compile has done, bounded so that any grammar compiles or is refused in well under a second: bounds on
+// each rule's automaton alone let a grammar of a few lines take seconds (repetitions nested in repetitions, or
+// many rules each under the bounds).
+class Work {
+ public:
+  void made(size_t units) {
+    if ((made_ += units) > kMaxNfaSize) {
+      throw GrammarError("the grammar is too large (more than " + std::to_string(kMaxNfaSize) +
+                         " automaton nodes and edges): simplify it or lower its repetition counts");
+    }
+  }
+  void visited(size_t units) {
+    if ((visited_ += units) > kMaxVisits) {
+      throw GrammarError("the grammar is too large to compile (more than " + std::to_string(kMaxVisits) +
+                         " steps building its automaton): simplify it or lower its repetition counts");
+    }
+  }
+
+ private:
+  size_t made_ = 0, visited_ = 0;
+};
 
 // The rules that call themselves, directly or through others (they must stay rules).
 std::vector<bool> recursive_rules(const Grammar& g) {
@@ -114,10 +138,6 @@ struct Nfa {
   uint32_t start = 0, accept = 0;
 
   uint32_t add_node() {
-    if (nodes.size() >= kMaxNfaNodes) {
-      throw GrammarError("the grammar is too large (more than " + std::to_string(kMaxNfaNodes) +
-                         " automaton nodes): simplify it or lower its repetition counts");
-    }
     nodes.emplace_back();
     return uint32_t(nodes.size() - 1);
   }
@@ -125,12 +145,12 @@ struct Nfa {
 
 class NfaBuilder {
  public:
-  NfaBuilder(const Grammar& g, const std::vector<bool>& called) : g_(g), called_(called) {}
+  NfaBuilder(const Grammar& g, const std::vector<bool>& called, Work& work) : g_(g), called_(called), work_(work) {}
 
   Nfa build(RuleId rule) {
     nfa_ = Nfa{};
-    nfa_.start = nfa_.add_node();
-    nfa_.accept = nfa_.add_node();
+    nfa_.start = add_node();
+    nfa_.accept = add_node();
     set_index_.clear();
     depth_ = 0;
     add(g_.rule(rule).body, nfa_.start, nfa_.accept);
@@ -142,16 +162,19 @@ class NfaBuilder {
     const Expr& e = g_.expr(id);
     switch (e.kind) {
       case ExprKind::bytes:
-        if (e.bytes.any()) nfa_.nodes[from].bytes.emplace_back(set_of(e.bytes), to);
+        if (e.bytes.any()) {
+          work_.made(1);
+          nfa_.nodes[from].bytes.emplace_back(set_of(e.bytes), to);
+        }
         return;
       case ExprKind::sequence: {
         if (e.items.empty()) {
-          nfa_.nodes[from].empty.push_back(to);
+          add_empty(from, to);
           return;
         }
         uint32_t at = from;
         for (size_t i = 0; i < e.items.size(); ++i) {
-          const uint32_t next = i + 1 == e.items.size() ? to : nfa_.add_node();
+          const uint32_t next = i + 1 == e.items.size() ? to : add_node();
           add(e.items[i], at, next);
           at = next;
         }
@@ -163,6 +186,7 @@ class NfaBuilder {
       case ExprKind::repeat: add_repeat(e, from, to); return;
       case ExprKind::rule:
         if (called_[e.rule]) {
+          work_.made(1);
           nfa_.nodes[from].calls.emplace_back(e.rule, to);
           return;
         }
@@ -180,39 +204,49 @@ class NfaBuilder {
     const ExprId item = e.items[0];
     uint32_t at = from;
     for (uint32_t i = 0; i < e.min; ++i) {
-      const uint32_t next = nfa_.add_node();
+      const uint32_t next = add_node();
       add(item, at, next);
       at = next;
     }
     if (e.max == kUnbounded) {
-      const uint32_t loop = nfa_.add_node();
-      nfa_.nodes[at].empty.push_back(loop);
-      const uint32_t back = nfa_.add_node();
+      const uint32_t loop = add_node();
+      add_empty(at, loop);
+      const uint32_t back = add_node();
       add(item, loop, back);
-      nfa_.nodes[back].empty.push_back(loop);
-      nfa_.nodes[loop].empty.push_back(to);
+      add_empty(back, loop);
+      add_empty(loop, to);
       return;
     }
     for (uint32_t i = e.min; i < e.max; ++i) {
-      nfa_.nodes[at].empty.push_back(to);
-      const uint32_t next = nfa_.add_node();
+      add_empty(at, to);
+      const uint32_t next = add_node();
       add(item, at, next);
       at = next;
     }
-    nfa_.nodes[at].empty.push_back(to);
+    add_empty(at, to);
+  }
+
+  uint32_t add_node() {
+    work_.made(1);
+    return nfa_.add_node();
+  }
+
+  void add_empty(uint32_t from, uint32_t to) {
+    work_.made(1);
+    nfa_.nodes[from].empty.push_back(to);
   }
 
   uint32_t set_of(const ByteSet& set) {
-    const std::string key = set.to_string();
-    const auto [it, added] = set_index_.try_emplace(key, uint32_t(nfa_.sets.size()));
+    const auto [it, added] = set_index_.try_emplace(set, uint32_t(nfa_.sets.size()));
     if (added) nfa_.sets.push_back(set);
     return it->second;
   }
 
   const Grammar& g_;
   const std::vector<bool>& called_;
+  Work& work_;
   Nfa nfa_;
-  std::map<std::string, uint32_t> set_index_;
+  std::unordered_map<ByteSet, uint32_t> set_index_;
   size_t depth_ = 0;
 };
 
@@ -221,7 +255,8 @@ class NfaBuilder {
 // Subset construction of each rule's NFA, into the Automaton's flat tables.
 class AutomatonBuilder {
  public:
-  explicit AutomatonBuilder(const Grammar& g) : g_(g), called_(rules_kept_as_calls(g)), nfa_builder_(g, called_) {}
+  explicit AutomatonBuilder(const Grammar& g)
+      : g_(g), called_(rules_kept_as_calls(g)), nfa_builder_(g, called_, work_) {}
 
   Automaton build() {
     start_of_.assign(g_.rule_count(), kUnbuilt);
@@ -243,6 +278,7 @@ class AutomatonBuilder {
 
   void add_rule(RuleId rule, std::vector<RuleId>& todo) {
     const Nfa nfa = nfa_builder_.build(rule);
+    seen_.assign(nfa.nodes.size(), false);
     const uint32_t classes = add_byte_classes(nfa);
     const uint32_t class_map = uint32_t(a_.class_of_.size() / 256 - 1);
 
@@ -269,6 +305,7 @@ class AutomatonBuilder {
       std::vector<int32_t> row(classes, Automaton::kDead);
       bool reads_bytes = false;
       for (uint32_t c = 0; c < classes; ++c) {
+        work_.visited(nodes.size());
         std::vector<uint32_t> targets;
         for (const uint32_t n : nodes) {
           for (const auto& [set, to] : nfa.nodes[n].bytes) {
@@ -305,6 +342,7 @@ class AutomatonBuilder {
     std::vector<uint32_t> klass(256, 0);
     uint32_t count = 1;
     for (const ByteSet& set : nfa.sets) {
+      work_.visited(256);
       std::map<std::pair<uint32_t, bool>, uint32_t> split;
       for (unsigned b = 0; b < 256; ++b) {
         const auto [it, added] = split.try_emplace({klass[b], set[b]}, uint32_t(split.size()));
@@ -320,27 +358,30 @@ class AutomatonBuilder {
   }
 
   // `nodes` with every node reachable by ε edges, sorted.
-  static void close(const Nfa& nfa, std::vector<uint32_t>& nodes) {
-    std::vector<bool> seen(nfa.nodes.size());
+  void close(const Nfa& nfa, std::vector<uint32_t>& nodes) {
     std::vector<uint32_t> todo = nodes;
     nodes.clear();
     while (!todo.empty()) {
       const uint32_t n = todo.back();
       todo.pop_back();
-      if (seen[n]) continue;
-      seen[n] = true;
+      if (seen_[n]) continue;
+      seen_[n] = true;
+      work_.visited(1 + nfa.nodes[n].empty.size());
       nodes.push_back(n);
       for (const uint32_t m : nfa.nodes[n].empty) todo.push_back(m);
     }
+    for (const uint32_t n : nodes) seen_[n] = false;  // cleared for the next closure without a pass over every node
     std::sort(nodes.begin(), nodes.end());
   }
 
   const Grammar& g_;
   std::vector<bool> called_;
+  Work work_;
   NfaBuilder nfa_builder_;
   Automaton a_;
   std::vector<uint32_t> start_of_;  // per rule: its start state, kQueued or kUnbuilt
   std::vector<uint8_t> representative_;
+  std::vector<bool> seen_;  // per node of the rule's NFA: reached by the closure being taken
 };
 
 Automaton Automaton::compile(const Grammar& grammar) {

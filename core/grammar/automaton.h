@@ -27,7 +27,8 @@ class Automaton {
   };
 
   // Throws GrammarError for an incomplete or left-recursive grammar, or one
-  // whose automaton would exceed the size limits (kMaxStates).
+  // whose automaton would exceed the size limits (kMaxStates), or take more
+  // to build than one compile may (automaton.cc's Work).
   static Automaton compile(const Grammar& grammar);
 
   uint32_t start() const { return start_; }

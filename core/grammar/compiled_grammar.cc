@@ -56,7 +56,9 @@ StateTokens CompiledGrammar::compute(uint32_t state) const {
   StateTokens out;
   std::vector<TokenId> allowed;
   if (automaton_.rule_calls(state)) {
-    walk_stacks(1, trie_->node_count(), {{state, kBottom}}, allowed, &out.ends);
+    FrameArena arena;
+    StackStepper stepper(automaton_, arena);
+    walk_stacks(stepper, 1, trie_->node_count(), {{state, kBottom}}, allowed, &out.ends);
   } else {
     walk_one_state(state, allowed, out.ends);
   }
@@ -72,9 +74,12 @@ FollowTokens CompiledGrammar::compute_after(uint32_t state, uint32_t caller) con
   std::vector<Stack> callers;
   stepper.expand({caller, kBottom}, callers);
   FollowTokens out;
+  // Where the caller's rule can end as this one does (a JSON value that is a string), every token walked on from
+  // an end may also go on below the caller.
+  out.past_caller = stepper.ended();
   std::vector<TokenId> allowed;
   for (const uint32_t end : from.ends) {
-    out.past_caller |= walk_stacks(end + 1, trie_->subtree_end(end), callers, allowed, nullptr);
+    out.past_caller |= walk_stacks(stepper, end + 1, trie_->subtree_end(end), callers, allowed, nullptr);
   }
   out.tokens = TokenSet::of(std::move(allowed), trie_->vocab_size());
   return out;
@@ -99,10 +104,8 @@ void CompiledGrammar::walk_one_state(uint32_t state, std::vector<TokenId>& allow
   }
 }
 
-bool CompiledGrammar::walk_stacks(uint32_t first, uint32_t end, std::vector<Stack> stacks,
+bool CompiledGrammar::walk_stacks(StackStepper& stepper, uint32_t first, uint32_t end, std::vector<Stack> stacks,
                                   std::vector<TokenId>& allowed, std::vector<uint32_t>* ends) const {
-  FrameArena arena;
-  StackStepper stepper(automaton_, arena);
   std::vector<std::vector<Stack>> at_depth(trie_->max_depth() + 1);
   at_depth[0] = std::move(stacks);
   return walk_trie(*trie_, stepper, first, end, at_depth, allowed, ends);

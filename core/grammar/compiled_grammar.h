@@ -65,8 +65,9 @@ class CompiledGrammar {
   StateTokens compute(uint32_t state) const;
   FollowTokens compute_after(uint32_t state, uint32_t caller) const;
   void walk_one_state(uint32_t state, std::vector<TokenId>& allowed, std::vector<uint32_t>& ends) const;
-  bool walk_stacks(uint32_t first_node, uint32_t end_node, std::vector<Stack> stacks, std::vector<TokenId>& allowed,
-                   std::vector<uint32_t>* ends) const;
+  // `stepper`'s arena holds the frames below the stacks' tops.
+  bool walk_stacks(StackStepper& stepper, uint32_t first_node, uint32_t end_node, std::vector<Stack> stacks,
+                   std::vector<TokenId>& allowed, std::vector<uint32_t>* ends) const;
 
   Automaton automaton_;
   std::shared_ptr<const TokenTrie> trie_;

@@ -30,6 +30,9 @@ using simdjson::dom::element;
 constexpr uint64_t kMaxTextFileBytes = 100'000'000;  // the limit safetensors_reader holds JSON files to
 constexpr uint64_t kMaxSentencePieceBytes = 64 << 20;
 constexpr uint64_t kMaxVocabSize = 1 << 24;  // 64× the largest vocabularies in use; bounds what we allocate
+// config.json's vocab_size pads the tokens found, by a few hundred in the models in use: past as many again (or
+// this many, for a small vocabulary) it is damage, refused before millions of pad tokens are made.
+constexpr uint64_t kMaxPadTokens = 1 << 16;
 
 // ------------------------------------------------------------------- files
 
@@ -229,6 +232,10 @@ uint32_t checked_vocab_size(const JsonFile* config, uint64_t found) {
   if (config != nullptr) size = int_member(config->root, "vocab_size");
   if (size && (*size <= 0 || static_cast<uint64_t>(*size) > kMaxVocabSize)) {
     throw config->error("vocab_size", fmt::format("{} is not in [1, {}]", *size, kMaxVocabSize));
+  }
+  if (size && static_cast<uint64_t>(*size) > found + std::max(found, kMaxPadTokens)) {
+    throw config->error("vocab_size", fmt::format("{} would pad the {} tokens found with {} more", *size, found,
+                                                  static_cast<uint64_t>(*size) - found));
   }
   return static_cast<uint32_t>(size.value_or(static_cast<int64_t>(found)));
 }

@@ -302,6 +302,12 @@ std::string file_name(const std::string& path) { return fs::path(path).filename(
 // Fills desc.tensors from the stored tensors: every needed one present, shaped as
 // config.json says, and nothing else. `listing` names the model in "missing" errors.
 void assign_tensors(ModelDesc& desc, StoredTensors& stored, std::string_view listing) {
+  // Every layer has tensors of its own: more layers than the files hold tensors is damage, refused before the
+  // expected tensors' names are made for billions of layers.
+  if (desc.n_layers > stored.size()) {
+    throw ModelError(fmt::format("{}: \"num_hidden_layers\" is {}, but {} holds only {} tensors", kConfigFile,
+                                 desc.n_layers, listing, stored.size()));
+  }
   for (const auto& [name, found] : stored) {
     if (!is_hf_rotary_buffer(name) && !gguf_name_of_hf(name)) {
       throw ModelError(fmt::format("{}: tensor {:?} is unknown", file_name(desc.files[found.file]), name));

@@ -235,7 +235,7 @@ std::string ChatTemplate::render(const Value& messages, const ChatContext& conte
   variables.set("raise_exception", Value::function("raise_exception", raise_exception));
   variables.set("strftime_now", Value::function("strftime_now", strftime_now));
   for (const auto& [name, value] : context.variables) variables.set(name, value);
-  return template_->render(variables);
+  return template_->render(variables, context.budget);
 }
 
 std::string ChatTemplate::render_marked(const Value& messages, const ChatContext& context,

@@ -24,6 +24,7 @@ struct ChatContext {
   jinja::Value documents = jinja::Value::none();
   // Extra template variables (transformers' **kwargs), e.g. date_string for Llama 3.1.
   std::vector<std::pair<std::string, jinja::Value>> variables;
+  jinja::limits::Budget budget;  // what the render may spend
 };
 
 class ChatTemplate {

@@ -50,7 +50,16 @@ const Object& globals() {
 
 class Renderer {
  public:
-  Renderer(const std::string& template_name, const Object& variables) : name_(template_name), variables_(variables) {}
+  Renderer(const std::string& template_name, const Object& variables, const limits::Budget& budget)
+      : name_(template_name), variables_(variables), spending_(budget) {}
+
+  // A template can make namespaces hold themselves (ns.self = ns), which shared ownership alone would leak; none
+  // outlives the render, so what they hold is dropped.
+  ~Renderer() {
+    for (const Value& made : namespaces_) made.namespace_attributes() = Object();
+  }
+  Renderer(const Renderer&) = delete;
+  Renderer& operator=(const Renderer&) = delete;
 
   std::string run(const ast::Body& body) {
     std::string out;
@@ -64,6 +73,7 @@ class Renderer {
   class Depth {
    public:
     explicit Depth(Renderer& renderer) : renderer_(renderer) {
+      renderer_.spending_.step();
       if (++renderer_.depth_ > limits::max_depth) {
         --renderer_.depth_;
         throw EvalError(fmt::format("evaluation nests deeper than {} levels (recursion?)", limits::max_depth));
@@ -220,11 +230,7 @@ class Renderer {
   Flow exec(const ast::Break&, Frame&, std::string&) { return Flow::break_loop; }
   Flow exec(const ast::Continue&, Frame&, std::string&) { return Flow::continue_loop; }
 
-  void count_iteration() {
-    if (++iterations_ > limits::max_loop_iterations) {
-      throw EvalError(fmt::format("the loops of this template ran more than {} times", limits::max_loop_iterations));
-    }
-  }
+  void count_iteration() { spending_.step(); }
 
   void bind(const ast::Target& target, Value value, Frame& frame) {
     if (!target.unpack) {
@@ -316,6 +322,7 @@ class Renderer {
   Value lookup(const std::string& name, const Frame& frame) const {
     if (const Value* value = frame.find(name)) return *value;
     if (const Value* value = variables_.find(name)) return *value;
+    if (name == "namespace") return make_namespace_;
     if (const Value* value = globals().find(name)) return *value;
     return Value::undefined(fmt::format("'{}' is undefined", name));
   }
@@ -460,14 +467,21 @@ class Renderer {
   const std::string& name_;
   const Object& variables_;
   Frame root_{nullptr};
-  size_t iterations_ = 0;
+  limits::Spending spending_;
   int depth_ = 0;
+  std::vector<Value> namespaces_;  // made by this render
+  // namespace() as the globals have it, keeping each namespace it makes for ~Renderer.
+  const Value make_namespace_ = Value::function("namespace", [this](const Args& args) {
+    namespaces_.push_back(call_value(*globals().find("namespace"), args));
+    return namespaces_.back();
+  });
 };
 
 }  // namespace
 
-std::string render(const ast::Body& body, const std::string& template_name, const Object& variables) {
-  return Renderer(template_name, variables).run(body);
+std::string render(const ast::Body& body, const std::string& template_name, const Object& variables,
+                   const limits::Budget& budget) {
+  return Renderer(template_name, variables, budget).run(body);
 }
 
 }  // namespace rs::jinja

@@ -5,13 +5,15 @@
 #include <string>
 
 #include "core/template/ast.h"
+#include "core/template/limits.h"
 #include "core/template/value.h"
 
 namespace rs::jinja {
 
 // `variables` are the render's context, looked up after the template's own
 // assignments and before Jinja's globals. Throws TemplateError naming
-// `template_name` and the line.
-std::string render(const ast::Body& body, const std::string& template_name, const Object& variables);
+// `template_name` and the line, also once the render has spent `budget`.
+std::string render(const ast::Body& body, const std::string& template_name, const Object& variables,
+                   const limits::Budget& budget);
 
 }  // namespace rs::jinja

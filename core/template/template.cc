@@ -8,6 +8,8 @@ namespace rs::jinja {
 Template::Template(std::string_view source, std::string name)
     : name_(std::move(name)), body_(parse_template(source, name_)) {}
 
-std::string Template::render(const Object& variables) const { return jinja::render(body_, name_, variables); }
+std::string Template::render(const Object& variables, const limits::Budget& budget) const {
+  return jinja::render(body_, name_, variables, budget);
+}
 
 }  // namespace rs::jinja

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/template/ast.h"
+#include "core/template/limits.h"
 #include "core/template/value.h"
 
 namespace rs::jinja {
@@ -14,8 +15,8 @@ class Template {
   // Throws TemplateError for a syntax error or a construct outside the supported subset.
   Template(std::string_view source, std::string name);
 
-  // Throws TemplateError for a render error (raise_exception included).
-  std::string render(const Object& variables) const;
+  // Throws TemplateError for a render error (raise_exception included), and once the render spends `budget`.
+  std::string render(const Object& variables, const limits::Budget& budget = {}) const;
   const std::string& name() const { return name_; }
 
  private:

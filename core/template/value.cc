@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/template/error.h"
+#include "core/template/limits.h"
 #include "core/template/python_string.h"
 
 namespace rs::jinja {
@@ -45,8 +46,17 @@ int compare_int_double(int64_t i, double d) {
 
 }  // namespace
 
-Value::Value(std::string s) : kind_(Kind::string), data_(std::make_shared<const std::string>(std::move(s))) {}
-Value::Value(Array items) : kind_(Kind::array), data_(std::make_shared<const Array>(std::move(items))) {}
+// Strings and lists are what a render's data grows in; what it makes of them is charged to its budget.
+Value::Value(std::string s) : kind_(Kind::string) {
+  limits::charge_bytes(s.size());
+  data_ = std::make_shared<const std::string>(std::move(s));
+}
+
+Value::Value(Array items) : kind_(Kind::array) {
+  limits::charge_bytes(items.size() * sizeof(Value));
+  data_ = std::make_shared<const Array>(std::move(items));
+}
+
 Value::Value(Object object) : kind_(Kind::object), data_(std::make_shared<Object>(std::move(object))) {}
 
 Value Value::none() { return Value(Kind::none, std::monostate{}); }

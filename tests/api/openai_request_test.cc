@@ -682,6 +682,13 @@ TEST(ParseRequest, StopErrors) {
   expect_chat_rejected(R"("stop":["a",null])", "stop[1]", "got null");
   expect_chat_rejected(fmt::format(R"("stop":[{}])", repeated(R"("s")", sampler::kMaxStopStrings + 1)), "stop",
                        "more than 16 stop strings");
+  // Each choice keeps its own copies of the stop strings, so their length is bounded too (4096 bytes).
+  const std::string longest(4096, 's');
+  EXPECT_EQ(chat(fmt::format(R"("stop":["{}"])", longest)).sampling.stop, std::vector<std::string>{longest});
+  expect_chat_rejected(fmt::format(R"("stop":"{}s")", longest), "stop",
+                       R"("stop" is 4097 bytes long; a stop string may have at most 4096)");
+  expect_chat_rejected(fmt::format(R"("stop":["a","{}"])", std::string(5000, 's')), "stop[1]",
+                       R"("stop[1]" is 5000 bytes long)");
   expect_chat_rejected(R"("stop_token_ids":3)", "stop_token_ids", "\"stop_token_ids\" must be an array");
   expect_chat_rejected(R"("stop_token_ids":[1,-1])", "stop_token_ids[1]", "\"stop_token_ids[1]\" must be a token id");
   expect_chat_rejected(R"("stop_token_ids":["1"])", "stop_token_ids[0]");
@@ -700,6 +707,45 @@ TEST(ParseRequest, LongValuesAreCutShortInMessages) {
   for (int i = 0; i < 30; ++i) euros += "\xE2\x82\xAC";  // 3 bytes each: 40 bytes end inside one
   const ApiError cut = rejection(fmt::format(R"({{{},"temperature":"{}"}})", kMessages, euros), Endpoint::chat);
   EXPECT_NE(std::string_view(cut.what()).find("\xE2\x82\xAC\xE2\x80\xA6"), std::string_view::npos) << cut.what();
+}
+
+// The error a /tokenize or /detokenize body gets; fails the test when it parses.
+template <typename Parse>
+ApiError refusal(Parse parse) {
+  try {
+    parse();
+  } catch (const ApiError& error) {
+    return error;
+  }
+  ADD_FAILURE() << "accepted";
+  return ApiError(0, "");
+}
+
+TEST(ParseTokenizeRequest, PromptOrMessagesWithFlags) {
+  const TokenizeRequest prompt = parse_tokenize_request(R"({"prompt":"Hi <s>","add_special_tokens":false})");
+  EXPECT_EQ(prompt.prompt, "Hi <s>");
+  EXPECT_FALSE(prompt.add_special_tokens);
+  EXPECT_TRUE(prompt.add_generation_prompt);
+  const TokenizeRequest chat =
+      parse_tokenize_request(R"({"messages": [{"role": "user", "content": "hi"}], "add_generation_prompt": false})");
+  EXPECT_FALSE(chat.prompt);
+  EXPECT_EQ(chat.messages_json, R"([{"role":"user","content":"hi"}])");
+  EXPECT_FALSE(chat.add_generation_prompt);
+  EXPECT_EQ(refusal([] { parse_tokenize_request("[]"); }).status(), 400);
+  EXPECT_EQ(refusal([] { parse_tokenize_request(R"({"prompt":1})"); }).param(), "prompt");
+  EXPECT_EQ(refusal([] { parse_tokenize_request(R"({"prompt":"a","add_special_tokens":null})"); }).param(),
+            "add_special_tokens");
+}
+
+TEST(ParseDetokenizeRequest, IdsInTheVocabulary) {
+  EXPECT_EQ(parse_detokenize_request(R"({"tokens":[0,5,9]})", 10), (std::vector<int32_t>{0, 5, 9}));
+  EXPECT_TRUE(parse_detokenize_request(R"({"tokens":[]})", 10).empty());
+  EXPECT_EQ(refusal([] { parse_detokenize_request(R"({"tokens":"1"})", 10); }).param(), "tokens");
+  const ApiError outside = refusal([] { parse_detokenize_request(R"({"tokens":[1,10]})", 10); });
+  EXPECT_EQ(outside.param(), "tokens[1]");
+  EXPECT_STREQ(outside.what(), R"("tokens[1]" must be a token id from 0 to 9)");
+  EXPECT_EQ(refusal([] { parse_detokenize_request(R"({"tokens":[-1]})", 10); }).param(), "tokens[0]");
+  EXPECT_EQ(refusal([] { parse_detokenize_request("not json", 10); }).status(), 400);
 }
 
 }  // namespace

@@ -3,7 +3,11 @@
 // notation's errors as GrammarErrors.
 #include "core/grammar/grammar_compiler.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
 
 #include "core/grammar/matcher.h"
 
@@ -48,6 +52,39 @@ TEST(GrammarCompilerTest, EveryNotationsErrorsAreGrammarErrors) {
   EXPECT_THROW(compiler.compile(SourceKind::regex, "(?=a)"), GrammarError);
   EXPECT_THROW(compiler.compile(SourceKind::gbnf, "root ::= root \"a\""), GrammarError);
   EXPECT_NO_THROW(compiler.compile(SourceKind::json_object, ""));
+}
+
+// Grammars of a few lines whose automata took seconds to build (and could take gigabytes) are refused by the bounds
+// on what one compile does, in a fraction of a second; a large ordinary schema still compiles.
+TEST(GrammarCompilerTest, WhatOneCompileDoesIsBounded) {
+  GrammarCompiler compiler(letters, {5});
+  const auto expect_refused = [&](SourceKind kind, const std::string& text, std::string_view reason) {
+    try {
+      compiler.compile(kind, text);
+      ADD_FAILURE() << "compiled: " << text.substr(0, 80);
+    } catch (const GrammarError& e) {
+      EXPECT_NE(std::string_view(e.what()).find(reason), std::string_view::npos) << e.what();
+    }
+  };
+  // Found by the grammar fuzz target: each "+" repeats all it follows once more, doubling the automaton.
+  expect_refused(SourceKind::gbnf, "root ::= \"x\" word{1,4} \"!\"+++++++++++++++++++++?\nword ::= \" \" [ab]+",
+                 "more than 500000 automaton nodes and edges");
+  expect_refused(SourceKind::regex, "((a{1000}){1000}){1000}", "more than 500000 automaton nodes and edges");
+  // Eight rules each under the bounds on one rule's automaton, which used to be all there was.
+  std::string rules = "root ::= r0\n";
+  for (int i = 0; i < 8; ++i) rules += fmt::format("r{0} ::= \"x\" r{0} | r{1} | ((\"\"){{900}}){{900}}\n", i, i + 1);
+  expect_refused(SourceKind::gbnf, rules + "r8 ::= \"y\"", "more than 500000 automaton nodes and edges");
+  // Tens of thousands of distinct byte sets in one rule.
+  const std::string_view chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string classes = "root ::=";
+  for (size_t a = 0; a < chars.size(); ++a) {
+    for (size_t b = a + 1; b < chars.size(); ++b) {
+      for (size_t c = b + 1; c < chars.size(); ++c) classes += fmt::format(" [{}{}{}]", chars[a], chars[b], chars[c]);
+    }
+  }
+  expect_refused(SourceKind::gbnf, classes, "steps building its automaton");
+  EXPECT_NO_THROW(
+      compiler.compile(SourceKind::json_schema, R"({"type":"array","maxItems":1000,"items":{"type":"integer"}})"));
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <random>
 
 #include "core/grammar/automaton.h"
+#include "core/grammar/gbnf.h"
 #include "core/grammar/grammar.h"
+#include "core/grammar/json_schema.h"
 
 namespace rs::grammar {
 namespace {
@@ -123,6 +125,28 @@ TEST(MatcherTest, MasksOfARecursiveGrammarAllowExactlyTheReadableTokens) {
 TEST(MatcherTest, MasksOfAFlatGrammarAllowExactlyTheReadableTokens) {
   const std::string_view alphabet = "x ab!";
   expect_masks_exact(words(), random_vocab(alphabet, 200, 2), alphabet, 12);
+}
+
+// A token that ends a called rule and, at once, the rule that called it goes on below both: `",` closes a JSON
+// string that is an object member's value, ends the value, and goes on in the object (found by the grammar fuzz
+// target: the mask left such tokens out).
+TEST(MatcherTest, MasksAllowTokensThatEndACalledRuleAndItsCallerAtOnce) {
+  const std::vector<std::string> vocab = {"{", "}",   "[",   "]",   "\"",  ",",   ":",  "1", "a",
+                                          " ", "\",", "\"}", "\":", "{\"", "\"]", "],", "}}"};
+  const auto g = compiled(json_object_grammar(), vocab, {});
+  Matcher m(g);
+  ASSERT_TRUE(m.read(R"({"a":"x)"));
+  std::vector<uint64_t> allowed(1);
+  m.allowed(allowed);
+  EXPECT_EQ(allowed[0] >> 10 & 0b11, 0b11u);  // `",` and `"}`
+  expect_masks_exact(json_object_grammar(), vocab, "", 13);
+}
+
+// What follows a called rule's end is walked with the caller's stacks, whose frames (here: the caller calling `term`
+// again) live in the arena they were expanded in (found by the grammar fuzz target: a read past that arena).
+TEST(MatcherTest, MasksWalkOnFromACallerThatCallsAgain) {
+  const Grammar grammar = parse_gbnf("root ::= expr\nexpr ::= term (term)*\nterm ::= [0-9]+ | \"(\" expr \")\"");
+  expect_masks_exact(grammar, {"(", ")", "1", "2", "(1", "1)", "))", "12", ")(", "1(", "2)("}, "", 14);
 }
 
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {

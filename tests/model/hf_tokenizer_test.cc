@@ -346,6 +346,20 @@ TEST_F(HfTokenizer, MalformedJsonNamesTheFile) {
   expect_model_error(dir_, "tokenizer.json: model.vocab: id 3 is not below the vocabulary size 3");
 }
 
+// Found by the HF tokenizer fuzz target: a vocab_size of millions over a handful of tokens made millions of pad
+// tokens (seconds and gigabytes) before anything else was checked.
+TEST_F(HfTokenizer, PaddingPastTheTokensFoundIsRefused) {
+  write_bpe();
+  write("config.json", R"({"vocab_size": 5844444})");
+  expect_model_error(dir_, "config.json: vocab_size: 5844444 would pad the 5 tokens found with 5844439 more");
+  write("config.json", R"({"vocab_size": 65541})");  // 5 found, 65536 pads: as far as a small vocabulary goes
+  EXPECT_EQ(find(metadata(), "tokenizer.ggml.tokens")->as_array()->size(), 65541u);
+  fs::remove(dir_ / "tokenizer.json");
+  write("tokenizer.model", piece("<unk>", 0, 2) + piece("<s>", 0, 3) + piece("</s>", 0, 3));
+  write("config.json", R"({"vocab_size": 1000000})");
+  expect_model_error(dir_, "config.json: vocab_size: 1000000 would pad the 3 tokens found");
+}
+
 TEST_F(HfTokenizer, TruncatedProtobufNamesTheFile) {
   const std::string first = piece("<unk>", 0, 2);
   const std::string model = first + piece("<s>", 0, 3);

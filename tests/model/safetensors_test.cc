@@ -298,6 +298,16 @@ TEST_F(SafetensorsModel, LayerBeyondTheConfig) {
       R"(model.safetensors: tensor "model.layers.2.mlp.up_proj.weight" is not part of a 2-layer llama model)");
 }
 
+// Billions of layers over a small file: their expected tensor names were made before any was missed, for minutes
+// (the input is a seed of the HF config fuzz target).
+TEST_F(SafetensorsModel, LayersBeyondTheTensorsAreRefusedFirst) {
+  JsonFields config = tiny_config({});
+  config["num_hidden_layers"] = "4000000000";
+  write_single(config, tiny_tensors({}));
+  EXPECT_EQ(model_error(),
+            R"(config.json: "num_hidden_layers" is 4000000000, but model.safetensors holds only 21 tensors)");
+}
+
 TEST_F(SafetensorsModel, MissingLayerTensor) {
   write_single(tiny_config({}), without(tiny_tensors({}), "model.layers.1.mlp.down_proj.weight"));
   EXPECT_EQ(model_error(), R"(model.safetensors: tensor "model.layers.1.mlp.down_proj.weight" is missing)");

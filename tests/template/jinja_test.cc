@@ -4,6 +4,7 @@
 // errors with their lines, and the limits that keep a hostile template bounded.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,7 +310,7 @@ TEST(Jinja, LimitsTurnRunawayTemplatesIntoErrors) {
   EXPECT_EQ(error_of("{{ range(100000000) | length }}").reason(),
             "a list of 1048577 items would pass the limit of 1048576");
   EXPECT_EQ(error_of("{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}").reason(),
-            "the loops of this template ran more than 1048576 times");
+            "the template ran more than 1048576 steps (statements, expressions, loop iterations and macro calls)");
   EXPECT_NE(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").reason().find("evaluation nests deeper"),
             std::string::npos);
   std::string long_sum = "{{ 1";
@@ -317,6 +318,58 @@ TEST(Jinja, LimitsTurnRunawayTemplatesIntoErrors) {
   EXPECT_NE(error_of(long_sum + " }}").reason().find("evaluation nests deeper"), std::string::npos);
   const std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
   EXPECT_EQ(error_of(deep).reason(), "the template nests too deeply");
+}
+
+// Each line short, none past the bounds on one value, and without a budget for the whole render each would run for
+// hours or hold gigabytes.
+TEST(Jinja, BudgetBoundsWhatOneRenderSpends) {
+  EXPECT_EQ(error_of("{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0) }}")
+                .reason(),
+            "the template ran more than 1048576 steps (statements, expressions, loop iterations and macro calls)");
+  EXPECT_EQ(error_of("{% set ns = namespace(l=[]) %}{% for i in range(1000) %}"
+                     "{% set ns.l = ns.l + ['x' * 16000000] %}{% endfor %}")
+                .reason(),
+            "the template built more than 268435456 bytes of values");
+  EXPECT_EQ(
+      error_of("{% set s = 'x' * 16000000 %}{% for i in range(1000000) %}{% set t = s ~ '' %}{% endfor %}").reason(),
+      "the template built more than 268435456 bytes of values");
+
+  const Template counted("{% for i in range(n) %}{{ i }}{% endfor %}", "counted");
+  Object vars;
+  vars.set("n", 10);
+  // The for, its range(n) (3 expressions), 10 iterations, and each iteration's print of i (2).
+  EXPECT_EQ(counted.render(vars, {.steps = 34}), "0123456789");
+  try {
+    counted.render(vars, {.steps = 33});
+    ADD_FAILURE() << "rendered past its budget";
+  } catch (const TemplateError& e) {
+    EXPECT_EQ(e.reason(),
+              "the template ran more than 33 steps (statements, expressions, loop iterations and macro calls)");
+  }
+  vars.set("n", 100);
+  try {
+    counted.render(vars, {.bytes = 1000});  // range(100)'s list alone
+    ADD_FAILURE() << "rendered past its budget";
+  } catch (const TemplateError& e) {
+    EXPECT_EQ(e.reason(), "the template built more than 1000 bytes of values");
+  }
+  // The budget is the render's: values made before it, as a request's messages are, cost it nothing.
+  vars.set("s", Value(std::string(2000, 'x')));
+  EXPECT_EQ(Template("{{ s | length }}", "outside").render(vars, {.bytes = 1000}), "2000");
+}
+
+// A namespace that holds itself is freed with the render, and what it holds with it (found by the chat template fuzz
+// target as a leak).
+TEST(Jinja, NamespacesThatHoldThemselvesAreFreed) {
+  auto held = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = held;
+  {
+    Object vars;
+    vars.set("f", Value::function("f", [held = std::move(held)](const Args&) { return Value(); }));
+    const Template cycle("{% set ns = namespace(f=f) %}{% set ns.self = ns %}{{ ns.self.self.f is defined }}", "cycle");
+    EXPECT_EQ(cycle.render(vars), "True");
+  }
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(Jinja, OneTemplateRendersConcurrently) {

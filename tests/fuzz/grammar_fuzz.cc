@@ -1,0 +1,97 @@
+// libFuzzer target: structured output compilation (core/grammar). The first byte picks the notation (JSON Schema,
+// json_object, regex, a JSON array of choices, GBNF); the text up to the first NUL is compiled for a small
+// vocabulary, and what follows the NUL (up to 64 bytes) is read by a matcher. A refusal must be a GrammarError;
+// a crash (ASan + UBSan), a compile past libFuzzer's -timeout or its memory limit fails. Where it compiles, the
+// matcher is checked against the specification: a text it reads whole is complete exactly when
+// grammar::matches() says so, a text it refuses matches() refuses, and the masks at the start and the end allow
+// exactly the tokens whose bytes it can read (and the end token once complete).
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/grammar/grammar.h"
+#include "core/grammar/grammar_compiler.h"
+#include "core/grammar/matcher.h"
+
+namespace {
+
+using namespace rs::grammar;
+
+void check(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+constexpr size_t kMaxTextBytes = 64;
+
+// Every single byte, pieces of JSON and of words, multi-byte characters, and an end token that spells nothing.
+std::vector<std::string> token_bytes() {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) tokens.emplace_back(1, char(b));
+  for (const char* json :
+       {"{\"", "\":", "\",", "\"}", "\": \"", "true", "false", "null", "[]", "{}", "-1", ".5", "e+"}) {
+    tokens.emplace_back(json);
+  }
+  for (const char* text :
+       {"  ", "ab", "abc", "12", "\\\"", "\\u00", "\xC3\xA9", "\xE2\x96\x81", "\xF0\x9F\x99\x82", "\xE6\x97"}) {
+    tokens.emplace_back(text);
+  }
+  tokens.emplace_back();
+  return tokens;
+}
+
+const std::vector<std::string>& vocabulary() {
+  static const std::vector<std::string> tokens = token_bytes();
+  return tokens;
+}
+
+bool has(const std::vector<uint64_t>& bits, size_t token) { return (bits[token / 64] >> (token % 64)) & 1; }
+
+// The matcher's mask against reading each token's bytes with it.
+void check_mask(Matcher& matcher, const CompiledGrammar& grammar) {
+  const std::vector<std::string>& tokens = vocabulary();
+  std::vector<uint64_t> allowed((tokens.size() + 63) / 64);
+  matcher.allowed(allowed);
+  const std::span<const TokenId> ends = grammar.end_tokens();
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const bool readable = !tokens[t].empty() && matcher.can_read(tokens[t]);
+    const bool ends_match = matcher.complete() && std::ranges::find(ends, TokenId(t)) != ends.end();
+    check(has(allowed, t) == (readable || ends_match));
+  }
+  for (size_t t = tokens.size(); t < allowed.size() * 64; ++t) check(!has(allowed, t));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static constexpr SourceKind kKinds[] = {SourceKind::json_schema, SourceKind::json_object, SourceKind::regex,
+                                          SourceKind::choice, SourceKind::gbnf};
+  if (size < 1) return 0;
+  const SourceKind kind = kKinds[data[0] % std::size(kKinds)];
+  const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const size_t split = input.find('\0');
+  const std::string_view source = input.substr(0, split);
+  const std::string_view text =
+      split == std::string_view::npos ? "" : input.substr(split + 1, std::min(kMaxTextBytes, input.size() - split - 1));
+
+  const TokenId end = TokenId(vocabulary().size() - 1);
+  GrammarCompiler compiler([] { return vocabulary(); }, {end});
+  std::shared_ptr<const CompiledGrammar> compiled;
+  try {
+    compiled = compiler.compile(kind, source);
+  } catch (const GrammarError&) {
+    return 0;  // the expected outcome for most inputs
+  }
+
+  Matcher matcher(compiled);
+  check_mask(matcher, *compiled);
+  size_t read = 0;
+  while (read < text.size() && matcher.read(text.substr(read, 1))) ++read;
+  check_mask(matcher, *compiled);
+  const bool matched = matches(grammar_from(kind, source), text);
+  check(read == text.size() ? matcher.complete() == matched : !matched);
+  return 0;
+}
