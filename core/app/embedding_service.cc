@@ -11,7 +11,7 @@ namespace rs {
 
 EmbeddingService::EmbeddingService(const EmbeddingServiceOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  auto encoder = std::make_unique<cpu::BertEncoder>(options.model, options.threads);
+  auto encoder = std::make_unique<cpu::BertEncoder>(options.model, options.threads, io::StreamOptions{}, options.nice);
   const model::EncoderDesc& desc = encoder->desc();
   tokenizer_ = std::make_unique<tokenizer::Tokenizer>(tokenizer::read_vocab(options.model));
   engine_ = std::make_unique<engine::EmbeddingEngine>(*encoder, options.max_batch_tokens);

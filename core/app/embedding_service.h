@@ -17,6 +17,7 @@ struct EmbeddingServiceOptions {
   std::string model;       // a GGUF of architecture bert
   std::string model_name;  // "" : the file's name
   unsigned threads = 0;    // 0: every core
+  int nice = 0;            // their niceness above the process's (cpu::ThreadPool)
   uint32_t max_batch_tokens = 8192;
 };
 

@@ -66,7 +66,7 @@ void ModelEngine::load_executor(model::ModelDesc desc, const ModelEngineOptions&
   }
   weights_ = std::make_unique<cpu::ModelWeights>(std::move(desc), io::StreamOptions{});
   cpu_executor_ = std::make_unique<cpu::CpuExecutor>(
-      *weights_, cpu::CpuExecutorOptions{o.threads, kv_type, kv_blocks(o, weights_->desc(), kv_type), o.block_tokens});
+      *weights_, cpu::CpuExecutorOptions{o.threads, o.compute_nice, kv_type, kv_blocks(o, weights_->desc(), kv_type), o.block_tokens});
   executor_ = cpu_executor_.get();
 }
 

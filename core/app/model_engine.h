@@ -23,6 +23,7 @@ struct ModelEngineOptions {
   std::string model;  // "" : the built-in demo model
   Device device = Device::automatic;
   unsigned threads = 0;              // CPU compute threads; 0: every core
+  int compute_nice = 0;              // their niceness above the process's (cpu::ThreadPool)
   double gpu_memory_fraction = 0.9;  // of the CUDA device's memory: weights, activations and the KV pool
   std::string kv_type = "f16";
   uint32_t ctx_size = 4096;  // capped at the model's trained context

@@ -155,6 +155,14 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0.05, 1.0))
       ->capture_default_str();
   command.add_option("--threads", m.threads, "Compute threads of the CPU engine (default: every core)");
+  m.compute_nice = 10;
+  command
+      .add_option("--compute-nice", m.compute_nice,
+                  "Niceness the compute threads of the CPU engine and the embedding model take above the server's, "
+                  "so that an HTTP shard gets a core at once when it has work: requests are read, refused or "
+                  "streamed while a step computes. 0: the same priority as the shards")
+      ->check(CLI::Range(0, 19))
+      ->capture_default_str();
   command.add_option("--ctx-size", m.ctx_size,
                      "Context per sequence, prompt plus generated tokens; longer prompts get 400. A smaller context "
                      "leaves KV blocks for more sequences at once")
@@ -254,6 +262,7 @@ int serve(ServeOptions o) {
   o.server.drain_timeout = io::Seconds(o.drain_timeout_s);
   o.server.write_timeout = io::Seconds(o.write_timeout_s);
   o.model.prefix_caching = !o.no_prefix_cache;
+  o.embedding.nice = o.model.compute_nice;
   o.server.pin_shards = !o.no_pin;
   o.server.io_backend = o.io_backend == "io_uring" ? io::IoBackend::io_uring
                         : o.io_backend == "epoll"  ? io::IoBackend::epoll

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
 
 #include "core/cpu/multiply.h"
 #include "core/kernels/ops.h"
@@ -23,13 +22,13 @@ const std::byte* bytes(const float* p) { return reinterpret_cast<const std::byte
 
 }  // namespace
 
-BertEncoder::BertEncoder(model::EncoderDesc desc, unsigned threads, const io::StreamOptions& stream)
-    : weights_(std::move(desc), stream), pool_(threads ? threads : std::max(1u, std::thread::hardware_concurrency())) {
+BertEncoder::BertEncoder(model::EncoderDesc desc, unsigned threads, const io::StreamOptions& stream, int nice)
+    : weights_(std::move(desc), stream), pool_(threads, nice) {
   scores_.resize(pool_.size());
 }
 
-BertEncoder::BertEncoder(const std::string& path, unsigned threads, const io::StreamOptions& stream)
-    : BertEncoder(describe_encoder(path), threads, stream) {}
+BertEncoder::BertEncoder(const std::string& path, unsigned threads, const io::StreamOptions& stream, int nice)
+    : BertEncoder(describe_encoder(path), threads, stream, nice) {}
 
 void BertEncoder::check(std::span<const std::span<const int32_t>> inputs, std::span<float> out) const {
   if (out.size() != inputs.size() * dims()) {

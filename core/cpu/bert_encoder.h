@@ -19,10 +19,11 @@ namespace rs::cpu {
 class BertEncoder final : public engine::Encoder {
  public:
   // Loads the encoder `desc` describes with one stream of its file; `threads`
-  // 0: every core. Throws model::ModelError naming a missing or malformed tensor.
-  BertEncoder(model::EncoderDesc desc, unsigned threads, const io::StreamOptions& stream = {});
+  // 0: every core, `nice` as ThreadPool's. Throws model::ModelError naming a
+  // missing or malformed tensor.
+  BertEncoder(model::EncoderDesc desc, unsigned threads, const io::StreamOptions& stream = {}, int nice = 0);
   // The encoder in the GGUF at `path` (describe_encoder).
-  BertEncoder(const std::string& path, unsigned threads, const io::StreamOptions& stream = {});
+  BertEncoder(const std::string& path, unsigned threads, const io::StreamOptions& stream = {}, int nice = 0);
 
   uint32_t dims() const override { return weights_.desc().embedding_dim; }
   uint32_t max_tokens() const override { return weights_.desc().context_length; }

@@ -34,7 +34,7 @@ void grow(std::vector<T>& v, size_t n) {
 CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options)
     : weights_(weights),
       desc_(weights.desc()),
-      pool_(options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency())) {
+      pool_(options.threads, options.nice) {
   kv_ = {.n_layers = desc_.n_layers,
          .n_kv_heads = desc_.n_kv_heads,
          .head_dim = desc_.head_dim,

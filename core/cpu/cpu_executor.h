@@ -17,6 +17,7 @@ namespace rs::cpu {
 
 struct CpuExecutorOptions {
   unsigned threads = 0;  // 0: every core
+  int nice = 0;          // the compute threads' niceness above the process's (ThreadPool)
   model::TensorType kv_type = model::TensorType::f16;
   uint32_t kv_blocks = 0;  // blocks in the KV pool
   uint32_t block_tokens = 16;

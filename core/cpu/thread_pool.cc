@@ -1,6 +1,10 @@
 #include "core/cpu/thread_pool.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #if defined(__x86_64__)
@@ -24,13 +28,29 @@ constexpr auto kSpin = std::chrono::microseconds(200);
 constexpr auto kCallerSpin = std::chrono::microseconds(20);
 constexpr size_t kChunksPerThread = 4;
 
+// Adds `nice` to the calling thread's niceness (per thread on Linux); lowering one's own priority needs no
+// privilege. Best effort: a thread that cannot is only less polite.
+void lower_priority(int nice) {
+  if (nice <= 0) return;
+  const pid_t tid = gettid();
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(current + nice, 19));
+}
+
 uint32_t generation_of(uint64_t next) { return uint32_t(next >> 32); }
 constexpr uint64_t kClosed = UINT32_MAX;  // a next chunk no region has
 
 }  // namespace
 
-ThreadPool::ThreadPool(unsigned threads) : threads_(threads == 0 ? 1 : threads) {
-  for (unsigned t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { work(t); });
+ThreadPool::ThreadPool(unsigned threads, int nice)
+    : threads_(threads ? threads : std::max(1u, std::thread::hardware_concurrency())), nice_(nice) {
+  for (unsigned t = 1; t < threads_; ++t) {
+    workers_.emplace_back([this, t] {
+      lower_priority(nice_);
+      work(t);
+    });
+  }
 }
 
 ThreadPool::~ThreadPool() {
@@ -68,6 +88,10 @@ void ThreadPool::take_chunks(uint32_t generation, unsigned thread) {
 
 void ThreadPool::run_region(size_t chunks, void* task, Trampoline trampoline) {
   if (chunks == 0) return;
+  if (nice_ > 0 && lowered_caller_ != std::this_thread::get_id()) {
+    lower_priority(nice_);
+    lowered_caller_ = std::this_thread::get_id();
+  }
   const uint32_t generation = generation_of(next_.load(std::memory_order_relaxed)) + 1;
   // Closed first: a thread still looking at the last region, which may read
   // this region's chunk count below, can no longer take a chunk.

@@ -2,7 +2,9 @@
 // The executor's worker threads: every parallel region of a forward step is cut
 // into chunks that the threads take one at a time, so a thread the OS has
 // descheduled (more runnable threads than cores: shards, other processes)
-// holds up no work — the others take its chunks. Workers spin briefly between
+// holds up no work — the others take its chunks. That also lets them run below
+// the HTTP shards' priority: a shard that wakes takes the core at once, and the
+// chunk it displaced is taken by another thread. Workers spin briefly between
 // regions (a step has hundreds) and sleep when the engine is idle; running a
 // region allocates nothing.
 #include <atomic>
@@ -16,8 +18,10 @@ namespace rs::cpu {
 
 class ThreadPool {
  public:
-  // `threads` in all: the caller of run() is thread 0, plus threads - 1 workers.
-  explicit ThreadPool(unsigned threads);
+  // `threads` in all (0: one per core): the caller of run() is thread 0, plus threads - 1 workers. `nice` is
+  // added to the niceness of each (the caller's from its first region on), so that other threads of the
+  // process, the HTTP shards, run first when both are ready.
+  explicit ThreadPool(unsigned threads, int nice = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -55,6 +59,8 @@ class ThreadPool {
   void work(unsigned thread);
 
   unsigned threads_;
+  int nice_;
+  std::thread::id lowered_caller_;  // the caller whose niceness run() has raised
   std::vector<std::thread> workers_;
   // The current region, published by the release store of next_.
   std::atomic<void*> task_{nullptr};

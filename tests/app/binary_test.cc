@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +92,7 @@ class Process {
     return -1;
   }
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   const std::string& output() const { return output_; }
 
  private:
@@ -123,7 +125,7 @@ const std::map<std::string, std::set<std::string>> kCommandLine = {
                "--max-body-bytes", "--header-timeout", "--body-timeout", "--idle-timeout", "--write-timeout",
                "--drain-timeout", "--io-backend", "--max-output-bytes", "--max-unsent-bytes", "--cors-origin", "--access-log",
                "--model", "--model-name", "--chat-template", "--tool-call-parser", "--device", "--gpu-memory-fraction",
-               "--threads", "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib",
+               "--threads", "--compute-nice", "--ctx-size", "--kv-type", "--no-prefix-cache", "--prefix-cache-file", "--kv-cache-gib",
                "--max-batch-tokens", "--max-seqs", "--max-concurrency", "--max-queue", "--embedding-model",
                "--embedding-model-name", "--embedding-threads", "--embedding-batch-tokens", "--semantic-cache",
                "--semantic-threshold", "--semantic-cache-entries", "--semantic-cache-bytes", "--semantic-cache-ttl",
@@ -235,6 +237,39 @@ TEST(Binary, MaxQueueZeroMeansNoQueue) {
   EXPECT_TRUE(p.wait_for_line(R"(at most 3 sequences at once plus 0 queued)")) << p.output();
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(), 0) << p.output();
+}
+
+// Each thread of process `pid` by name (/proc's comm), with its niceness.
+std::vector<std::pair<std::string, int>> threads_niceness(pid_t pid) {
+  std::vector<std::pair<std::string, int>> threads;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    threads.emplace_back(name, getpriority(PRIO_PROCESS, std::stoi(task.path().filename())));
+  }
+  return threads;
+}
+
+// The CPU engine's compute threads (the engine thread and the pool's workers) run at --compute-nice above the
+// server, the HTTP shards and every other thread at its niceness.
+TEST(Binary, ComputeThreadsRunBelowTheShards) {
+  for (const int nice : {10, 0}) {
+    Process p({"serve", "--host", "127.0.0.1", "--port", "0", "--shards", "1", "--no-pin", "--threads", "3",
+               "--compute-nice", std::to_string(nice)});
+    ASSERT_NE(start_server(p), 0);
+    ASSERT_TRUE(p.wait_for_line(R"(ready: serving)")) << p.output();
+    const int base = getpriority(PRIO_PROCESS, p.pid());
+    int lowered = 0;
+    for (const auto& [name, niceness] : threads_niceness(p.pid())) {
+      if (name == "engine") EXPECT_EQ(niceness, base + nice);
+      if (name == "shard-0") EXPECT_EQ(niceness, base);
+      lowered += niceness != base;
+    }
+    EXPECT_EQ(lowered, nice ? 3 : 0);  // the engine thread and two workers
+    p.signal(SIGTERM);
+    EXPECT_EQ(p.wait_exit(), 0) << p.output();
+  }
 }
 
 TEST(Binary, PortInUseIsAClearError) {

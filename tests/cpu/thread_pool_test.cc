@@ -1,9 +1,13 @@
 // The pool hands out every chunk exactly once, whichever threads take them,
-// and finishes a region even when a worker is slow to show up.
+// finishes a region even when a worker is slow to show up, and computes at
+// its niceness.
 #include "core/cpu/thread_pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -74,6 +78,21 @@ TEST(ThreadPool, OtherThreadsTakeTheChunksOfAStalledOne) {
     });
     EXPECT_FALSE(waited_out) << "region " << region;
   }
+}
+
+// Compute threads run below the HTTP shards: every thread that takes a chunk, the caller of run() included, has
+// the pool's nice added to the niceness it had. In a thread of its own, as the caller keeps its niceness after.
+TEST(ThreadPool, ComputeThreadsRunAtThePoolsNiceness) {
+  std::thread([] {
+    const int before = getpriority(PRIO_PROCESS, gettid());
+    ThreadPool pool(3, 5);
+    std::vector<int> niceness(64, -100);
+    pool.run(niceness.size(), [&](size_t chunk, unsigned) { niceness[chunk] = getpriority(PRIO_PROCESS, gettid()); });
+    for (const int n : niceness) EXPECT_EQ(n, std::min(before + 5, 19));
+    pool.run(1, [](size_t, unsigned) {});  // a second region lowers the caller no further
+    EXPECT_EQ(getpriority(PRIO_PROCESS, gettid()), std::min(before + 5, 19));
+  }).join();
+  EXPECT_EQ(ThreadPool(0).size(), std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace
