@@ -236,8 +236,9 @@ void Shard::open_link(int fd) {
   link->id = next_connection_id_++;
   link->fd = fd;
   driver_->adopt(fd);
+  // Logs name the client by its address with --access-log, else by the connection's number (no getpeername).
   link->http = std::make_unique<Connection>(
-      link->id, config_.access_log ? peer_name(fd) : std::string("client"), config_, metrics_, budget_,
+      link->id, config_.access_log ? peer_name(fd) : fmt::format("#{}", link->id), config_, metrics_, budget_,
       now_, date_, [this](Connection& c, Exchange& e) { dispatch(c, e); });
   if (over) link->http->reject_over_capacity();
   metrics_.connections_open.add(1);

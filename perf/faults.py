@@ -894,6 +894,7 @@ def absurd_cases():
     cases = [
         ("n = 1000", C, chat_fields(n=1000), 400),
         ("n = 16 x 64 prompts", P, {"prompt": ["a"] * 64, "n": 16, "max_tokens": 1}, 400),
+        ("max_tokens = 10^9", C, chat_fields(max_tokens=10**9), 400),
         ("max_tokens = 10^30", C, chat_fields(max_tokens=10**30), 400),
         ("max_tokens = -1", C, chat_fields(max_tokens=-1), 400),
         ("max_tokens as a string", C, chat_fields(max_tokens="1000000000"), 400),
@@ -991,17 +992,17 @@ async def scenario_absurd(opts, report, size):
         if problem := check_answer(after, False):
             ok, detail = False, f"{detail}; the next normal request: {problem}"
         report.check(name, case, ok, f"{detail} in {r.seconds * 1000:.0f} ms ({len(body):,} bytes)")
-    # max_tokens past the context is clamped, as README documents, not refused: a prompt 8 tokens short of
-    # the context gets exactly 8 with finish_reason "length".
+    # max_tokens within the context but past what fits beside the prompt is clamped, as README documents: a
+    # prompt 8 tokens short of the context gets exactly 8 with finish_reason "length".
     context = json.loads((await exchange(server, "POST", "/tokenize", b'{"prompt":"a"}')).body)["max_model_len"]
-    body = json.dumps({"prompt": [5] * (context - 8), "max_tokens": 10**9, "ignore_eos": True}).encode()
+    body = json.dumps({"prompt": [5] * (context - 8), "max_tokens": context, "ignore_eos": True}).encode()
     r = await exchange(server, "POST", "/v1/completions", body)
     problem = check_answer(r, False)
     if not problem:
         answer = json.loads(r.body)
         got = (answer["choices"][0]["finish_reason"], answer["usage"]["completion_tokens"])
         problem = None if got == ("length", 8) else f"finish_reason {got[0]}, {got[1]} tokens"
-    report.check(name, "max_tokens = 10^9 clamped to the context", problem is None,
+    report.check(name, "max_tokens = the context, beside a prompt, clamped to what fits", problem is None,
                  problem or f"200, finish_reason length, 8 tokens after {context - 8} of a {context}-token context "
                             f"(README: clamped, not refused)")
     peak = sampler.stop()

@@ -143,6 +143,16 @@ void Api::complete(io::Request& request, io::Reply reply, Endpoint endpoint) {
       throw ApiError(404, fmt::format("The model `{}` does not exist: this server serves `{}`", parsed.model, model->id),
                      "model");
     }
+    // More than the whole context can never be given (vLLM and OpenAI refuse it too); less is cut to what fits
+    // beside the prompt, finish_reason "length", as llama.cpp does.
+    if (parsed.sampling.max_tokens && uint32_t(*parsed.sampling.max_tokens) > model->ctx_size) {
+      throw ApiError(400,
+                     fmt::format("This model's maximum context length is {} tokens (prompt and completion "
+                                 "together). However, you requested {} tokens for the completion. Please reduce "
+                                 "max_tokens to at most {}.",
+                                 model->ctx_size, *parsed.sampling.max_tokens, model->ctx_size),
+                     "max_tokens");
+    }
     if (const auto error = parsed.sampling.validate(model->tokenizer->vocab().size())) {
       throw ApiError(400, *error, error->substr(0, error->find_first_of(" :")));
     }

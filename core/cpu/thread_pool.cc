@@ -1,5 +1,7 @@
 #include "core/cpu/thread_pool.h"
 
+#include <fmt/format.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ ThreadPool::ThreadPool(unsigned threads, int nice)
     : threads_(threads ? threads : std::max(1u, std::thread::hardware_concurrency())), nice_(nice) {
   for (unsigned t = 1; t < threads_; ++t) {
     workers_.emplace_back([this, t] {
+      pthread_setname_np(pthread_self(), fmt::format("compute-{}", t).c_str());  // for top -H
       lower_priority(nice_);
       work(t);
     });

@@ -462,7 +462,7 @@ TEST_F(Serving, NChoicesAndTheSameSeedUnderLoad) {
   EXPECT_EQ(simdjson::minify(json(busy.body)["choices"].value_unsafe()), simdjson::minify(json(quiet.body)["choices"].value_unsafe()));
 }
 
-TEST_F(Serving, TooLongPromptsAre400AndAbsurdMaxTokensAreClamped) {
+TEST_F(Serving, TooLongPromptsAndMaxTokensPastTheContextAre400AndTheRestIsClamped) {
   std::string words;
   for (int i = 0; i < 300; ++i) words += "ab ";  // well over the 256-token context
   HttpResponse r = post("/v1/completions", R"({"prompt":")" + words + R"("})");
@@ -470,7 +470,16 @@ TEST_F(Serving, TooLongPromptsAre400AndAbsurdMaxTokensAreClamped) {
   EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "prompt");
   EXPECT_NE(r.body.find("maximum context length is 256 tokens"), std::string::npos) << r.body;
 
-  r = post("/v1/completions", R"({"prompt":"Hi","max_tokens":1000000000,"ignore_eos":true})");
+  r = post("/v1/completions", R"({"prompt":"Hi","max_tokens":1000000000})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(std::string_view(json(r.body)["error"]["param"]), "max_tokens");
+  EXPECT_NE(r.body.find("you requested 1000000000 tokens for the completion. Please reduce max_tokens to at most 256"),
+            std::string::npos)
+      << r.body;
+  r = post("/v1/chat/completions", R"({"messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":257})");
+  EXPECT_EQ(r.status, 400);
+
+  r = post("/v1/completions", R"({"prompt":"Hi","max_tokens":256,"ignore_eos":true})");  // fits, not beside "Hi"
   ASSERT_EQ(r.status, 200) << r.body;
   const auto body = json(r.body);
   EXPECT_EQ(std::string_view(body["choices"].at(0)["finish_reason"]), "length");
