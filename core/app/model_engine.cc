@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 #include <stdexcept>
+#include <thread>
 
 #include "core/app/capacity_plan.h"
 #include "core/kv/block_hash.h"
@@ -14,9 +16,13 @@
 namespace rs {
 namespace {
 
+kv::KvLayout block_layout(const ModelEngineOptions& o, const model::ModelDesc& desc, model::TensorType kv_type) {
+  return {desc.n_layers, desc.n_kv_heads, desc.head_dim, o.block_tokens, kv_type, 0};
+}
+
 // Blocks of the KV pool: --kv-cache-gib, or room for max_seqs full contexts within a quarter of memory.
 uint32_t kv_blocks(const ModelEngineOptions& o, const model::ModelDesc& desc, model::TensorType kv_type) {
-  kv::KvLayout layout{desc.n_layers, desc.n_kv_heads, desc.head_dim, o.block_tokens, kv_type, 0};
+  const kv::KvLayout layout = block_layout(o, desc, kv_type);
   const double blocks = o.kv_cache_gib > 0
                            ? o.kv_cache_gib * double(1ull << 30) / double(layout.block_bytes())
                            : cpu_kv_blocks(layout, o.ctx_size, o.limits.max_seqs, physical_memory_bytes());
@@ -64,9 +70,19 @@ void ModelEngine::load_executor(model::ModelDesc desc, const ModelEngineOptions&
     executor_ = &cuda_->executor();
     return;
   }
-  weights_ = std::make_unique<cpu::ModelWeights>(std::move(desc), io::StreamOptions{});
-  cpu_executor_ = std::make_unique<cpu::CpuExecutor>(
-      *weights_, cpu::CpuExecutorOptions{o.threads, o.compute_nice, kv_type, kv_blocks(o, weights_->desc(), kv_type), o.block_tokens});
+  const cpu::CpuExecutorOptions options{o.threads, o.compute_nice, kv_type, kv_blocks(o, desc, kv_type), o.block_tokens};
+  const size_t block_bytes = block_layout(o, desc, kv_type).block_bytes();
+  std::unique_ptr<std::byte[]> kv_memory = cpu::make_kv_memory(block_bytes * options.kv_blocks);
+  {
+    const std::span<std::byte> pool(kv_memory.get(), block_bytes * options.kv_blocks);
+    std::jthread prepare;  // joined before the executor takes the pool
+    if (o.kv_blocks_prepared) {
+      prepare = std::jthread(
+          [&] { cpu::touch_for_writes(pool.first(block_bytes * std::min(o.kv_blocks_prepared, options.kv_blocks))); });
+    }
+    weights_ = std::make_unique<cpu::ModelWeights>(std::move(desc), io::StreamOptions{});
+  }
+  cpu_executor_ = std::make_unique<cpu::CpuExecutor>(*weights_, options, std::move(kv_memory));
   executor_ = cpu_executor_.get();
 }
 

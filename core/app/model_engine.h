@@ -33,6 +33,9 @@ struct ModelEngineOptions {
   bool kv_for_max_seqs_only = false;
   uint32_t block_tokens = 16;
   bool prefix_caching = true;  // full blocks of earlier prompts are shared by later ones that start alike
+  // On the CPU, the first blocks of the KV pool (a fresh pool hands out block 0 first) faulted in while the weights
+  // stream: those a prefix-cache snapshot fills at start, whose own stream would otherwise wait on the faults.
+  uint32_t kv_blocks_prepared = 0;
   engine::SchedulerLimits limits;  // its ctx_size is set from ctx_size
 };
 

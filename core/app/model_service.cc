@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "cache/kv_snapshot.h"
 #include "core/api/structured_output.h"
 #include "core/app/prefix_cache_file.h"
 #include "core/base/log.h"
@@ -22,6 +23,19 @@ const ModelServiceOptions& announced(const ModelServiceOptions& o) {
   return o;
 }
 
+// The engine's options: the KV blocks a prefix-cache snapshot will fill, per its header, faulted in while the
+// weights stream (a file that cannot be read prepares none; its load says why).
+ModelEngineOptions engine_options(const ModelServiceOptions& o) {
+  ModelEngineOptions engine = announced(o);
+  if (!o.prefix_cache_file.empty() && o.prefix_caching) {
+    try {
+      engine.kv_blocks_prepared = cache::read_kv_snapshot(o.prefix_cache_file).header.blocks;
+    } catch (const std::exception&) {  // refused with its reason by load_prefix_cache_file
+    }
+  }
+  return engine;
+}
+
 }  // namespace
 
 std::string served_model_id(const std::string& model, const std::string& model_name) {
@@ -32,7 +46,7 @@ std::string served_model_id(const std::string& model, const std::string& model_n
   return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
 }
 
-ModelService::ModelService(const ModelServiceOptions& o) : model_(announced(o)) {
+ModelService::ModelService(const ModelServiceOptions& o) : model_(engine_options(o)) {
   log_loaded(o);
   serving_.id = served_model_id(o.model, o.model_name);
   serving_.tokenizer = &model_.tokenizer();

@@ -31,7 +31,24 @@ void grow(std::vector<T>& v, size_t n) {
 
 }  // namespace
 
-CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options)
+std::unique_ptr<std::byte[]> make_kv_memory(size_t bytes) { return std::make_unique_for_overwrite<std::byte[]>(bytes); }
+
+void populate_for_writes(std::span<std::byte> memory, size_t begin, size_t end) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t base = uintptr_t(memory.data());
+  // Whole pages inside `memory` only: the pages it shares with its neighbours are not ours to fault.
+  const uintptr_t first = std::max((base + begin) / page * page, (base + page - 1) / page * page);
+  const uintptr_t last = std::min((base + end + page - 1) / page * page, (base + memory.size()) / page * page);
+  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+}
+
+void touch_for_writes(std::span<std::byte> memory) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  for (size_t at = 0; at < memory.size(); at += page) memory[at] = std::byte{0};
+}
+
+CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options,
+                         std::unique_ptr<std::byte[]> kv_memory)
     : weights_(weights),
       desc_(weights.desc()),
       pool_(options.threads, options.nice) {
@@ -54,8 +71,7 @@ CpuExecutor::CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& 
     throw std::invalid_argument(fmt::format("{} attention heads cannot share {} KV heads", desc_.n_heads,
                                             desc_.n_kv_heads));
   }
-  // Not zeroed: every row is written before it is read, and untouched pages cost no memory or start-up time.
-  kv_memory_ = std::make_unique_for_overwrite<std::byte[]>(kv_.block_bytes() * kv_.n_blocks);
+  kv_memory_ = kv_memory ? std::move(kv_memory) : make_kv_memory(kv_.block_bytes() * kv_.n_blocks);
   scores_.resize(pool_.size());
 }
 
@@ -70,28 +86,18 @@ void CpuExecutor::write_kv_block(BlockId block, std::span<const std::byte> bytes
 }
 
 void CpuExecutor::prepare_kv_writes(std::span<const BlockId> blocks) const {
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t pool = uintptr_t(kv_memory_.get());
-  // Whole pages inside the pool only: the pages it shares with its neighbours are not ours to fault.
-  const uintptr_t pool_begin = (pool + page - 1) / page * page;
-  const uintptr_t pool_end = (pool + kv_.block_bytes() * kv_.n_blocks) / page * page;
-  auto populate = [&](uintptr_t begin, uintptr_t end) {
-    begin = std::max(begin / page * page, pool_begin);
-    end = std::min((end + page - 1) / page * page, pool_end);
-    // An older kernel without MADV_POPULATE_WRITE refuses it: the writes then fault the pages in themselves.
-    if (begin < end) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-  };
-  uintptr_t run_begin = 0, run_end = 0;  // consecutive blocks adjacent in memory, faulted in one call
+  const std::span<std::byte> pool(kv_memory_.get(), kv_.block_bytes() * kv_.n_blocks);
+  size_t run_begin = 0, run_end = 0;  // consecutive blocks adjacent in memory, faulted in one call
   for (const BlockId block : blocks) {
     engine::check_kv_block(kv_, block, kv_.block_bytes());
-    const uintptr_t begin = pool + kv_.rows_offset(block, 0, 0, 0);
+    const size_t begin = kv_.rows_offset(block, 0, 0, 0);
     if (begin != run_end) {
-      populate(run_begin, run_end);
+      populate_for_writes(pool, run_begin, run_end);
       run_begin = begin;
     }
     run_end = begin + kv_.block_bytes();
   }
-  populate(run_begin, run_end);
+  populate_for_writes(pool, run_begin, run_end);
 }
 
 void CpuExecutor::sample(std::span<const engine::SampleRow> rows, engine::Logits& logits,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/engine/executor.h"
@@ -23,10 +24,26 @@ struct CpuExecutorOptions {
   uint32_t block_tokens = 16;
 };
 
+// Memory for a KV pool of `bytes`, unzeroed: every row is written before it is read, and untouched pages cost no
+// memory or start-up time.
+std::unique_ptr<std::byte[]> make_kv_memory(size_t bytes);
+
+// Faults in the pages of memory[begin, end) (rounded out to whole pages, within `memory`) ready for writing, so
+// that writes there do not stall on them: MADV_POPULATE_WRITE; a kernel without it leaves them to the writes.
+// Contents are left as they are, so another thread may use the memory meanwhile.
+void populate_for_writes(std::span<std::byte> memory, size_t begin, size_t end);
+
+// Writes a zero into every page of `memory`, which nothing else uses yet and nothing reads before writing: faults
+// its pages in through this process's own mapping. Where the hypervisor shadows page tables (as this project's
+// VMs do), pages the kernel populated still fault on their first write from here; these do not.
+void touch_for_writes(std::span<std::byte> memory);
+
 class CpuExecutor final : public engine::Executor {
  public:
-  // Throws std::invalid_argument for options the model cannot run with.
-  CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options);
+  // Throws std::invalid_argument for options the model cannot run with. `kv_memory`: the pool's memory if the
+  // caller made it (make_kv_memory of at least kv_blocks blocks), as ModelEngine does to fault blocks in early.
+  CpuExecutor(const ModelWeights& weights, const CpuExecutorOptions& options,
+              std::unique_ptr<std::byte[]> kv_memory = nullptr);
 
   void step(const engine::Batch& batch, engine::Logits& logits) override;
   // The rows at once on the pool (a row per chunk), instead of one after another on the engine thread.

@@ -4,6 +4,8 @@
 #include "core/cpu/cpu_executor.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -261,6 +263,27 @@ TEST(KvBlocks, PreparingBlocksForWritesLeavesWhatTheyHold) {
   executor.read_kv_block(255, read);
   EXPECT_EQ(read, written);
   EXPECT_THROW(executor.prepare_kv_writes(std::vector<kv::BlockId>{256}), std::invalid_argument);
+}
+
+// What prepare_kv_writes and ModelEngine fault in: the pages of the range, rounded out to whole pages within the
+// memory, end up resident, and populating keeps what they held.
+TEST(KvBlocks, PopulatingOrTouchingForWritesMakesTheRangesPagesResident) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  std::unique_ptr<std::byte[]> memory = make_kv_memory(64 * page);
+  const std::span<std::byte> pool(memory.get(), 64 * page);
+  const auto aligned = reinterpret_cast<std::byte*>((uintptr_t(memory.get()) + page - 1) / page * page);
+  const size_t offset = size_t(aligned - memory.get());  // of the first whole page
+  for (size_t i = 0; i < 8; ++i) aligned[5 * page + i] = std::byte(i + 1);
+  populate_for_writes(pool, offset + 3 * page + 10, offset + 9 * page + 1);  // pages 3 to 9, partly
+  std::vector<unsigned char> resident(12);
+  ASSERT_EQ(mincore(aligned, 12 * page, resident.data()), 0);
+  for (size_t p = 3; p <= 9; ++p) EXPECT_TRUE(resident[p] & 1) << "page " << p;
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(aligned[5 * page + i], std::byte(i + 1));
+  populate_for_writes(pool, 0, 0);  // nothing, and nothing outside the memory
+  populate_for_writes(pool, 0, pool.size());
+  touch_for_writes(pool.subspan(offset + 20 * page, 8 * page));
+  ASSERT_EQ(mincore(aligned + 20 * page, 8 * page, resident.data()), 0);
+  for (size_t p = 0; p < 8; ++p) EXPECT_TRUE(resident[p] & 1) << "page " << 20 + p;
 }
 
 }  // namespace
