@@ -28,14 +28,19 @@ test-image:
 	@deploy/install-deps.sh --image
 	@tests/image/image_test.sh $(IMAGE_BINARY) || [ $$? -eq 77 ]
 
+# The fuzz build: clang with ASan and UBSan at OSS-Fuzz's -O1 with line tables only, which compiles faster than
+# RelWithDebInfo's -O2 -g (CI builds it on every run) and still symbolizes every frame of a crash.
+FUZZ_CONFIGURE = cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE= -DCMAKE_C_FLAGS="-O1 -gline-tables-only -DNDEBUG" \
+  -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only -DNDEBUG" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+
 # Fuzz target FUZZ (default: the HTTP connection) for FUZZ_SECONDS (clang + libFuzzer), with its
 # dictionary tests/fuzz/FUZZ.dict where there is one.
 FUZZ ?= http_connection
 fuzz: FUZZ_SECONDS ?= 60
 fuzz:
 	@deploy/install-deps.sh --fuzz
-	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@$(FUZZ_CONFIGURE)
 	@cmake --build build-fuzz --target $(FUZZ)_fuzz
 	mkdir -p build-fuzz/corpus/$(FUZZ) && build-fuzz/tests/fuzz/$(FUZZ)_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	  -max_len=65536 $(if $(wildcard tests/fuzz/$(FUZZ).dict),-dict=tests/fuzz/$(FUZZ).dict) \
@@ -57,8 +62,7 @@ fuzz-smoke:
 	  if [ -n "$$CI" ]; then echo "fuzz-smoke: clang++ not found, and CI must run the fuzz targets" \
 	    "(deploy/install-deps.sh --fuzz installs clang)"; exit 1; fi; \
 	  echo "fuzz-smoke: skipped: clang++ not found (deploy/install-deps.sh --fuzz installs it)"; exit 0; fi
-	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@$(FUZZ_CONFIGURE)
 	@cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
 	@for target in $(FUZZ_TARGETS); do \
 	  name=$${target%_fuzz}; scratch=build-fuzz/smoke-corpus/$$name; mkdir -p $$scratch; \
@@ -83,23 +87,23 @@ FUZZ_LONG_TARGETS ?= $(FUZZ_TARGETS:_fuzz=)
 fuzz-long: FUZZ_SECONDS ?= 3600
 fuzz-long:
 	@deploy/install-deps.sh --fuzz
-	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-	  -DCMAKE_CXX_COMPILER=clang++ -DRINGSERVE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@$(FUZZ_CONFIGURE)
 	@cmake --build build-fuzz -j $(JOBS) --target $(addsuffix _fuzz,$(FUZZ_LONG_TARGETS))
 	@failed=; for name in $(FUZZ_LONG_TARGETS); do \
 	  corpus=build-fuzz/corpus/$$name; artifacts=build-fuzz/artifacts/$$name/; mkdir -p $$corpus $$artifacts; \
 	  seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 	  dict=tests/fuzz/$$name.dict; if [ -f $$dict ]; then dict=-dict=$$dict; else dict=; fi; \
 	  log=build-fuzz/$$name-long.log; \
-	  build-fuzz/tests/fuzz/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=65536 \
-	    -print_final_stats=1 -artifact_prefix=$$artifacts $$dict $$corpus $$seeds >$$log 2>&1; status=$$?; \
+	  /usr/bin/time -o $$log.cpu -f '%U %S' build-fuzz/tests/fuzz/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix=$$artifacts $$dict $$corpus $$seeds \
+	    >$$log 2>&1; status=$$?; cpu=$$(awk '{printf "%.0f", $$1 + $$2}' $$log.cpu); \
 	  last=$$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' $$log | tail -1); \
 	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
 	  rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$log); \
 	  cov=$$(echo "$$last" | sed -n 's|.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\)/\([^ ]*\).*|\1 edges, \2 features; corpus \3 inputs (\4)|p'); \
 	  if [ $$status -eq 0 ]; then result="no crash"; else result="FAILED (exit $$status, $$log)"; \
 	    failed="$$failed $$name"; tail -40 $$log; fi; \
-	  echo "fuzz-long: $$name: $(FUZZ_SECONDS) s, $$execs execs ($$rate/s), coverage $$cov, $$result"; \
+	  echo "fuzz-long: $$name: $(FUZZ_SECONDS) s ($$cpu CPU s), $$execs execs ($$rate/s), coverage $$cov, $$result"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz-long: failed:$$failed"; exit 1; fi
 

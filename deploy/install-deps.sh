@@ -37,7 +37,7 @@ for extra in "$@"; do
   case "$extra" in
     --build-only) build_only=true ;;
     --perf) extras+=(wrk nginx-light fio fortunes libsentencepiece-dev) ;;  # fortunes: tokenize-bench's English corpus
-    --fuzz) extras+=(clang libclang-rt-14-dev) ;;
+    --fuzz) extras+=(clang libclang-rt-14-dev time) ;;  # time: fuzz-long reports CPU seconds
     --image) extras+=(buildah podman mmdebstrap uidmap curl) ;;
     *) echo "install-deps: unknown option $extra (known: --build-only, --perf, --fuzz, --image)" >&2; exit 2 ;;
   esac
