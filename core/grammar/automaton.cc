@@ -390,4 +390,10 @@ Automaton Automaton::compile(const Grammar& grammar) {
   return AutomatonBuilder(grammar).build();
 }
 
+size_t Automaton::bytes() const {
+  return class_of_.capacity() + class_map_.capacity() * sizeof(uint32_t) + rule_calls_.capacity() +
+         row_.capacity() * sizeof(uint32_t) + transitions_.capacity() * sizeof(int32_t) + accepting_.capacity() +
+         reads_bytes_.capacity() + call_begin_.capacity() * sizeof(uint32_t) + calls_.capacity() * sizeof(Call);
+}
+
 }  // namespace rs::grammar

@@ -33,6 +33,8 @@ class Automaton {
 
   uint32_t start() const { return start_; }
   size_t state_count() const { return accepting_.size(); }
+  // The memory its tables hold.
+  size_t bytes() const;
   // The state after `byte` from `state`, or kDead.
   int32_t next(uint32_t state, uint8_t byte) const {
     return transitions_[row_[state] + class_of_[size_t(class_map_[state]) * 256 + byte]];

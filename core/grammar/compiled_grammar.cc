@@ -1,5 +1,7 @@
 #include "core/grammar/compiled_grammar.h"
 
+#include <algorithm>
+
 #include "core/grammar/stacks.h"
 
 namespace rs::grammar {
@@ -20,33 +22,88 @@ void TokenSet::add_to(std::span<uint64_t> allowed) const {
   for (const TokenId t : listed) allowed[size_t(t) / 64] |= uint64_t(1) << (size_t(t) % 64);
 }
 
-CompiledGrammar::CompiledGrammar(Automaton automaton, std::shared_ptr<const TokenTrie> trie,
-                                 std::vector<TokenId> end_tokens)
-    : automaton_(std::move(automaton)), trie_(std::move(trie)), end_tokens_(std::move(end_tokens)) {}
+namespace {
 
-const StateTokens& CompiledGrammar::tokens_from(uint32_t state) const {
-  const std::lock_guard lock(mutex_);
-  std::unique_ptr<const StateTokens>& entry = cache_[state];
-  if (!entry) entry = std::make_unique<const StateTokens>(compute(state));
-  return *entry;
+// What a cache entry holds, with its share of the hash table.
+constexpr size_t kEntryOverhead = 64;
+
+size_t bytes_of(const TokenSet& set) {
+  return set.bits.capacity() * sizeof(uint64_t) + set.listed.capacity() * sizeof(TokenId);
+}
+size_t bytes_of(const StateTokens& t) {
+  return sizeof(t) + kEntryOverhead + bytes_of(t.tokens) + t.ends.capacity() * sizeof(uint32_t);
+}
+size_t bytes_of(const FollowTokens& t) { return sizeof(t) + kEntryOverhead + bytes_of(t.tokens); }
+
+}  // namespace
+
+bool CacheBudget::take(size_t bytes) {
+  size_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > limit_ - std::min(used, limit_)) return false;
+  } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+  return true;
 }
 
-const FollowTokens& CompiledGrammar::tokens_after(uint32_t state, uint32_t caller) const {
-  const uint64_t key = uint64_t(state) << 32 | caller;
+CompiledGrammar::CompiledGrammar(Automaton automaton, std::shared_ptr<const TokenTrie> trie,
+                                 std::vector<TokenId> end_tokens, std::shared_ptr<CacheBudget> budget)
+    : automaton_(std::move(automaton)),
+      trie_(std::move(trie)),
+      end_tokens_(std::move(end_tokens)),
+      budget_(budget ? std::move(budget) : std::make_shared<CacheBudget>(kDefaultCacheBytes)) {}
+
+CompiledGrammar::~CompiledGrammar() { budget_->give_back(cached_bytes_); }
+
+template <typename Cache, typename Compute>
+typename Cache::mapped_type CompiledGrammar::cached(Cache& cache, typename Cache::key_type key,
+                                                    Compute compute) const {
   {
     const std::lock_guard lock(mutex_);
-    if (const auto it = follow_cache_.find(key); it != follow_cache_.end()) return *it->second;
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
   }
-  auto computed = std::make_unique<const FollowTokens>(compute_after(state, caller));  // takes tokens_from's lock
+  auto computed = std::make_shared<typename Cache::mapped_type::element_type>(compute());
   const std::lock_guard lock(mutex_);
-  std::unique_ptr<const FollowTokens>& entry = follow_cache_[key];
-  if (!entry) entry = std::move(computed);
-  return *entry;
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;  // another thread's, first
+  if (make_room(bytes_of(*computed))) cache.emplace(key, computed);
+  return computed;
+}
+
+bool CompiledGrammar::make_room(size_t bytes) const {
+  if (budget_->take(bytes)) {
+    cached_bytes_ += bytes;
+    return true;
+  }
+  if (cached_bytes_ == 0) return false;  // the other grammars hold it all
+  // Entries in use live on with their users; the states this grammar needs next are cached again.
+  budget_->give_back(cached_bytes_);
+  cached_bytes_ = 0;
+  cache_.clear();
+  follow_cache_.clear();
+  ++cache_resets_;
+  return make_room(bytes);
+}
+
+std::shared_ptr<const StateTokens> CompiledGrammar::tokens_from(uint32_t state) const {
+  return cached(cache_, state, [&] { return compute(state); });
+}
+
+std::shared_ptr<const FollowTokens> CompiledGrammar::tokens_after(uint32_t state, uint32_t caller) const {
+  return cached(follow_cache_, uint64_t(state) << 32 | caller, [&] { return compute_after(state, caller); });
 }
 
 size_t CompiledGrammar::cached_states() const {
   const std::lock_guard lock(mutex_);
   return cache_.size();
+}
+
+size_t CompiledGrammar::cached_bytes() const {
+  const std::lock_guard lock(mutex_);
+  return cached_bytes_;
+}
+
+size_t CompiledGrammar::cache_resets() const {
+  const std::lock_guard lock(mutex_);
+  return cache_resets_;
 }
 
 // One walk of the whole trie from `state` alone (nothing below it): a token is
@@ -68,7 +125,7 @@ StateTokens CompiledGrammar::compute(uint32_t state) const {
 
 // The walk on from each of `state`'s ends, with the caller's state over nothing.
 FollowTokens CompiledGrammar::compute_after(uint32_t state, uint32_t caller) const {
-  const StateTokens& from = tokens_from(state);
+  const std::shared_ptr<const StateTokens> from = tokens_from(state);
   FrameArena arena;
   StackStepper stepper(automaton_, arena);
   std::vector<Stack> callers;
@@ -78,7 +135,7 @@ FollowTokens CompiledGrammar::compute_after(uint32_t state, uint32_t caller) con
   // an end may also go on below the caller.
   out.past_caller = stepper.ended();
   std::vector<TokenId> allowed;
-  for (const uint32_t end : from.ends) {
+  for (const uint32_t end : from->ends) {
     out.past_caller |= walk_stacks(stepper, end + 1, trie_->subtree_end(end), callers, allowed, nullptr);
   }
   out.tokens = TokenSet::of(std::move(allowed), trie_->vocab_size());

@@ -45,8 +45,11 @@ Grammar grammar_from(SourceKind kind, std::string_view text) {
 }
 
 GrammarCompiler::GrammarCompiler(std::function<std::vector<std::string>()> token_bytes, std::vector<TokenId> end_tokens,
-                                 size_t capacity)
-    : token_bytes_(std::move(token_bytes)), end_tokens_(std::move(end_tokens)), capacity_(capacity) {}
+                                 GrammarCacheLimits limits)
+    : token_bytes_(std::move(token_bytes)),
+      end_tokens_(std::move(end_tokens)),
+      limits_(limits),
+      masks_(std::make_shared<CacheBudget>(limits.mask_bytes)) {}
 
 std::shared_ptr<const TokenTrie> GrammarCompiler::trie() {
   if (!trie_) trie_ = std::make_shared<const TokenTrie>(token_bytes_());
@@ -59,23 +62,30 @@ std::shared_ptr<const CompiledGrammar> GrammarCompiler::compile(SourceKind kind,
   {
     const std::lock_guard lock(mutex_);
     if (const auto it = compiled_.find(key); it != compiled_.end()) {
-      recent_.splice(recent_.begin(), recent_, it->second.second);
-      return it->second.first;
+      recent_.splice(recent_.begin(), recent_, it->second.recent);
+      return it->second.grammar;
     }
   }
   // Compiled outside the lock: one slow schema does not hold up another shard's.
   Automaton automaton = Automaton::compile(grammar_from(kind, text));
+  const size_t bytes = key.size() + automaton.bytes();
   const std::lock_guard lock(mutex_);
-  auto compiled = std::make_shared<const CompiledGrammar>(std::move(automaton), trie(), end_tokens_);
-  if (compiled_.count(key) == 0) {
-    recent_.push_front(key);
-    compiled_.emplace(key, std::make_pair(compiled, recent_.begin()));
-    if (compiled_.size() > capacity_) {
-      compiled_.erase(recent_.back());
-      recent_.pop_back();
-    }
+  auto compiled = std::make_shared<const CompiledGrammar>(std::move(automaton), trie(), end_tokens_, masks_);
+  if (bytes > limits_.grammar_bytes || compiled_.count(key)) return compiled;  // too large to keep, or kept already
+  const auto it = compiled_.emplace(std::move(key), Kept{compiled, {}, bytes}).first;
+  it->second.recent = recent_.insert(recent_.begin(), &it->first);
+  for (kept_bytes_ += bytes; kept_bytes_ > limits_.grammar_bytes;) {
+    const auto oldest = compiled_.find(*recent_.back());
+    kept_bytes_ -= oldest->second.bytes;
+    recent_.pop_back();
+    compiled_.erase(oldest);
   }
   return compiled;
+}
+
+size_t GrammarCompiler::kept_bytes() const {
+  const std::lock_guard lock(mutex_);
+  return kept_bytes_;
 }
 
 }  // namespace rs::grammar

@@ -23,15 +23,43 @@ TEST(GrammarCompilerTest, CompilesOncePerTextAndBuildsTheTrieOnFirstUse) {
         ++trie_builds;
         return letters();
       },
-      {5}, 2);
+      {5});
   EXPECT_EQ(trie_builds, 0);
   const auto first = compiler.compile(SourceKind::regex, "a+b?");
   EXPECT_EQ(trie_builds, 1);
   EXPECT_EQ(compiler.compile(SourceKind::regex, "a+b?"), first);
   EXPECT_NE(compiler.compile(SourceKind::gbnf, R"(root ::= "a"+ "b"?)"), first);  // another kind, another grammar
-  compiler.compile(SourceKind::regex, "b");  // the third: the least recently used goes
-  EXPECT_NE(compiler.compile(SourceKind::regex, "a+b?"), first);
   EXPECT_EQ(trie_builds, 1);
+}
+
+// What is kept for reuse is bounded in bytes (texts and automata): the least recently used go first, and a grammar
+// larger than the whole bound is compiled and used but not kept.
+TEST(GrammarCompilerTest, KeepsTheMostRecentlyUsedGrammarsWithinItsBytes) {
+  GrammarCompiler unbounded(letters, {5});
+  unbounded.compile(SourceKind::regex, "a+b?");
+  const size_t one = unbounded.kept_bytes();  // "b+a?" and "c+d?" are as large: one rule, three states
+  ASSERT_GT(one, 4u);
+
+  GrammarCompiler compiler(letters, {5}, {.grammar_bytes = 2 * one + one / 2});
+  const auto a = compiler.compile(SourceKind::regex, "a+b?");
+  const auto b = compiler.compile(SourceKind::regex, "b+a?");
+  EXPECT_EQ(compiler.compile(SourceKind::regex, "a+b?"), a);  // now the most recent
+  EXPECT_EQ(compiler.kept_bytes(), 2 * one);
+  const auto c = compiler.compile(SourceKind::regex, "c+d?");  // b goes
+  EXPECT_EQ(compiler.kept_bytes(), 2 * one);
+  EXPECT_EQ(compiler.compile(SourceKind::regex, "a+b?"), a);
+  EXPECT_EQ(compiler.compile(SourceKind::regex, "c+d?"), c);
+  const auto b_again = compiler.compile(SourceKind::regex, "b+a?");  // compiled anew; a goes
+  EXPECT_NE(b_again, b);
+  EXPECT_NE(compiler.compile(SourceKind::regex, "a+b?"), a);
+  EXPECT_LE(compiler.kept_bytes(), 2 * one + one / 2);
+
+  GrammarCompiler too_small(letters, {5}, {.grammar_bytes = one - 1});
+  const auto first = too_small.compile(SourceKind::regex, "a+b?");
+  EXPECT_NE(too_small.compile(SourceKind::regex, "a+b?"), first);
+  EXPECT_EQ(too_small.kept_bytes(), 0u);
+  Matcher m(first);
+  EXPECT_TRUE(m.read("aab") && m.complete());
 }
 
 TEST(GrammarCompilerTest, ChoicesAreExactlyTheirStrings) {

@@ -89,6 +89,28 @@ void check_vocabulary(const std::string& file) {
 
 TEST(VocabularyMaskTest, SentencePieceWithByteTokens) { check_vocabulary("llama2-vocab.gguf"); }
 
+// With caches far smaller than the walks need, every mask is still exact: a grammar that finds the budget spent
+// empties its own caches and starts over, or computes without keeping when another grammar holds the budget. What
+// they hold never exceeds it, and a grammar gives its share back when it goes.
+TEST(VocabularyMaskTest, MasksAreExactWhenTheCacheBudgetRunsOut) {
+  const std::optional<Vocabulary> vocab = load("llama2-vocab.gguf");
+  if (!vocab) RS_SKIP_UNLESS_CI(kShared + "llama2-vocab.gguf is missing");
+  const auto budget = std::make_shared<CacheBudget>(64 << 10);  // 16 bitmaps of a 32K vocabulary
+  auto first = std::make_shared<const CompiledGrammar>(Automaton::compile(json_schema_grammar(kSchema)), vocab->trie,
+                                                       vocab->ends, budget);
+  auto second = std::make_shared<const CompiledGrammar>(Automaton::compile(json_schema_grammar(kSchema)), vocab->trie,
+                                                        vocab->ends, budget);
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    walk(first, seed, 25);
+    walk(second, seed + 10, 25);
+    EXPECT_LE(budget->used(), budget->limit());
+  }
+  EXPECT_GT(first->cache_resets() + second->cache_resets(), 0u);
+  EXPECT_EQ(budget->used(), first->cached_bytes() + second->cached_bytes());
+  first.reset();
+  EXPECT_EQ(budget->used(), second->cached_bytes());
+}
+
 TEST(VocabularyMaskTest, ByteLevelBpeWith128KTokens) { check_vocabulary("llama3.2-vocab.gguf"); }
 
 }  // namespace
