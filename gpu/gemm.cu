@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "gpu/cublas_library.h"
 #include "gpu/cuda_check.h"
 #include "gpu/dequantize.cuh"
 #include "gpu/gemm.h"
@@ -27,7 +28,7 @@ constexpr size_t kTileRowMultiple = 16;  // keeps every tile's rows of y (y + ro
 
 void check_cublas(cublasStatus_t status, const char* call) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string("cuBLAS ") + call + ": " + cublasGetStatusString(status));
+    throw std::runtime_error(std::string("cuBLAS ") + call + ": " + cublas().status_string(status));
   }
 }
 
@@ -77,9 +78,9 @@ void convert(const float* x, size_t n, T* out, cudaStream_t stream) {
 void gemm_tn(cublasHandle_t handle, size_t rows, size_t tokens, size_t cols, const void* w, cudaDataType w_type,
              size_t ldw, const void* x, cudaDataType x_type, float* y, size_t ldy) {
   const float one = 1.0f, zero = 0.0f;
-  check_cublas(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(rows), int(tokens), int(cols), &one, w, w_type,
-                            int(ldw), x, x_type, int(cols), &zero, y, CUDA_R_32F, int(ldy), CUBLAS_COMPUTE_32F,
-                            CUBLAS_GEMM_DEFAULT),
+  check_cublas(cublas().gemm_ex(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(rows), int(tokens), int(cols), &one, w, w_type,
+                                int(ldw), x, x_type, int(cols), &zero, y, CUDA_R_32F, int(ldy), CUBLAS_COMPUTE_32F,
+                                CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
 }
 
@@ -110,13 +111,13 @@ Gemm::Gemm(const GemmLimits& limits)
       tile_(tile_bytes(limits)),
       workspace_(kWorkspaceBytes) {
   cublasHandle_t handle = nullptr;
-  check_cublas(cublasCreate(&handle), "cublasCreate");
+  check_cublas(cublas().create(&handle), "cublasCreate");
   handle_.reset(handle);
   // Default math: f32 GEMMs stay in f32, never on TF32 tensor cores, so f32 models keep the CPU's greedy tokens.
-  check_cublas(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  check_cublas(cublas().set_math_mode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
 }
 
-void Gemm::DestroyHandle::operator()(cublasContext* handle) const { cublasDestroy(handle); }
+void Gemm::DestroyHandle::operator()(cublasContext* handle) const { cublas().destroy(handle); }
 
 size_t Gemm::tile_rows(size_t cols) const {
   if (cols == 0 || cols > limits_.max_cols) return 0;
@@ -150,9 +151,9 @@ void Gemm::multiply(model::TensorType type, const std::byte* w, size_t rows, siz
   if (rows == 0) return;
 
   cublasHandle_t handle = handle_.get();
-  check_cublas(cublasSetStream(handle, stream), "cublasSetStream");
+  check_cublas(cublas().set_stream(handle, stream), "cublasSetStream");
   // cublasSetStream puts the handle back on cuBLAS's own workspace pool, which may allocate: ours after it.
-  check_cublas(cublasSetWorkspace(handle, workspace_.data(), workspace_.size()), "cublasSetWorkspace");
+  check_cublas(cublas().set_workspace(handle, workspace_.data(), workspace_.size()), "cublasSetWorkspace");
   const size_t ldw = row_bytes / layout.block_bytes;
   switch (type) {
     case TensorType::f32:

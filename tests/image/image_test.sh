@@ -26,7 +26,7 @@ command -v curl >/dev/null || skip "curl not found"
 if ! why=$(buildah images 2>&1 >/dev/null); then skip "buildah cannot run here: $why"; fi
 if [[ -n $binary ]]; then
   [[ -x $binary ]] || fail "$binary is not an executable"
-  if ldd "$binary" | grep -q libcublas; then
+  if grep -aq 'libcublas\.so' "$binary"; then  # a CUDA build opens cuBLAS by that name (gpu/cublas_library.cc)
     fail "$binary is a CUDA build; this image is CPU-only (configure one with -DCMAKE_CUDA_COMPILER= to leave CUDA out)"
   fi
 fi
