@@ -48,7 +48,7 @@ fuzz:
 
 # Builds every fuzz target (tests/fuzz/*_fuzz.cc) and runs each over its seed
 # corpus, if it has one, plus a fixed number of mutations: keeps them compiling
-# and catches shallow crashes. New inputs go to a scratch directory, never the
+# and catches shallow crashes, JOBS targets at a time. New inputs go to a scratch directory, never the
 # seeds. An input that runs past 10 s, or a target past FUZZ_SMOKE_SECONDS, is a
 # failure, not a stall. Without clang it is skipped, except under CI.
 FUZZ_RUNS ?= 20000
@@ -64,19 +64,20 @@ fuzz-smoke:
 	  echo "fuzz-smoke: skipped: clang++ not found (deploy/install-deps.sh --fuzz installs it)"; exit 0; fi
 	@$(FUZZ_CONFIGURE)
 	@cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
-	@for target in $(FUZZ_TARGETS); do \
-	  name=$${target%_fuzz}; scratch=build-fuzz/smoke-corpus/$$name; mkdir -p $$scratch; \
+	@$(MAKE) --no-print-directory -j $(JOBS) $(addprefix fuzz-smoke-,$(FUZZ_TARGETS:_fuzz=))
+
+# One target's smoke run (fuzz-smoke runs them JOBS at a time).
+fuzz-smoke-%:
+	@name=$*; scratch=build-fuzz/smoke-corpus/$$name; mkdir -p $$scratch; \
 	  seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 	  dict=tests/fuzz/$$name.dict; if [ -f $$dict ]; then dict=-dict=$$dict; else dict=; fi; \
-	  runs=$(FUZZ_RUNS); $(foreach name,$(FUZZ_TARGETS:_fuzz=),$(if $(FUZZ_RUNS_$(name)),\
-	    [ $$name != $(name) ] || runs=$(FUZZ_RUNS_$(name));)) \
-	  timeout $(FUZZ_SMOKE_SECONDS) build-fuzz/tests/fuzz/$$target -runs=$$runs -seed=1 -timeout=10 \
+	  runs=$(or $(FUZZ_RUNS_$*),$(FUZZ_RUNS)); \
+	  timeout $(FUZZ_SMOKE_SECONDS) build-fuzz/tests/fuzz/$${name}_fuzz -runs=$$runs -seed=1 -timeout=10 \
 	    -max_len=65536 $$dict $$scratch $$seeds >build-fuzz/$$name.log 2>&1; status=$$?; \
 	  if [ $$status -ne 0 ]; then tail -40 build-fuzz/$$name.log; \
 	    if [ $$status -eq 124 ]; then echo "fuzz-smoke: $$name ran past $(FUZZ_SMOKE_SECONDS)s"; \
 	    else echo "fuzz-smoke: $$name failed (exit $$status)"; fi; exit 1; fi; \
-	  echo "fuzz-smoke: $$name: $$runs runs$${seeds:+ over its seeds}, no crash"; \
-	done
+	  echo "fuzz-smoke: $$name: $$runs runs$${seeds:+ over its seeds}, no crash"
 
 # Every fuzz target in turn for FUZZ_SECONDS each (default an hour: the run perf/results/fuzz.md records),
 # with its dictionary. Each keeps its corpus in build-fuzz/corpus/<name>, so a later run goes on from it (the
