@@ -189,11 +189,16 @@ void parse_logit_bias(element value, std::map<sampler::TokenId, float>& logit_bi
   }
 }
 
-std::string array_of_objects(element value, std::string_view path, bool allow_empty) {
+std::string array_of_objects(element value, std::string_view path, bool allow_empty, size_t max_items) {
   const std::string_view expected = allow_empty ? "an array of objects" : "a non-empty array of objects";
   if (value.type() != element_type::ARRAY) fail(path, expected, value);
   const simdjson::dom::array items = value.get_array().value_unsafe();
   if (!allow_empty && items.begin() == items.end()) fail(path, expected, value);
+  if (const size_t size = items.size(); size > max_items) {  // OpenAI's words
+    fail(path, fmt::format("Invalid '{}': array too long. Expected an array with maximum length {}, but got an array "
+                           "with length {} instead.",
+                           path, max_items, size));
+  }
   size_t index = 0;
   for (const element item : items) {
     if (item.type() != element_type::OBJECT) fail(indexed(path, index), "an object", item);
@@ -428,7 +433,7 @@ void refuse_functions(const Fields& fields) {
   }
   const std::optional<element>& given = fields[kFunctions];
   if (!given) return;
-  array_of_objects(*given, "functions", true);
+  array_of_objects(*given, "functions", true, kMaxTools);
   if (none || given->get_array().value_unsafe().size() == 0) return;
   fail("functions", R"(legacy "functions" are not supported: send them as "tools" (or send "function_call": "none"))");
 }
@@ -551,7 +556,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   if (endpoint == Endpoint::chat) {
     const auto& messages = present(kMessages);
     if (!messages) fail("messages", "\"messages\" is required: a non-empty array of message objects");
-    request.messages_json = array_of_objects(*messages, "messages", false);
+    request.messages_json = array_of_objects(*messages, "messages", false, kMaxMessages);
     if (const auto& v = present(kTools)) {
       request.tools = parse_tools(*v);
       request.tools_json = simdjson::minify(*v);
@@ -690,11 +695,10 @@ TokenizeRequest parse_tokenize_request(std::string_view body) {
     request.add_generation_prompt = boolean(value, "add_generation_prompt");
   }
   std::string_view prompt;
-  simdjson::dom::array messages;
   if (!object["prompt"].get(prompt)) {
     request.prompt = prompt;
-  } else if (!object["messages"].get(messages)) {
-    request.messages_json = simdjson::minify(messages);
+  } else if (!object["messages"].get(value)) {
+    request.messages_json = array_of_objects(value, "messages", true, kMaxMessages);
   } else {
     fail("prompt", R"(give "prompt" (a string) or "messages" (an array of chat messages))");
   }

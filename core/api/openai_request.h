@@ -26,6 +26,7 @@ enum class Endpoint { chat, completion };
 
 inline constexpr int32_t kMaxChoices = 16;          // n
 inline constexpr size_t kMaxPrompts = 64;           // /v1/completions prompt arrays
+inline constexpr size_t kMaxMessages = 2048;        // chat messages, as OpenAI's API (each is rendered on the shard)
 inline constexpr int32_t kMaxCompletionLogprobs = 5;  // legacy completions `logprobs`
 
 // One /v1/completions prompt: text, or token ids given directly.

@@ -737,6 +737,26 @@ TEST(ParseTokenizeRequest, PromptOrMessagesWithFlags) {
             "add_special_tokens");
 }
 
+// At most 2048 chat messages, refused in OpenAI's words: each is rendered and tokenized on the shard that parsed it,
+// and 100,000 held a shard for half a second.
+TEST(ParseRequest, AtMost2048MessagesInOpenAisWords) {
+  const auto messages = [](size_t n) {
+    std::string list = "[";
+    for (size_t i = 0; i < n; ++i) list += fmt::format(R"({}{{"role":"user","content":"m{}"}})", i ? "," : "", i);
+    return list + "]";
+  };
+  const std::string most = messages(kMaxMessages);
+  EXPECT_EQ(parse_completion_request(fmt::format(R"({{"messages":{}}})", most), Endpoint::chat).messages_json, most);
+  EXPECT_EQ(refusal(fmt::format(R"({{"messages":{}}})", messages(kMaxMessages + 1)), Endpoint::chat),
+            "messages | Invalid 'messages': array too long. Expected an array with maximum length 2048, but got an "
+            "array with length 2049 instead.");
+  EXPECT_EQ(parse_tokenize_request(fmt::format(R"({{"messages":{}}})", most)).messages_json, most);
+  const ApiError tokenize =
+      refusal([&] { parse_tokenize_request(fmt::format(R"({{"messages":{}}})", messages(kMaxMessages + 1))); });
+  EXPECT_EQ(tokenize.param(), "messages");
+  EXPECT_EQ(tokenize.status(), 400);
+}
+
 TEST(ParseDetokenizeRequest, IdsInTheVocabulary) {
   EXPECT_EQ(parse_detokenize_request(R"({"tokens":[0,5,9]})", 10), (std::vector<int32_t>{0, 5, 9}));
   EXPECT_TRUE(parse_detokenize_request(R"({"tokens":[]})", 10).empty());
