@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -42,12 +43,17 @@ std::string file_text(const fs::path& path) {
 
 const fs::path kSource = RINGSERVE_SOURCE_DIR;
 
-// The reference model of the checked-in manifests, written once for the suite (~0.5 GB, random weights).
+// The reference model of the checked-in manifests (~0.5 GB, random weights): ctest writes it once for every test
+// (the PlanModel fixture) and names it in RINGSERVE_PLAN_MODEL; a run without ctest writes its own.
 class PlanBinary : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = fs::temp_directory_path() / ("ringserve-plan-test-" + std::to_string(getpid()));
     fs::create_directories(dir_);
+    if (const char* model = std::getenv("RINGSERVE_PLAN_MODEL"); model != nullptr && fs::exists(model)) {
+      fs::create_symlink(model, dir_ / "model-1b-q4_0.gguf");
+      return;
+    }
     const Result synth = ringserve("synth --preset 1b --type q4_0 -o model-1b-q4_0.gguf", dir_);
     ASSERT_EQ(synth.status, 0) << synth.output;
   }
