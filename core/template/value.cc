@@ -12,25 +12,53 @@
 namespace rs::jinja {
 namespace {
 
-template <typename Item>
-std::string join_repr(const Array& items, Item item) {
+std::string repr_at(const Value& value, int depth);
+
+std::string join_repr(const Array& items, int depth) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) out += ", ";
-    out += item(items[i]);
+    out += repr_at(items[i], depth + 1);
   }
   return out;
 }
 
-std::string object_repr(const Object& object) {
+std::string object_repr(const Object& object, int depth) {
   std::string out = "{";
   bool first = true;
   for (const auto& [key, value] : object) {
     if (!first) out += ", ";
     first = false;
-    out += py::repr(key) + ": " + value.repr();
+    out += py::repr(key) + ": " + repr_at(value, depth + 1);
   }
   return out + "}";
+}
+
+// `value` as Python's repr() prints it, `depth` containers down: a namespace may hold itself.
+std::string repr_at(const Value& value, int depth) {
+  if (depth > limits::max_depth) {
+    throw EvalError(fmt::format("a value nested deeper than {} levels cannot be printed (a namespace that holds "
+                                "itself?)",
+                                limits::max_depth));
+  }
+  switch (value.kind()) {
+    case Value::Kind::undefined: return "Undefined";
+    case Value::Kind::none: return "None";
+    case Value::Kind::boolean: return value.as_bool() ? "True" : "False";
+    case Value::Kind::integer: return std::to_string(value.as_int());
+    case Value::Kind::floating: return format_float(value.as_double());
+    case Value::Kind::string: return py::repr(value.as_string());
+    case Value::Kind::array: {
+      if (value.is_generator()) return "<generator object>";
+      const std::string items = join_repr(value.as_array(), depth);
+      if (!value.is_tuple()) return "[" + items + "]";
+      return "(" + items + (value.as_array().size() == 1 ? ",)" : ")");
+    }
+    case Value::Kind::object: return object_repr(value.as_object(), depth);
+    case Value::Kind::namespace_: return "<Namespace " + object_repr(value.as_object(), depth) + ">";
+    case Value::Kind::function: return "<function " + value.as_function().name + ">";
+  }
+  return "";
 }
 
 // Compares an int with a double exactly, as Python does.
@@ -122,26 +150,7 @@ std::string Value::str() const {
   }
 }
 
-std::string Value::repr() const {
-  switch (kind_) {
-    case Kind::undefined: return "Undefined";
-    case Kind::none: return "None";
-    case Kind::boolean: return as_bool() ? "True" : "False";
-    case Kind::integer: return std::to_string(as_int());
-    case Kind::floating: return format_float(as_double());
-    case Kind::string: return py::repr(as_string());
-    case Kind::array: {
-      if (is_generator()) return "<generator object>";
-      const std::string items = join_repr(as_array(), [](const Value& v) { return v.repr(); });
-      if (!is_tuple()) return "[" + items + "]";
-      return "(" + items + (as_array().size() == 1 ? ",)" : ")");
-    }
-    case Kind::object: return object_repr(as_object());
-    case Kind::namespace_: return "<Namespace " + object_repr(as_object()) + ">";
-    case Kind::function: return "<function " + as_function().name + ">";
-  }
-  return "";
-}
+std::string Value::repr() const { return repr_at(*this, 0); }
 
 std::string Value::type_name() const {
   switch (kind_) {

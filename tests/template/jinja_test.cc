@@ -372,6 +372,21 @@ TEST(Jinja, NamespacesThatHoldThemselvesAreFreed) {
   EXPECT_TRUE(watch.expired());
 }
 
+// Printing one (found by the chat_template fuzzer) recursed until the stack overflowed; it is an error instead.
+TEST(Jinja, NamespacesThatHoldThemselvesPrintAsAnError) {
+  const Template print("{% set ns = namespace(n=1) %}{% set ns.self = ns %}{{ ns }}", "print");
+  EXPECT_THROW(print.render(Object{}), TemplateError);
+  try {
+    print.render(Object{});
+  } catch (const TemplateError& e) {
+    EXPECT_NE(std::string_view(e.what()).find("nested deeper than 400 levels"), std::string_view::npos) << e.what();
+  }
+  const Template unique("{% set ns = namespace(n=1) %}{% set ns.self = ns %}{{ [ns] | unique | list }}", "unique");
+  EXPECT_THROW(unique.render(Object{}), TemplateError);  // unique keys values by their repr
+  const Template once("{% set ns = namespace(n=1) %}{{ ns }}", "once");
+  EXPECT_EQ(once.render(Object{}), "<Namespace {'n': 1}>");
+}
+
 TEST(Jinja, OneTemplateRendersConcurrently) {
   const Template shared("{% for m in messages %}{{ m.role }}:{{ m.content | trim }}\n{% endfor %}", "shared");
   const std::string expected = shared.render(variables());
