@@ -95,16 +95,17 @@ fuzz-long:
 	  seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 	  dict=tests/fuzz/$$name.dict; if [ -f $$dict ]; then dict=-dict=$$dict; else dict=; fi; \
 	  log=build-fuzz/$$name-long.log; \
-	  /usr/bin/time -o $$log.cpu -f '%U %S' build-fuzz/tests/fuzz/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	  /usr/bin/time -o $$log.time -f '%e %U %S' build-fuzz/tests/fuzz/$${name}_fuzz -max_total_time=$(FUZZ_SECONDS) \
 	    -timeout=10 -max_len=65536 -print_final_stats=1 -artifact_prefix=$$artifacts $$dict $$corpus $$seeds \
-	    >$$log 2>&1; status=$$?; cpu=$$(awk '{printf "%.0f", $$1 + $$2}' $$log.cpu); \
+	    >$$log 2>&1; status=$$?; \
+	  times=$$(tail -n 1 $$log.time | awk '{printf "%.0f s (%.0f CPU s)", $$1, $$2 + $$3}'); \
 	  last=$$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' $$log | tail -1); \
 	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
 	  rate=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$log); \
 	  cov=$$(echo "$$last" | sed -n 's|.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\)/\([^ ]*\).*|\1 edges, \2 features; corpus \3 inputs (\4)|p'); \
 	  if [ $$status -eq 0 ]; then result="no crash"; else result="FAILED (exit $$status, $$log)"; \
 	    failed="$$failed $$name"; tail -40 $$log; fi; \
-	  echo "fuzz-long: $$name: $(FUZZ_SECONDS) s ($$cpu CPU s), $$execs execs ($$rate/s), coverage $$cov, $$result"; \
+	  echo "fuzz-long: $$name: $$times, $$execs execs ($$rate/s), coverage $$cov, $$result"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz-long: failed:$$failed"; exit 1; fi
 

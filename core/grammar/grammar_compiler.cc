@@ -71,7 +71,9 @@ std::shared_ptr<const CompiledGrammar> GrammarCompiler::compile(SourceKind kind,
   const size_t bytes = key.size() + automaton.bytes();
   const std::lock_guard lock(mutex_);
   auto compiled = std::make_shared<const CompiledGrammar>(std::move(automaton), trie(), end_tokens_, masks_);
-  if (bytes > limits_.grammar_bytes || compiled_.count(key)) return compiled;  // too large to keep, or kept already
+  // Another shard's compile of the same text, kept first, is the one to share (with its masks).
+  if (const auto it = compiled_.find(key); it != compiled_.end()) return it->second.grammar;
+  if (bytes > limits_.grammar_bytes) return compiled;  // too large to keep
   const auto it = compiled_.emplace(std::move(key), Kept{compiled, {}, bytes}).first;
   it->second.recent = recent_.insert(recent_.begin(), &it->first);
   for (kept_bytes_ += bytes; kept_bytes_ > limits_.grammar_bytes;) {
