@@ -21,12 +21,12 @@ struct Node {
   cds_lfht_node link;
   rcu_head reclaim;
   uint32_t block = 0;
-  // Stored last, with release, and loaded with acquire by matches(): this orders `block` for readers in C++'s own
+  // Stored last, with release, and loaded with acquire by hash_matches(): this orders `block` for readers in C++'s own
   // terms, which ThreadSanitizer sees, rather than only through liburcu's barriers (inline asm, uninstrumented).
   std::atomic<uint64_t> hash{0};
 };
 
-int matches(cds_lfht_node* link, const void* hash) {
+int hash_matches(cds_lfht_node* link, const void* hash) {
   const Node* node = caa_container_of(link, Node, link);
   return node->hash.load(std::memory_order_acquire) == *static_cast<const uint64_t*>(hash);
 }
@@ -58,7 +58,7 @@ BlockIndex::~BlockIndex() {
 std::optional<uint32_t> BlockIndex::find(uint64_t hash) const {
   rcu::ReadSection section;
   cds_lfht_iter iter;
-  cds_lfht_lookup(table_, hash, matches, &hash, &iter);
+  cds_lfht_lookup(table_, hash, hash_matches, &hash, &iter);
   cds_lfht_node* link = cds_lfht_iter_get_node(&iter);
   if (link == nullptr) return std::nullopt;
   return caa_container_of(link, Node, link)->block;
@@ -68,9 +68,9 @@ void BlockIndex::insert(uint64_t hash, uint32_t block) {
   auto* node = new Node;
   cds_lfht_node_init(&node->link);
   node->block = block;
-  node->hash.store(hash, std::memory_order_release);  // last: publishes `block` to matches()
+  node->hash.store(hash, std::memory_order_release);  // last: publishes `block` to hash_matches()
   rcu::ReadSection section;
-  if (cds_lfht_add_unique(table_, hash, matches, &hash, &node->link) != &node->link) {
+  if (cds_lfht_add_unique(table_, hash, hash_matches, &hash, &node->link) != &node->link) {
     delete node;  // never published, so no reader can hold it
     throw std::logic_error("BlockIndex::insert: hash " + std::to_string(hash) + " is already present");
   }
@@ -80,7 +80,7 @@ void BlockIndex::insert(uint64_t hash, uint32_t block) {
 void BlockIndex::erase(uint64_t hash) {
   rcu::ReadSection section;
   cds_lfht_iter iter;
-  cds_lfht_lookup(table_, hash, matches, &hash, &iter);
+  cds_lfht_lookup(table_, hash, hash_matches, &hash, &iter);
   cds_lfht_node* link = cds_lfht_iter_get_node(&iter);
   if (link == nullptr) throw std::logic_error("BlockIndex::erase: hash " + std::to_string(hash) + " is absent");
   remove(table_, link);

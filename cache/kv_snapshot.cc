@@ -13,13 +13,13 @@
 namespace rs::cache {
 namespace {
 
-constexpr std::string_view kMagic = "RSKVSNAP";
+constexpr std::string_view kKvSnapshotMagic = "RSKVSNAP";
 
 uint64_t round_up(uint64_t n) { return (n + kKvSnapshotAlignment - 1) / kKvSnapshotAlignment * kKvSnapshotAlignment; }
 
 std::string encode_index(const KvSnapshotHeader& h, const std::vector<KvSnapshotBlock>& blocks) {
   FieldWriter out;
-  out.put_bytes(kMagic);
+  out.put_bytes(kKvSnapshotMagic);
   out.put(kKvSnapshotVersion);
   out.put(h.kv_type);
   out.put(h.model_identity);
@@ -71,7 +71,7 @@ void check_kv_section(const KvSnapshotHeader& h, uint64_t records_end, uint64_t 
 
 KvSnapshotHeader decode_header(std::span<const std::byte> head, std::string_view name) {
   FieldReader in(head);
-  if (in.get_bytes(kMagic.size()) != kMagic) refuse_file(name, "bad magic: not a ringserve KV snapshot");
+  if (in.get_bytes(kKvSnapshotMagic.size()) != kKvSnapshotMagic) refuse_file(name, "bad magic: not a ringserve KV snapshot");
   if (const auto version = in.get<uint32_t>(); version != kKvSnapshotVersion) {
     refuse_file(name, fmt::format("version {} is not supported (this build reads version {})", version,
                                   kKvSnapshotVersion));

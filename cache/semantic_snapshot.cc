@@ -15,7 +15,7 @@
 namespace rs::cache {
 namespace {
 
-constexpr std::string_view kMagic = "RSSEMSNP";
+constexpr std::string_view kSemanticSnapshotMagic = "RSSEMSNP";
 // Per entry before its vector and text: three hashes, completion tokens, text bytes, finish reason.
 constexpr uint64_t kEntryFixedBytes = 3 * 8 + 4 + 4 + 1;
 // Finish reasons as stored: their index here.
@@ -47,7 +47,7 @@ void check_writable(const std::string& path, const SemanticSnapshotHeader& h, si
 
 // The header's fields and the model id, checked against what the file has left before its checksum.
 SemanticSnapshotHeader parse_header(FieldReader& in, uint32_t& entries, std::string_view name) {
-  if (in.get_bytes(kMagic.size()) != kMagic) refuse_file(name, "bad magic: not a ringserve semantic cache file");
+  if (in.get_bytes(kSemanticSnapshotMagic.size()) != kSemanticSnapshotMagic) refuse_file(name, "bad magic: not a ringserve semantic cache file");
   if (const auto version = in.get<uint32_t>(); version != kSemanticSnapshotVersion) {
     refuse_file(name, fmt::format("version {} is not supported (this build reads version {})", version,
                                   kSemanticSnapshotVersion));
@@ -117,7 +117,7 @@ void write_semantic_snapshot(const std::string& path, const SemanticSnapshotHead
                              std::span<const SemanticSnapshotEntry> entries) {
   check_writable(path, header, entries.size());
   FieldWriter out;
-  out.put_bytes(kMagic);
+  out.put_bytes(kSemanticSnapshotMagic);
   out.put(kSemanticSnapshotVersion);
   out.put(header.dims);
   out.put(header.model_identity);

@@ -25,7 +25,7 @@ struct SemanticEntry {
   uint32_t slot = 0;
   // Here rather than per slot: a reader may still hold an entry whose slot a writer has given to another.
   mutable std::atomic<int64_t> last_hit_ms{0};
-  // Stored last, with release, and loaded with acquire by matches(): this orders the fields above for readers in
+  // Stored last, with release, and loaded with acquire by key_matches(): this orders the fields above for readers in
   // C++'s own terms, which ThreadSanitizer sees, rather than only through liburcu's (uninstrumented) barriers.
   std::atomic<uint64_t> table_hash{0};
 };
@@ -146,7 +146,7 @@ struct ExactKey {
   uint64_t exact;
 };
 
-int matches(cds_lfht_node* link, const void* wanted) {
+int key_matches(cds_lfht_node* link, const void* wanted) {
   const auto* entry = caa_container_of(link, SemanticEntry, link);
   const auto* key = static_cast<const ExactKey*>(wanted);
   return entry->table_hash.load(std::memory_order_acquire) == key->hash && entry->key.context == key->context &&
@@ -191,7 +191,7 @@ uint64_t SemanticStore::bytes_of(const SemanticAnswer& answer) const {
 const SemanticEntry* SemanticStore::lookup(uint64_t context, uint64_t exact) const {
   const ExactKey wanted{hash_pair(context, exact), context, exact};
   cds_lfht_iter iter;
-  cds_lfht_lookup(table_, wanted.hash, matches, &wanted, &iter);
+  cds_lfht_lookup(table_, wanted.hash, key_matches, &wanted, &iter);
   cds_lfht_node* link = cds_lfht_iter_get_node(&iter);
   return link == nullptr ? nullptr : caa_container_of(link, SemanticEntry, link);
 }
@@ -296,7 +296,7 @@ bool SemanticStore::insert(const SemanticKey& key, std::span<const float> vector
   const uint32_t slot = free_slots_.back();
   free_slots_.pop_back();
   entry->slot = slot;
-  entry->table_hash.store(table_hash, std::memory_order_release);  // last: publishes the fields to matches()
+  entry->table_hash.store(table_hash, std::memory_order_release);  // last: publishes the fields to key_matches()
   scopes_[slot].store(hash_pair(key.context, key.guard), std::memory_order_relaxed);
   for (uint32_t word = 0; word < kSketchWords; ++word) {
     sketch_words_[word][slot].store(sketch[word], std::memory_order_relaxed);

@@ -15,7 +15,6 @@ namespace rs::io {
 namespace {
 
 constexpr size_t kMaxEvents = 256;
-constexpr size_t kBufferSize = 16 * 1024;  // as io_uring's provided buffers
 constexpr int kAcceptBurst = 64;           // accepts per readiness, so a flood cannot starve the rest
 
 bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
@@ -23,7 +22,7 @@ bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK || err ==
 }  // namespace
 
 EpollDriver::EpollDriver(const DriverOptions& options, Handler handler)
-    : options_(options), handler_(std::move(handler)), events_(kMaxEvents), buffer_(kBufferSize) {
+    : options_(options), handler_(std::move(handler)), events_(kMaxEvents), buffer_(kReceiveBufferBytes) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(fmt::format("epoll_create1: {}", std::strerror(errno)));
 }

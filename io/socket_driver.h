@@ -15,6 +15,9 @@ namespace rs::io {
 
 enum class IoBackend { automatic, io_uring, epoll };
 
+// Bytes per receive: io_uring's provided buffers, and epoll's one read buffer.
+inline constexpr size_t kReceiveBufferBytes = 16 * 1024;
+
 std::string_view to_string(IoBackend backend);
 
 // `automatic`: io_uring where permitted, else epoll.

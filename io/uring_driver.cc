@@ -14,7 +14,6 @@ namespace {
 constexpr unsigned kRingEntries = 4096;
 constexpr uint16_t kBufferGroup = 0;
 constexpr unsigned kBufferCount = 512;
-constexpr size_t kBufferSize = 16 * 1024;
 constexpr uint64_t kInternal = 0;  // tag of the driver's own cancellations: never delivered
 
 }  // namespace
@@ -38,7 +37,7 @@ UringDriver::UringDriver(const DriverOptions& options, Handler handler)
                     std::strerror(-err)));
   }
   try {
-    buffers_ = std::make_unique<BufferRing>(ring_, kBufferGroup, kBufferCount, kBufferSize);
+    buffers_ = std::make_unique<BufferRing>(ring_, kBufferGroup, kBufferCount, kReceiveBufferBytes);
   } catch (...) {
     io_uring_queue_exit(&ring_);
     throw;

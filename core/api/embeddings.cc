@@ -16,7 +16,7 @@ using simdjson::dom::element_type;
 
 static_assert(std::endian::native == std::endian::little, "base64 embeddings are little-endian float32s");
 
-[[noreturn]] void fail(std::string_view field, std::string message) {
+[[noreturn]] void fail_field(std::string_view field, std::string message) {
   throw ApiError(400, std::move(message), std::string(field));
 }
 
@@ -34,29 +34,29 @@ EmbeddingRequest parse_embedding_request(std::string_view body) {
   element value;
   if (!object["model"].get(value) && !value.is_null()) {
     std::string_view model;
-    if (value.get(model)) fail("model", "\"model\" must be a string");
+    if (value.get(model)) fail_field("model", "\"model\" must be a string");
     request.model = model;
   }
   if (object["input"].get(value) || value.is_null()) {
-    fail("input", "\"input\" is required: a string, an array of strings, or token ids");
+    fail_field("input", "\"input\" is required: a string, an array of strings, or token ids");
   }
   request.inputs = parse_prompts(value, "input", kMaxEmbeddingInputs);
   for (size_t i = 0; i < request.inputs.size(); ++i) {
     if (!request.inputs[i].is_tokens && request.inputs[i].text.empty()) {
       const std::string field = request.inputs.size() == 1 && value.is_string() ? "input" : fmt::format("input[{}]", i);
-      fail(field, fmt::format("\"{}\" must not be an empty string", field));
+      fail_field(field, fmt::format("\"{}\" must not be an empty string", field));
     }
   }
   if (!object["encoding_format"].get(value) && !value.is_null()) {
     std::string_view format;
     if (value.get(format) || (format != "float" && format != "base64")) {
-      fail("encoding_format", "\"encoding_format\" must be \"float\" or \"base64\"");
+      fail_field("encoding_format", "\"encoding_format\" must be \"float\" or \"base64\"");
     }
     request.base64 = format == "base64";
   }
   if (!object["dimensions"].get(value) && !value.is_null()) {
     int64_t dimensions = 0;
-    if (value.get(dimensions) || dimensions < 1) fail("dimensions", "\"dimensions\" must be a positive integer");
+    if (value.get(dimensions) || dimensions < 1) fail_field("dimensions", "\"dimensions\" must be a positive integer");
     request.dimensions = dimensions;
   }
   return request;

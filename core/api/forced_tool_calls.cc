@@ -8,8 +8,6 @@
 namespace rs::api {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
 // Appends argument text to the last fragment when it continues the same call, else as a fragment of its own.
 void add_arguments(ToolCallDelta& out, uint32_t index, std::string_view text) {
   if (text.empty()) return;
@@ -92,7 +90,7 @@ class RequiredReader final : public ToolCallReader {
       case State::before_colon:
         return expect(c, c == ':', State::before_value, text, out);
       case State::before_value:
-        if (is_space(c)) return 1;
+        if (is_json_space(c)) return 1;
         value_end_ = {};
         state_ = State::value;
         return 0;
@@ -123,7 +121,7 @@ class RequiredReader final : public ToolCallReader {
   // One byte where only whitespace or what is `wanted` may come: moves to `next` on it, else leaves the schema.
   size_t expect(char c, bool wanted, State next, std::string_view text, ToolCallDelta& out) {
     if (wanted) return move_to(next);
-    if (is_space(c)) return 1;
+    if (is_json_space(c)) return 1;
     return leave_schema(text, out);
   }
 

@@ -8,6 +8,9 @@
 
 namespace rs::api {
 
+// JSON's whitespace between tokens (RFC 8259): space, tab, line feed, carriage return.
+inline bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
 class JsonValueEnd {
  public:
   // Reads `text`, the value's next bytes (its first byte must start it: no whitespace before), and returns how

@@ -13,7 +13,7 @@
 namespace rs::api {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80; }
 
@@ -91,7 +91,7 @@ std::string normalize_whitespace(std::string_view text) {
   std::string out;
   bool space = false;
   for (const char c : text) {
-    if (is_space(c)) {
+    if (is_ascii_space(c)) {
       space = !out.empty();
       continue;
     }

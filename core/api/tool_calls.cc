@@ -21,15 +21,13 @@ constexpr std::string_view kPythonTag = "<|python_tag|>";
 constexpr std::string_view kMistralOpen = "[TOOL_CALLS]";
 constexpr std::array<std::string_view, 2> kHermesMarkers = {kHermesOpen, kHermesClose};
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
 std::string_view trim_start(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_json_space(text.front())) text.remove_prefix(1);
   return text;
 }
 
 std::string_view trim_end(std::string_view text) {
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  while (!text.empty() && is_json_space(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -52,7 +50,7 @@ size_t sure_content(std::string_view text, std::string_view marker) {
       break;
     }
   }
-  while (held_from > 0 && is_space(text[held_from - 1])) --held_from;
+  while (held_from > 0 && is_json_space(text[held_from - 1])) --held_from;
   return held_from;
 }
 

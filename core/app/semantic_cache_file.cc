@@ -11,7 +11,7 @@
 namespace rs {
 namespace {
 
-[[noreturn]] void refuse(const std::string& path, std::string_view reason) {
+[[noreturn]] void refuse_file(const std::string& path, std::string_view reason) {
   throw std::runtime_error(fmt::format("{}: {}", path, reason));
 }
 
@@ -19,18 +19,18 @@ namespace {
 void check_matches(const cache::SemanticSnapshotHeader& h, const api::SemanticCache& cache, uint64_t model_identity,
                    std::string_view model_id, uint64_t embedding_identity, const std::string& path) {
   if (h.model_identity != model_identity) {
-    refuse(path, fmt::format("model identity {:#x} is another model's (this server's: {:#x})", h.model_identity,
+    refuse_file(path, fmt::format("model identity {:#x} is another model's (this server's: {:#x})", h.model_identity,
                              model_identity));
   }
   if (h.model_id != model_id) {
-    refuse(path, fmt::format("model id \"{}\" is not this server's \"{}\" (--model-name)", h.model_id, model_id));
+    refuse_file(path, fmt::format("model id \"{}\" is not this server's \"{}\" (--model-name)", h.model_id, model_id));
   }
   if (h.embedding_identity != embedding_identity) {
-    refuse(path, fmt::format("embedding model identity {:#x} is another embedding model's (this server's: {:#x})",
+    refuse_file(path, fmt::format("embedding model identity {:#x} is another embedding model's (this server's: {:#x})",
                              h.embedding_identity, embedding_identity));
   }
   if (const uint32_t dims = cache.store().options().dims; h.dims != dims) {
-    refuse(path, fmt::format("dims {} are not this embedding model's {}", h.dims, dims));
+    refuse_file(path, fmt::format("dims {} are not this embedding model's {}", h.dims, dims));
   }
 }
 

@@ -14,7 +14,7 @@ namespace rs::cpu {
 namespace {
 
 template <typename T>
-void grow(std::vector<T>& v, size_t n) {
+void grow_to(std::vector<T>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
@@ -62,8 +62,8 @@ void BertEncoder::encode(std::span<const std::span<const int32_t>> inputs, std::
   }
   n_tokens_ = sequence_of_.size();
   const size_t d = desc().embedding_dim;
-  for (std::vector<float>* rows : {&x_, &q_, &k_, &v_, &attn_, &projected_}) grow(*rows, n_tokens_ * d);
-  grow(ffn_, n_tokens_ * desc().ffn_dim);
+  for (std::vector<float>* rows : {&x_, &q_, &k_, &v_, &attn_, &projected_}) grow_to(*rows, n_tokens_ * d);
+  grow_to(ffn_, n_tokens_ * desc().ffn_dim);
 
   embed(inputs);
   for (const EncoderLayerWeights& w : weights_.layers) layer(w);
@@ -118,7 +118,7 @@ void BertEncoder::layer(const EncoderLayerWeights& w) {
   pool_.run_ranges(n * heads, 1, [&](size_t begin, size_t end, unsigned thread) {
     std::vector<float>& scores = scores_[thread];
     for (size_t i = begin; i < end; ++i) {
-      grow(scores, sequences_[sequence_of_[i / heads]].length);
+      grow_to(scores, sequences_[sequence_of_[i / heads]].length);
       attention(i / heads, i % heads, scores.data());
     }
   });

@@ -18,7 +18,7 @@ namespace {
 namespace dom = simdjson::dom;
 
 constexpr int kMaxSchemaDepth = 64;          // subschemas inside subschemas
-constexpr uint32_t kMaxCount = 1000;         // lengths and item counts: the automaton unrolls counted repetition
+constexpr uint32_t kMaxItems = 1000;         // lengths and item counts: the automaton unrolls counted repetition
 constexpr size_t kMaxExpressions = 200'000;  // per schema: bounds memory before the automaton's own limits
 constexpr double kMaxIntegerBound = 0x1p53;  // integer bounds are read as doubles, exact below 2^53
 
@@ -234,13 +234,13 @@ bool flag(dom::object keywords, std::string_view keyword, const std::string& pat
   return out;
 }
 
-// A length or item count, at most kMaxCount.
+// A length or item count, at most kMaxItems.
 std::optional<uint32_t> count(dom::object keywords, std::string_view keyword, const std::string& path) {
   dom::element value;
   if (keywords[keyword].get(value) != simdjson::SUCCESS) return std::nullopt;
   uint64_t n;
   if (value.get(n) != simdjson::SUCCESS) throw error(keyword, path, "must be a non-negative integer");
-  if (n > kMaxCount) throw error(keyword, path, "above " + std::to_string(kMaxCount) + " is not supported");
+  if (n > kMaxItems) throw error(keyword, path, "above " + std::to_string(kMaxItems) + " is not supported");
   return uint32_t(n);
 }
 

@@ -12,8 +12,8 @@ namespace {
 
 // Bounds against hostile patterns: each part of the pattern adds a few expressions, none is expanded.
 constexpr size_t kMaxPatternBytes = 64 * 1024;
-constexpr size_t kMaxDepth = 100;     // groups inside groups
-constexpr uint32_t kMaxCount = 1000;  // the largest m or n of {m,n}
+constexpr size_t kMaxGroupDepth = 100;     // groups inside groups
+constexpr uint32_t kMaxRepeat = 1000;  // the largest m or n of {m,n}
 
 // ASCII, as ECMAScript (JSON Schema's dialect) has \d and \w; \s is kept to
 // ASCII whitespace too, so that generated text never holds exotic spaces.
@@ -150,23 +150,23 @@ class RegexParser : TextReader {
       pos_ = start;
       return false;
     }
-    min = number(kMaxCount + 1);
-    max = eat(',') ? (is_digit(peek()) ? number(kMaxCount + 1) : kUnbounded) : min;
+    min = number(kMaxRepeat + 1);
+    max = eat(',') ? (is_digit(peek()) ? number(kMaxRepeat + 1) : kUnbounded) : min;
     if (!eat('}')) {
       pos_ = start;
       return false;
     }
     const std::string written(text_.substr(start, pos_ - start));
     if (min > max) fail(start, "quantifier " + written + " has its minimum above its maximum");
-    if (min > kMaxCount || (max != kUnbounded && max > kMaxCount)) {
-      unsupported(start, "quantifier " + written + " (counts above " + std::to_string(kMaxCount) + ")");
+    if (min > kMaxRepeat || (max != kUnbounded && max > kMaxRepeat)) {
+      unsupported(start, "quantifier " + written + " (counts above " + std::to_string(kMaxRepeat) + ")");
     }
     return true;
   }
 
   ExprId group(size_t depth) {
     const size_t start = pos_++;
-    if (depth + 1 > kMaxDepth) unsupported(start, "nesting groups deeper than " + std::to_string(kMaxDepth));
+    if (depth + 1 > kMaxGroupDepth) unsupported(start, "nesting groups deeper than " + std::to_string(kMaxGroupDepth));
     if (eat('?')) {
       for (const auto& [opening, feature] : kUnsupportedGroups) {
         if (text_.substr(pos_).starts_with(opening)) unsupported(start, feature);

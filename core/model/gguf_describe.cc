@@ -14,7 +14,7 @@
 namespace rs::model {
 namespace {
 
-constexpr std::string_view kArchitectures[] = {"llama", "mistral", "qwen2"};
+constexpr std::string_view kGgufArchitectures[] = {"llama", "mistral", "qwen2"};
 constexpr std::string_view kEncoderArchitectures[] = {"bert"};
 
 bool is_one_of(const std::string& name, std::span<const std::string_view> names) {
@@ -238,7 +238,7 @@ ModelDesc describe_gguf(const GgufFile& gguf, const std::string& path) {
                                  "not text, so it cannot run as a language model (llama, mistral or qwen2)",
                                  path, desc.architecture));
   }
-  if (!is_one_of(desc.architecture, kArchitectures)) {
+  if (!is_one_of(desc.architecture, kGgufArchitectures)) {
     throw ModelError(fmt::format("{}: architecture {:?} is not supported (llama, mistral or qwen2)", path,
                                  desc.architecture.substr(0, 80)));
   }

@@ -41,10 +41,10 @@ std::string escaped(std::string_view text) {
   return quoted.substr(1, quoted.size() - 2) + (text.size() > kMaxShown ? "..." : "");
 }
 
-std::string quoted(std::string_view text) { return fmt::format("\"{}\"", escaped(text)); }
+std::string in_quotes(std::string_view text) { return fmt::format("\"{}\"", escaped(text)); }
 
 std::string tensor_section(uint64_t index, std::string_view name) {
-  return fmt::format("tensor {} ({})", index, quoted(name));
+  return fmt::format("tensor {} ({})", index, in_quotes(name));
 }
 
 int64_t sign_extend(uint64_t raw, uint64_t bytes) {
@@ -204,7 +204,7 @@ class GgufParser {
   void read_magic() {
     const std::span<const uint8_t> magic = cursor_.read_bytes(kGgufMagic.size());
     const std::string_view text(reinterpret_cast<const char*>(magic.data()), magic.size());
-    if (text != kGgufMagic) cursor_.fail_file(fmt::format("not a GGUF file (magic is {})", quoted(text)));
+    if (text != kGgufMagic) cursor_.fail_file(fmt::format("not a GGUF file (magic is {})", in_quotes(text)));
   }
 
   uint32_t read_version() {
@@ -234,7 +234,7 @@ class GgufParser {
     for (uint64_t i = 0; i < count; ++i) {
       cursor_.enter(fmt::format("metadata key {}", i));
       std::string key = cursor_.read_string("key length");
-      cursor_.enter(fmt::format("metadata key {} ({})", i, quoted(key)));
+      cursor_.enter(fmt::format("metadata key {} ({})", i, in_quotes(key)));
       if (!keys.insert(key).second) cursor_.fail("the key appears twice");
       MetaValue value = read_value(read_type("value type"), 0);
       if (key == kGgufAlignmentKey) gguf.alignment = alignment_of(value);

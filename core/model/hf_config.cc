@@ -23,7 +23,7 @@ struct Architecture {
 
 // llama.cpp's converter permutes Llama and Mistral Q/K rows for adjacent-pair
 // RoPE (the loader does the same); Qwen2's it leaves in halves order.
-constexpr Architecture kArchitectures[] = {
+constexpr Architecture kHfArchitectures[] = {
     {"LlamaForCausalLM", "llama", RopeLayout::adjacent_pairs, false},
     {"MistralForCausalLM", "mistral", RopeLayout::adjacent_pairs, false},
     {"Qwen2ForCausalLM", "qwen2", RopeLayout::halves, true},
@@ -123,7 +123,7 @@ class ConfigFields {
 
 const Architecture& find_architecture(std::string_view hf_class, std::string_view file) {
   std::vector<std::string_view> supported;
-  for (const Architecture& a : kArchitectures) {
+  for (const Architecture& a : kHfArchitectures) {
     if (a.hf_class == hf_class) return a;
     supported.push_back(a.hf_class);
   }

@@ -123,14 +123,10 @@ uint32_t token_id(const JsonFile& file, std::string_view field, element value) {
 
 // --------------------------------------------------------------- metadata
 
-MetaValue string_value(std::string text) { return {MetaType::string, MetaType::u32, std::move(text)}; }
-MetaValue u32_value(uint32_t number) { return {MetaType::u32, MetaType::u32, uint64_t{number}}; }
-MetaValue bool_value(bool flag) { return {MetaType::boolean, MetaType::u32, flag}; }
-
 MetaValue string_array(std::vector<std::string> texts) {
   MetaArray items;
   items.reserve(texts.size());
-  for (std::string& text : texts) items.push_back(string_value(std::move(text)));
+  for (std::string& text : texts) items.push_back(meta::text(std::move(text)));
   return {MetaType::array, MetaType::string, std::move(items)};
 }
 
@@ -709,23 +705,23 @@ void append_special_vocab(Metadata& metadata, SpecialVocab special) {
   if (!special.merges.empty()) {
     metadata.emplace_back("tokenizer.ggml.merges", string_array(std::move(special.merges)));
   }
-  for (const auto& [type, id] : special.ids) metadata.emplace_back(info(type).id_key, u32_value(id));
-  for (const auto& [type, flag] : special.add) metadata.emplace_back(info(type).add_key, bool_value(flag));
+  for (const auto& [type, id] : special.ids) metadata.emplace_back(info(type).id_key, meta::u32(id));
+  for (const auto& [type, flag] : special.add) metadata.emplace_back(info(type).add_key, meta::flag(flag));
   ChatTemplates& templates = special.chat_templates;
   std::vector<std::string> names;
   for (auto& [name, body] : templates.named) {
-    metadata.emplace_back(fmt::format("tokenizer.chat_template.{}", name), string_value(std::move(body)));
+    metadata.emplace_back(fmt::format("tokenizer.chat_template.{}", name), meta::text(std::move(body)));
     names.push_back(name);
   }
   if (!names.empty()) metadata.emplace_back("tokenizer.chat_templates", string_array(std::move(names)));
   if (templates.main) {
-    metadata.emplace_back("tokenizer.chat_template", string_value(std::move(*templates.main)));
+    metadata.emplace_back("tokenizer.chat_template", meta::text(std::move(*templates.main)));
   }
 }
 
 void append_vocab(Metadata& metadata, std::string_view model, std::string pre, Vocab vocab) {
-  metadata.emplace_back("tokenizer.ggml.model", string_value(std::string(model)));
-  metadata.emplace_back("tokenizer.ggml.pre", string_value(std::move(pre)));
+  metadata.emplace_back("tokenizer.ggml.model", meta::text(std::string(model)));
+  metadata.emplace_back("tokenizer.ggml.pre", meta::text(std::move(pre)));
   metadata.emplace_back("tokenizer.ggml.tokens", string_array(std::move(vocab.tokens)));
   if (!vocab.scores.empty()) metadata.emplace_back("tokenizer.ggml.scores", score_array(vocab.scores));
   metadata.emplace_back("tokenizer.ggml.token_type", type_array(vocab.types));

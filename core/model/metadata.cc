@@ -50,4 +50,12 @@ const MetaValue* find(const Metadata& metadata, std::string_view key) {
   return nullptr;
 }
 
+namespace meta {
+MetaValue u32(uint32_t v) { return {MetaType::u32, MetaType::u32, uint64_t{v}}; }
+MetaValue i32(int32_t v) { return {MetaType::i32, MetaType::u32, int64_t{v}}; }
+MetaValue f32(double v) { return {MetaType::f32, MetaType::u32, v}; }
+MetaValue text(std::string v) { return {MetaType::string, MetaType::u32, std::move(v)}; }
+MetaValue flag(bool v) { return {MetaType::boolean, MetaType::u32, v}; }
+}  // namespace meta
+
 }  // namespace rs::model

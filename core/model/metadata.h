@@ -41,4 +41,13 @@ using Metadata = std::vector<std::pair<std::string, MetaValue>>;
 
 const MetaValue* find(const Metadata& metadata, std::string_view key);
 
+// Values as a GGUF writer makes them (model::meta::u32(8)).
+namespace meta {
+MetaValue u32(uint32_t v);
+MetaValue i32(int32_t v);
+MetaValue f32(double v);
+MetaValue text(std::string v);
+MetaValue flag(bool v);
+}  // namespace meta
+
 }  // namespace rs::model

@@ -114,9 +114,9 @@ void fill_rows(const SourceFiles& files, const TensorInfo& t, TensorType out_typ
   }
 }
 
-MetaValue u32(uint64_t v) { return {MetaType::u32, MetaType::u32, v}; }
-MetaValue f32(double v) { return {MetaType::f32, MetaType::u32, v}; }
-MetaValue text(std::string v) { return {MetaType::string, MetaType::u32, std::move(v)}; }
+using meta::f32;
+using meta::text;
+using meta::u32;
 
 // GGUF keys for a model described by config.json (llama.cpp names mistral "llama").
 Metadata architecture_metadata(const ModelDesc& d) {
@@ -147,7 +147,7 @@ Metadata architecture_metadata(const ModelDesc& d) {
 
 // general.file_type as llama.cpp numbers it (llama_ftype), for the converted matrices.
 void set_file_type(Metadata& metadata, TensorType type) {
-  uint64_t ftype = 0;
+  uint32_t ftype = 0;
   switch (type) {
     case TensorType::f16: ftype = 1; break;
     case TensorType::q4_0: ftype = 2; break;

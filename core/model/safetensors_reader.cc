@@ -174,7 +174,7 @@ std::string read_json_text(const fs::path& path) {
 }
 
 // Without throwing on an unreadable directory: such a path is as good as absent.
-bool is_file(const fs::path& path) {
+bool is_readable_file(const fs::path& path) {
   std::error_code ignored;
   return fs::is_regular_file(path, ignored);
 }
@@ -214,7 +214,7 @@ ModelFiles read_shard_index(const fs::path& directory) {
       throw ModelError(fmt::format("{}: weight_map lists tensor {:?} twice", kIndexFile, tensor));
     }
     if (std::ranges::find(files.shards, shard) == files.shards.end()) {
-      if (!is_file(directory / shard)) {
+      if (!is_readable_file(directory / shard)) {
         throw ModelError(fmt::format("{}: weight_map shard {:?} does not exist", kIndexFile, shard));
       }
       files.shards.emplace_back(shard);
@@ -227,7 +227,7 @@ ModelFiles read_shard_index(const fs::path& directory) {
 ModelFiles locate_model_files(const std::string& path) {
   std::error_code error;
   const fs::path absolute = fs::absolute(path, error).lexically_normal();
-  if (is_file(absolute)) {
+  if (is_readable_file(absolute)) {
     const std::string name = absolute.filename().string();
     return {absolute.parent_path(), name, {name}, std::nullopt};
   }
@@ -236,8 +236,8 @@ ModelFiles locate_model_files(const std::string& path) {
   }
   // "dir/" normalizes with an empty last component; the directory is its parent.
   const fs::path directory = absolute.has_filename() ? absolute : absolute.parent_path();
-  if (is_file(directory / kIndexFile)) return read_shard_index(directory);
-  if (is_file(directory / kSingleFile)) {
+  if (is_readable_file(directory / kIndexFile)) return read_shard_index(directory);
+  if (is_readable_file(directory / kSingleFile)) {
     return {directory, std::string(kSingleFile), {std::string(kSingleFile)}, std::nullopt};
   }
   throw ModelError(fmt::format("{}: holds neither {} nor {}", path, kSingleFile, kIndexFile));

@@ -19,11 +19,11 @@ constexpr SynthShape kPresets[] = {
     {"8b", 4096, 32, 32, 8, 14336, 8192, 500000.0f},
 };
 
-using synth::f32;
-using synth::flag;
-using synth::i32;
-using synth::text;
-using synth::u32;
+using meta::f32;
+using meta::flag;
+using meta::i32;
+using meta::text;
+using meta::u32;
 
 Metadata tokenizer_metadata(const SynthOptions& options) {
   return options.vocab_from.empty() ? byte_vocabulary() : synth::copied_tokenizer(options.vocab_from);

@@ -14,11 +14,11 @@
 namespace rs::model {
 namespace {
 
-using synth::f32;
-using synth::flag;
-using synth::i32;
-using synth::text;
-using synth::u32;
+using meta::f32;
+using meta::flag;
+using meta::i32;
+using meta::text;
+using meta::u32;
 
 constexpr EncoderSynthShape kEncoderPresets[] = {
     {"tiny", 64, 2, 4, 128, 128, Pooling::mean},
@@ -40,7 +40,7 @@ constexpr int32_t kControl = 3;
 // The special tokens' ids in wordpiece_vocabulary().
 constexpr uint32_t kPad = 0, kUnknown = 1, kCls = 2, kSeparator = 3, kMask = 4;
 
-Metadata tokenizer_metadata(const SynthOptions& options) {
+Metadata wordpiece_tokenizer_metadata(const SynthOptions& options) {
   if (options.vocab_from.empty()) return wordpiece_vocabulary();
   Metadata tokenizer = synth::copied_tokenizer(options.vocab_from);
   const MetaValue* model = find(tokenizer, "tokenizer.ggml.model");
@@ -130,7 +130,7 @@ void synth_encoder(const SynthOptions& options) {
         fmt::format("a bert model's matrices are f32, f16 or q8_0, not {}", info(options.type).name));
   }
   const EncoderSynthShape& s = *shape;
-  Metadata tokenizer = tokenizer_metadata(options);
+  Metadata tokenizer = wordpiece_tokenizer_metadata(options);
   EncoderDesc desc;  // the shape the tensor table lays the tensors out by
   desc.vocab_size = uint32_t(find(tokenizer, "tokenizer.ggml.tokens")->as_array()->size());
   desc.embedding_dim = s.embedding_dim;

@@ -42,12 +42,6 @@ void fill_tensor(uint64_t stream, Spread values, TensorType type, uint64_t offse
 
 }  // namespace
 
-MetaValue u32(uint32_t v) { return {MetaType::u32, MetaType::u32, uint64_t{v}}; }
-MetaValue i32(int32_t v) { return {MetaType::i32, MetaType::u32, int64_t{v}}; }
-MetaValue f32(double v) { return {MetaType::f32, MetaType::u32, v}; }
-MetaValue text(std::string v) { return {MetaType::string, MetaType::u32, std::move(v)}; }
-MetaValue flag(bool v) { return {MetaType::boolean, MetaType::u32, v}; }
-
 uint64_t mix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;

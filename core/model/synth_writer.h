@@ -16,12 +16,6 @@ struct SynthOptions;  // synth.h, which includes nothing of this
 
 namespace rs::model::synth {
 
-MetaValue u32(uint32_t v);
-MetaValue i32(int32_t v);
-MetaValue f32(double v);
-MetaValue text(std::string v);
-MetaValue flag(bool v);
-
 // splitmix64: the same input always gives the same well-mixed output.
 uint64_t mix(uint64_t x);
 

@@ -39,7 +39,7 @@ std::optional<std::string> raw_bytes_of(std::string_view text) {
 }
 
 // A symbol of a long word being merged, linked to its neighbours.
-struct Symbol {
+struct LinkedSymbol {
   int32_t id = -1;  // kMerged: merged into its left neighbour
   uint32_t begin = 0;
   int prev = -1, next = -1;
@@ -47,12 +47,12 @@ struct Symbol {
 constexpr int32_t kMerged = INT32_MIN;
 
 // A mergeable neighbour pair, stale once either side has changed.
-struct Bigram {
+struct RankedPair {
   int32_t rank = 0;
   int left = 0, right = 0;
   int32_t left_id = 0, right_id = 0;
   // Lowest rank first, then leftmost: llama.cpp's llm_bigram_bpe::comparator.
-  bool operator<(const Bigram& other) const {
+  bool operator<(const RankedPair& other) const {
     return rank > other.rank || (rank == other.rank && left > other.left);
   }
 };
@@ -209,13 +209,13 @@ void BpeTokenizer::merge_short_word(std::string_view word, std::vector<TokenId>&
 
 // The same merges with llama.cpp's queue, for words too long to rescan.
 void BpeTokenizer::merge_long_word(std::string_view word, std::vector<TokenId>& ids) const {
-  std::vector<Symbol> symbols(word.size());
+  std::vector<LinkedSymbol> symbols(word.size());
   for (size_t i = 0; i < word.size(); ++i) {
     symbols[i] = {byte_symbols_[uint8_t(word[i])], uint32_t(i), int(i) - 1, i + 1 == word.size() ? -1 : int(i) + 1};
   }
-  std::vector<Bigram> storage;
+  std::vector<RankedPair> storage;
   storage.reserve(word.size());
-  std::priority_queue<Bigram> queue(std::less<Bigram>{}, std::move(storage));
+  std::priority_queue<RankedPair> queue(std::less<RankedPair>{}, std::move(storage));
   const auto add_bigram = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     const Merge merge = merge_of(symbols[left].id, symbols[right].id);
@@ -224,10 +224,10 @@ void BpeTokenizer::merge_long_word(std::string_view word, std::vector<TokenId>& 
   for (int i = 1; i < int(symbols.size()); ++i) add_bigram(i - 1, i);
 
   while (!queue.empty()) {
-    const Bigram bigram = queue.top();
+    const RankedPair bigram = queue.top();
     queue.pop();
-    Symbol& left = symbols[bigram.left];
-    Symbol& right = symbols[bigram.right];
+    LinkedSymbol& left = symbols[bigram.left];
+    LinkedSymbol& right = symbols[bigram.right];
     if (left.id != bigram.left_id || right.id != bigram.right_id) continue;  // stale
     left.id = merge_of(left.id, right.id).result;
     right.id = kMerged;

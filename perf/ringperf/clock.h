@@ -12,6 +12,8 @@ inline int64_t now_ns() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+inline constexpr int64_t kNsPerMs = 1'000'000;
+
 constexpr int64_t seconds_to_ns(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
 constexpr double ns_to_ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 constexpr double ns_to_seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }

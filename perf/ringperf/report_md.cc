@@ -13,8 +13,8 @@ void append(std::string& out, fmt::format_string<Args...> format, Args&&... args
   fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
 }
 
-std::string ms(double value) { return std::isfinite(value) ? fmt::format("{:.1f}", value) : "–"; }
-std::string three(const Percentiles& p) { return fmt::format("{} / {} / {}", ms(p.p50), ms(p.p90), ms(p.p99)); }
+std::string ms_cell(double value) { return std::isfinite(value) ? fmt::format("{:.1f}", value) : "–"; }
+std::string three(const Percentiles& p) { return fmt::format("{} / {} / {}", ms_cell(p.p50), ms_cell(p.p90), ms_cell(p.p99)); }
 std::string dollars(double value) { return std::isfinite(value) ? fmt::format("${:.4f}", value) : "–"; }
 
 std::string describe_workload(const WorkloadConfig& w) {
@@ -96,7 +96,7 @@ void write_report(const RunResults& r, const ChartOutcome& chart, const std::str
     append(out,
            "**{}**: {:.0f} output tokens/s, NTPOT p50 {} ms, TTFT p50 {} ms. The next step bought only {:.0f}% of its "
            "load increase in throughput while {} p50 rose {:.0f}%.\n\n",
-           describe_load(knee.plan), knee.output_tokens_per_s, ms(knee.ntpot.p50), ms(knee.ttft.p50),
+           describe_load(knee.plan), knee.output_tokens_per_s, ms_cell(knee.ntpot.p50), ms_cell(knee.ttft.p50),
            r.inflection->throughput_efficiency * 100, r.inflection->latency_metric, r.inflection->latency_rise * 100);
   } else {
     append(out,

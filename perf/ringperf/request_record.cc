@@ -6,7 +6,7 @@
 
 namespace rs::ringperf {
 namespace {
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kUnmeasured = std::numeric_limits<double>::quiet_NaN();
 }
 
 std::string_view error_kind_name(ErrorKind kind) {
@@ -52,19 +52,19 @@ ErrorKind error_kind_for_status(int status) {
 }
 
 double RequestRecord::ttft_ms() const {
-  if (!ok() || first_text_ns == 0) return kNaN;
+  if (!ok() || first_text_ns == 0) return kUnmeasured;
   return ns_to_ms(first_text_ns - sent_ns);
 }
 
-double RequestRecord::e2e_ms() const { return ok() ? ns_to_ms(done_ns - sent_ns) : kNaN; }
+double RequestRecord::e2e_ms() const { return ok() ? ns_to_ms(done_ns - sent_ns) : kUnmeasured; }
 
 double RequestRecord::tpot_ms() const {
-  if (!ok() || first_text_ns == 0 || output_tokens < 2) return kNaN;
+  if (!ok() || first_text_ns == 0 || output_tokens < 2) return kUnmeasured;
   return ns_to_ms(done_ns - first_text_ns) / static_cast<double>(output_tokens - 1);
 }
 
 double RequestRecord::ntpot_ms() const {
-  if (!ok() || output_tokens < 1) return kNaN;
+  if (!ok() || output_tokens < 1) return kUnmeasured;
   return e2e_ms() / static_cast<double>(output_tokens);
 }
 

@@ -10,9 +10,9 @@ namespace rs::ringperf {
 namespace {
 
 // An undefined figure is an empty cell.
-std::string cell(double value) { return std::isfinite(value) ? fmt::format("{:.6g}", value) : ""; }
+std::string csv_cell(double value) { return std::isfinite(value) ? fmt::format("{:.6g}", value) : ""; }
 
-std::string quoted(std::string_view text) {
+std::string csv_field(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
     if (c == '"') out += '"';
@@ -38,14 +38,14 @@ void write_results_csv(const RunResults& r, const std::string& path) {
     const PointResult& p = r.points[i];
     const bool closed = p.plan.shape == LoadShape::closed;
     fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{},{},{},{},{},{}", i, closed ? "closed" : "poisson",
-                   closed ? std::to_string(p.plan.concurrency) : "", closed ? "" : cell(p.plan.rate), cell(p.window_s),
-                   p.succeeded, p.failed, p.unfinished, cell(p.requests_per_s), cell(p.input_tokens_per_s),
-                   cell(p.output_tokens_per_s));
+                   closed ? std::to_string(p.plan.concurrency) : "", closed ? "" : csv_cell(p.plan.rate), csv_cell(p.window_s),
+                   p.succeeded, p.failed, p.unfinished, csv_cell(p.requests_per_s), csv_cell(p.input_tokens_per_s),
+                   csv_cell(p.output_tokens_per_s));
     for (const Percentiles* latency : {&p.ttft, &p.tpot, &p.ntpot, &p.itl, &p.e2e}) {
-      fmt::format_to(std::back_inserter(out), ",{},{},{}", cell(latency->p50), cell(latency->p90), cell(latency->p99));
+      fmt::format_to(std::back_inserter(out), ",{},{},{}", csv_cell(latency->p50), csv_cell(latency->p90), csv_cell(latency->p99));
     }
-    fmt::format_to(std::back_inserter(out), ",{},{},{},{},{}", cell(p.mean_prompt_tokens), cell(p.mean_output_tokens),
-                   cell(p.mean_in_flight), p.max_in_flight, cell(p.client_cpu));
+    fmt::format_to(std::back_inserter(out), ",{},{},{},{},{}", csv_cell(p.mean_prompt_tokens), csv_cell(p.mean_output_tokens),
+                   csv_cell(p.mean_in_flight), p.max_in_flight, csv_cell(p.client_cpu));
     for (const ErrorKind kind : kErrorKinds) {
       fmt::format_to(std::back_inserter(out), ",{}", p.errors[static_cast<size_t>(kind)]);
     }
@@ -64,10 +64,10 @@ void write_requests_csv(const RunResults& r, const std::string& path) {
     for (const RequestRecord& q : point.requests) {
       // sent_s counts from the window's start: requests sent during the warm-up are negative.
       fmt::format_to(std::back_inserter(out), "{},{},{:.6f},{},{},{},{},{},{},{},{},{},{},{}\n", i, q.sequence,
-                     ns_to_seconds(q.sent_ns - point.window_start_ns), cell(q.ttft_ms()), cell(q.tpot_ms()),
-                     cell(q.ntpot_ms()), cell(q.e2e_ms()), q.prompt_tokens, q.output_tokens, q.text_chunks,
+                     ns_to_seconds(q.sent_ns - point.window_start_ns), csv_cell(q.ttft_ms()), csv_cell(q.tpot_ms()),
+                     csv_cell(q.ntpot_ms()), csv_cell(q.e2e_ms()), q.prompt_tokens, q.output_tokens, q.text_chunks,
                      q.usage_reported ? 1 : 0, q.http_status, q.ok() ? "" : error_kind_name(q.error),
-                     q.ok() ? "" : quoted(q.error_detail));
+                     q.ok() ? "" : csv_field(q.error_detail));
     }
   }
   OutputFile(path).write(out);

@@ -12,8 +12,6 @@ namespace {
 // JSON has no NaN: an undefined figure is null.
 std::string number(double value) { return std::isfinite(value) ? fmt::format("{}", value) : "null"; }
 
-std::string quoted(std::string_view text) { return json::quote(text); }
-
 std::string percentiles(const Percentiles& p) {
   return fmt::format(R"({{"count":{},"mean":{},"p50":{},"p90":{},"p99":{},"max":{}}})", p.count, number(p.mean),
                      number(p.p50), number(p.p90), number(p.p99), number(p.max));
@@ -29,10 +27,10 @@ std::string point_json(const PointResult& p) {
   std::string errors, examples;
   for (const ErrorKind kind : kErrorKinds) {
     const auto k = static_cast<size_t>(kind);
-    errors += fmt::format("{}{}:{}", errors.empty() ? "" : ",", quoted(error_kind_name(kind)), p.errors[k]);
+    errors += fmt::format("{}{}:{}", errors.empty() ? "" : ",", json::quote(error_kind_name(kind)), p.errors[k]);
     if (p.errors[k] > 0) {
-      examples += fmt::format("{}{}:{}", examples.empty() ? "" : ",", quoted(error_kind_name(kind)),
-                              quoted(p.error_example[k]));
+      examples += fmt::format("{}{}:{}", examples.empty() ? "" : ",", json::quote(error_kind_name(kind)),
+                              json::quote(p.error_example[k]));
     }
   }
   return fmt::format(
@@ -54,13 +52,13 @@ std::string optional_number(const std::optional<double>& value) { return value ?
 void write_results_json(const RunResults& r, const std::string& path) {
   std::string out = "{\n";
   const auto field = [&](std::string_view name, const std::string& value) {
-    fmt::format_to(std::back_inserter(out), "  {}: {},\n", quoted(name), value);
+    fmt::format_to(std::back_inserter(out), "  {}: {},\n", json::quote(name), value);
   };
-  field("started_at", quoted(r.started_at));
-  field("command", quoted(r.command_line));
-  field("url", quoted(r.url));
-  field("model", r.model.empty() ? "null" : quoted(r.model));
-  field("scenario_path", quoted(r.scenario.path));
+  field("started_at", json::quote(r.started_at));
+  field("command", json::quote(r.command_line));
+  field("url", json::quote(r.url));
+  field("model", r.model.empty() ? "null" : json::quote(r.model));
+  field("scenario_path", json::quote(r.scenario.path));
   field("scenario", r.scenario.source_json);
   field("tokens_per_word", number(r.tokens_per_word));
   field("tokens_per_word_measured", r.tokens_per_word_measured ? "true" : "false");
@@ -79,7 +77,7 @@ void write_results_json(const RunResults& r, const std::string& path) {
                                     R"("latency_rise":{},"latency_metric":{}}})",
                                     r.inflection->index, load_fields(p.plan), number(p.output_tokens_per_s),
                                     number(r.inflection->throughput_efficiency), number(r.inflection->latency_rise),
-                                    quoted(r.inflection->latency_metric)));
+                                    json::quote(r.inflection->latency_metric)));
   } else {
     field("inflection", "null");
   }
@@ -89,13 +87,13 @@ void write_results_json(const RunResults& r, const std::string& path) {
   const auto& rec = r.recommendation;
   field("recommendation",
         fmt::format(R"({{"index":{},{}"reason":{}}})", rec.index ? std::to_string(*rec.index) : "null",
-                    rec.index ? load_fields(r.points[*rec.index].plan) + "," : "", quoted(rec.reason)));
+                    rec.index ? load_fields(r.points[*rec.index].plan) + "," : "", json::quote(rec.reason)));
   if (r.cost && r.cost_inputs) {
     field("cost",
           fmt::format(R"({{"gpu_dollars_per_hour":{},"output_input_cost_ratio":{},"index":{},{},"basis":{},)"
                       R"("dollars_per_million_input_tokens":{},"dollars_per_million_output_tokens":{}}})",
                       number(r.cost_inputs->gpu_dollars_per_hour), number(r.cost_inputs->output_input_cost_ratio),
-                      r.cost_index, load_fields(r.points[r.cost_index].plan), quoted(r.cost_basis),
+                      r.cost_index, load_fields(r.points[r.cost_index].plan), json::quote(r.cost_basis),
                       number(r.cost->dollars_per_million_input), number(r.cost->dollars_per_million_output)));
   } else {
     field("cost", "null");
@@ -103,7 +101,7 @@ void write_results_json(const RunResults& r, const std::string& path) {
   std::string warnings;
   for (const std::string& warning : r.warnings) {
     if (!warnings.empty()) warnings += ',';
-    warnings += quoted(warning);
+    warnings += json::quote(warning);
   }
   fmt::format_to(std::back_inserter(out), "  \"warnings\": [{}]\n}}\n", warnings);
   OutputFile(path).write(out);

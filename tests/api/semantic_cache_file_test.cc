@@ -26,7 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t kCtxSize = 256;
+constexpr uint32_t kServerCtxSize = 256;
 
 const std::string kQuestion = "What is the capital of France?";
 // What a client sends for the shorthand {"question": kQuestion}.
@@ -44,7 +44,7 @@ std::string stop_request(std::string_view stop) {
 }
 
 // What a chat response says that the cache must not change, and whether the cache gave it.
-struct Answer {
+struct SemanticAnswer {
   std::string content;
   std::string finish_reason;
   uint64_t completion_tokens = 0;
@@ -53,9 +53,9 @@ struct Answer {
 
 // The demo model and an embedding model served on loopback as serve wires them, the semantic cache filled from
 // `semantic_cache_file` before the model is served; "" : no semantic cache. Its start-up log is kept.
-class TestServer {
+class SemanticServer {
  public:
-  TestServer(const std::string& embedding_model, const std::string& semantic_cache_file)
+  SemanticServer(const std::string& embedding_model, const std::string& semantic_cache_file)
       : loopback_(api_options(semantic_cache_file)) {
     testing::internal::CaptureStderr();
     EmbeddingServiceOptions e;
@@ -65,8 +65,8 @@ class TestServer {
     api::SemanticCache* semantic = loopback_.api().serve_embeddings(embeddings_->serving());
     ModelServiceOptions o;
     o.threads = 1;
-    o.ctx_size = kCtxSize;
-    o.limits = {.max_batch_tokens = 256, .max_seqs = 8, .ctx_size = kCtxSize};
+    o.ctx_size = kServerCtxSize;
+    o.limits = {.max_batch_tokens = 256, .max_seqs = 8, .ctx_size = kServerCtxSize};
     service_ = std::make_unique<ModelService>(o);
     if (semantic != nullptr) {
       load_semantic_cache_file(semantic_cache_file, *semantic, service_->model_identity(), service_->serving().id,
@@ -75,12 +75,12 @@ class TestServer {
     log_ = testing::internal::GetCapturedStderr();
     loopback_.api().serve(service_->serving(), service_->engine());
   }
-  ~TestServer() { loopback_.stop(); }  // so that no request reaches the models as they go
+  ~SemanticServer() { loopback_.stop(); }  // so that no request reaches the models as they go
 
   const std::string& log() const { return log_; }
   const tokenizer::Tokenizer& tokenizer() const { return *service_->serving().tokenizer; }
 
-  Answer ask(const std::string& body) {
+  SemanticAnswer ask(const std::string& body) {
     const auto r = loopback_.post("/v1/chat/completions", body);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
     if (!r || r->status != 200) return {};
@@ -140,7 +140,7 @@ class SemanticCacheFile : public ScratchDirectoryTest {
     write_file(path("questions.jsonl"), questions);
     o.semantic = true;
     o.engine.threads = 1;
-    if (o.engine.ctx_size == ModelEngineOptions{}.ctx_size) o.engine.ctx_size = kCtxSize;
+    if (o.engine.ctx_size == ModelEngineOptions{}.ctx_size) o.engine.ctx_size = kServerCtxSize;
     o.engine.limits.max_seqs = 1;
     if (o.embedding.model.empty()) o.embedding.model = path("bert.gguf");
     o.embedding.threads = 1;
@@ -152,10 +152,10 @@ class SemanticCacheFile : public ScratchDirectoryTest {
 
 TEST_F(SemanticCacheFile, AWarmedServerAnswersAtOnceAndAsAColdOne) {
   std::vector<std::string> generated_requests = {kSystemRequest, kSeededRequest};
-  std::vector<Answer> cold;
+  std::vector<SemanticAnswer> cold;
   {
-    TestServer server(path("bert.gguf"), "");
-    const Answer unstopped = server.ask(stop_request(""));
+    SemanticServer server(path("bert.gguf"), "");
+    const SemanticAnswer unstopped = server.ask(stop_request(""));
     // A stop string the greedy answer meets on the way: the character in its middle.
     const std::vector<size_t> starts = character_starts(unstopped.content);
     ASSERT_GE(starts.size(), 2u) << unstopped.content;
@@ -176,23 +176,23 @@ TEST_F(SemanticCacheFile, AWarmedServerAnswersAtOnceAndAsAColdOne) {
   EXPECT_EQ(warmed.generated, 3u);
   EXPECT_EQ(warmed.bytes, fs::file_size(path("cache.rsc")));
 
-  TestServer warm(path("bert.gguf"), path("cache.rsc"));
+  SemanticServer warm(path("bert.gguf"), path("cache.rsc"));
   EXPECT_TRUE(std::regex_search(warm.log(), std::regex("semantic cache: 5 answers from " + path("cache.rsc") +
                                                        " in [0-9.]+ ms\n")))
       << warm.log();
   for (size_t i = 0; i < generated_requests.size(); ++i) {
-    const Answer a = warm.ask(generated_requests[i]);
+    const SemanticAnswer a = warm.ask(generated_requests[i]);
     EXPECT_EQ(a.cache, "exact") << generated_requests[i];
     EXPECT_EQ(a.content, cold[i].content) << generated_requests[i];
     EXPECT_EQ(a.finish_reason, cold[i].finish_reason) << generated_requests[i];
     EXPECT_EQ(a.completion_tokens, cold[i].completion_tokens) << generated_requests[i];
   }
-  const Answer paris = warm.ask(kQuestionRequest);
+  const SemanticAnswer paris = warm.ask(kQuestionRequest);
   EXPECT_EQ(paris.cache, "exact");
   EXPECT_EQ(paris.content, "Paris.");
   EXPECT_EQ(paris.finish_reason, "stop");
   EXPECT_EQ(paris.completion_tokens, warm.tokenizer().encode("Paris.", false).size());
-  const Answer hi = warm.ask(given_request);
+  const SemanticAnswer hi = warm.ask(given_request);
   EXPECT_EQ(hi.cache, "exact");
   EXPECT_EQ(hi.content, "Hi there!");
 }
@@ -238,11 +238,11 @@ TEST_F(SemanticCacheFile, AFileThatDoesNotMatchOrIsDamagedIsRefusedAndTheServerS
       {path("missing.rsc"), "cannot open: No such file or directory"},
   };
   for (const auto& c : cases) {
-    TestServer server(path("bert.gguf"), c.file);
+    SemanticServer server(path("bert.gguf"), c.file);
     EXPECT_TRUE(std::regex_search(server.log(), std::regex("WARN  semantic cache file refused: " + c.file + ": " +
                                                            c.reason + "; serving without it\n")))
         << server.log();
-    const Answer a = server.ask(kSystemRequest);
+    const SemanticAnswer a = server.ask(kSystemRequest);
     EXPECT_EQ(a.cache, "") << c.file;
     EXPECT_EQ(server.ask(kSystemRequest).cache, "exact") << c.file;  // the cache itself works
   }

@@ -8,7 +8,7 @@
 namespace rs::api {
 namespace {
 
-CompletionRequest chat(std::string_view messages, std::string_view fields = R"("temperature":0)") {
+CompletionRequest chat_with(std::string_view messages, std::string_view fields = R"("temperature":0)") {
   return parse_completion_request(fmt::format(R"({{"messages":{},{}}})", messages, fields), Endpoint::chat);
 }
 
@@ -19,16 +19,16 @@ std::optional<SemanticQuery> query(const CompletionRequest& request, bool no_cac
 }
 
 TEST(SemanticQuery, OnlyDeterministicSingleAnswersAreCached) {
-  EXPECT_TRUE(query(chat(user("hi"))));
-  EXPECT_TRUE(query(chat(user("hi"), R"("temperature":0.8,"seed":3)")));
-  EXPECT_FALSE(query(chat(user("hi"), R"("temperature":0.8)")));
-  EXPECT_FALSE(query(chat(user("hi"), R"("temperature":1)")));  // and OpenAI's default temperature is 1
-  EXPECT_FALSE(query(chat(user("hi"), R"("temperature":0,"n":2)")));
-  EXPECT_FALSE(query(chat(user("hi"), R"("temperature":0,"logprobs":true)")));
-  EXPECT_FALSE(query(chat(user("hi"), R"("temperature":0,"cache":false)")));
-  EXPECT_FALSE(query(chat(user("hi")), true));  // Cache-Control: no-cache
-  EXPECT_FALSE(query(chat(R"([{"role":"user","content":"hi"},{"role":"assistant","content":"Sure"}])")));
-  EXPECT_FALSE(query(chat(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}])")));
+  EXPECT_TRUE(query(chat_with(user("hi"))));
+  EXPECT_TRUE(query(chat_with(user("hi"), R"("temperature":0.8,"seed":3)")));
+  EXPECT_FALSE(query(chat_with(user("hi"), R"("temperature":0.8)")));
+  EXPECT_FALSE(query(chat_with(user("hi"), R"("temperature":1)")));  // and OpenAI's default temperature is 1
+  EXPECT_FALSE(query(chat_with(user("hi"), R"("temperature":0,"n":2)")));
+  EXPECT_FALSE(query(chat_with(user("hi"), R"("temperature":0,"logprobs":true)")));
+  EXPECT_FALSE(query(chat_with(user("hi"), R"("temperature":0,"cache":false)")));
+  EXPECT_FALSE(query(chat_with(user("hi")), true));  // Cache-Control: no-cache
+  EXPECT_FALSE(query(chat_with(R"([{"role":"user","content":"hi"},{"role":"assistant","content":"Sure"}])")));
+  EXPECT_FALSE(query(chat_with(R"([{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}])")));
   const auto completion = [](std::string_view fields) {
     return parse_completion_request(fmt::format(R"({{"temperature":0,{}}})", fields), Endpoint::completion);
   };
@@ -41,43 +41,43 @@ TEST(SemanticQuery, OnlyDeterministicSingleAnswersAreCached) {
 // An answer the cache holds is text: a request whose answer may be tool calls passes it by.
 TEST(SemanticQuery, RequestsThatMayCallToolsAreNotCached) {
   constexpr std::string_view kTools = R"("temperature":0,"tools":[{"type":"function","function":{"name":"f"}}])";
-  EXPECT_FALSE(query(chat(user("hi"), kTools)));  // "auto" by default
-  EXPECT_FALSE(query(chat(user("hi"), fmt::format(R"({},"tool_choice":"required")", kTools))));
-  EXPECT_FALSE(query(chat(user("hi"), fmt::format(R"({},"tool_choice":{{"type":"function","function":{{"name":"f"}}}})",
+  EXPECT_FALSE(query(chat_with(user("hi"), kTools)));  // "auto" by default
+  EXPECT_FALSE(query(chat_with(user("hi"), fmt::format(R"({},"tool_choice":"required")", kTools))));
+  EXPECT_FALSE(query(chat_with(user("hi"), fmt::format(R"({},"tool_choice":{{"type":"function","function":{{"name":"f"}}}})",
                                                   kTools))));
   // With "none" the tools are only shown to the model: its answer is text, keyed by the tools too.
-  const auto shown = query(chat(user("hi"), fmt::format(R"({},"tool_choice":"none")", kTools)));
+  const auto shown = query(chat_with(user("hi"), fmt::format(R"({},"tool_choice":"none")", kTools)));
   ASSERT_TRUE(shown);
-  EXPECT_NE(shown->context, query(chat(user("hi")))->context);
+  EXPECT_NE(shown->context, query(chat_with(user("hi")))->context);
 }
 
 TEST(SemanticQuery, TheContextIsEverythingButTheLastUserMessage) {
-  const auto base = query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])"));
+  const auto base = query(chat_with(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])"));
   ASSERT_TRUE(base);
   EXPECT_EQ(base->message, "What is 2+2?");
   const auto other_question =
-      query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Name a colour"}])"));
+      query(chat_with(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Name a colour"}])"));
   EXPECT_EQ(other_question->context, base->context);
   EXPECT_NE(other_question->exact, base->exact);
   const auto other_system =
-      query(chat(R"([{"role":"system","content":"Be verbose."},{"role":"user","content":"What is 2+2?"}])"));
+      query(chat_with(R"([{"role":"system","content":"Be verbose."},{"role":"user","content":"What is 2+2?"}])"));
   EXPECT_NE(other_system->context, base->context);
   EXPECT_EQ(other_system->exact, base->exact);
-  const auto longer = query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
+  const auto longer = query(chat_with(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
                                  R"("temperature":0,"max_tokens":5)"));
   EXPECT_NE(longer->context, base->context);
-  const auto stopped = query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
+  const auto stopped = query(chat_with(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
                                   R"("temperature":0,"stop":["."])"));
   EXPECT_NE(stopped->context, base->context);
-  const auto salted = query(chat(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
+  const auto salted = query(chat_with(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}])",
                                  R"("temperature":0,"cache_salt":"tenant-a")"));
   EXPECT_NE(salted->context, base->context);
-  EXPECT_NE(semantic_query(chat(user("What is 2+2?")), "other-model", false)->context, query(chat(user("What is 2+2?")))->context);
+  EXPECT_NE(semantic_query(chat_with(user("What is 2+2?")), "other-model", false)->context, query(chat_with(user("What is 2+2?")))->context);
   // Whitespace alone does not make another question.
-  EXPECT_EQ(query(chat(user("  What is\\n 2+2?  ")))->exact, query(chat(user("What is 2+2?")))->exact);
+  EXPECT_EQ(query(chat_with(user("  What is\\n 2+2?  ")))->exact, query(chat_with(user("What is 2+2?")))->exact);
   // Text parts are the message's text.
-  EXPECT_EQ(query(chat(R"([{"role":"user","content":[{"type":"text","text":"What is 2+2?"}]}])"))->exact,
-            query(chat(user("What is 2+2?")))->exact);
+  EXPECT_EQ(query(chat_with(R"([{"role":"user","content":[{"type":"text","text":"What is 2+2?"}]}])"))->exact,
+            query(chat_with(user("What is 2+2?")))->exact);
 }
 
 TEST(SemanticGuard, NegationsNumbersAndSwappedNamesAreNeverTheSameQuestion) {

@@ -17,16 +17,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t kDims = 4;
+constexpr uint32_t kSnapshotDims = 4;
 const std::string kModelId = "demo";
 // Byte offsets of the fields the tests damage.
-constexpr size_t kVersionAt = 8, kDimsAt = 12, kEntriesAt = 32, kModelIdBytesAt = 36;
+constexpr size_t kSemanticVersionAt = 8, kDimsAt = 12, kEntriesAt = 32, kModelIdBytesAt = 36;
 constexpr size_t kFirstEntryAt = kSemanticSnapshotHeaderBytes + 4;  // after the header and "demo"
 constexpr size_t kEntryTextBytesAt = 28, kEntryFinishAt = 32, kEntryVectorAt = 33;  // within an entry
-constexpr size_t kEntryLeastBytes = 33 + 4 * kDims;
+constexpr size_t kEntryLeastBytes = 33 + 4 * kSnapshotDims;
 
-SemanticSnapshotHeader test_header() {
-  return {.dims = kDims, .model_identity = 0x1234'5678'9abc'def0, .model_id = kModelId, .embedding_identity = 0xe3b};
+SemanticSnapshotHeader semantic_header() {
+  return {.dims = kSnapshotDims, .model_identity = 0x1234'5678'9abc'def0, .model_id = kModelId, .embedding_identity = 0xe3b};
 }
 
 std::vector<SemanticSnapshotEntry> test_entries() {
@@ -47,7 +47,7 @@ class SemanticSnapshotFile : public testing::DamagedFileTest {
   SemanticSnapshotFile()
       : DamagedFileTest(
             "ringserve-semantic-snapshot-test", ".rsc",
-            [](const std::string& path) { write_semantic_snapshot(path, test_header(), test_entries()); },
+            [](const std::string& path) { write_semantic_snapshot(path, semantic_header(), test_entries()); },
             read_semantic_snapshot, parse_semantic_snapshot) {}
 };
 
@@ -55,7 +55,7 @@ TEST_F(SemanticSnapshotFile, WhatIsWrittenIsRead) {
   EXPECT_EQ(bytes_.size(), entry_at(3) + kSemanticSnapshotChecksumBytes);
   for (const SemanticSnapshot& snapshot : {read_semantic_snapshot(path_), parse_semantic_snapshot(file(), path_)}) {
     const SemanticSnapshotHeader& h = snapshot.header;
-    EXPECT_EQ(h.dims, kDims);
+    EXPECT_EQ(h.dims, kSnapshotDims);
     EXPECT_EQ(h.model_identity, 0x1234'5678'9abc'def0u);
     EXPECT_EQ(h.model_id, kModelId);
     EXPECT_EQ(h.embedding_identity, 0xe3bu);
@@ -75,7 +75,7 @@ TEST_F(SemanticSnapshotFile, WhatIsWrittenIsRead) {
 }
 
 TEST_F(SemanticSnapshotFile, AnEmptyFileIsValid) {
-  write_semantic_snapshot(path_, test_header(), {});
+  write_semantic_snapshot(path_, semantic_header(), {});
   EXPECT_TRUE(read_semantic_snapshot(path_).entries.empty());
   EXPECT_EQ(fs::file_size(path_), kFirstEntryAt + kSemanticSnapshotChecksumBytes);
 }
@@ -83,20 +83,20 @@ TEST_F(SemanticSnapshotFile, AnEmptyFileIsValid) {
 TEST_F(SemanticSnapshotFile, TheWriterRefusesWhatTheFormatCannotHold) {
   std::vector<SemanticSnapshotEntry> entries = test_entries();
   entries[1].vector.pop_back();
-  EXPECT_THROW(write_semantic_snapshot(path_, test_header(), entries), std::invalid_argument);
+  EXPECT_THROW(write_semantic_snapshot(path_, semantic_header(), entries), std::invalid_argument);
   entries = test_entries();
   entries[0].vector[3] = INFINITY;
-  EXPECT_THROW(write_semantic_snapshot(path_, test_header(), entries), std::invalid_argument);
+  EXPECT_THROW(write_semantic_snapshot(path_, semantic_header(), entries), std::invalid_argument);
   entries = test_entries();
   entries[2].answer.finish_reason = "abort";
-  EXPECT_THROW(write_semantic_snapshot(path_, test_header(), entries), std::invalid_argument);
-  SemanticSnapshotHeader header = test_header();
+  EXPECT_THROW(write_semantic_snapshot(path_, semantic_header(), entries), std::invalid_argument);
+  SemanticSnapshotHeader header = semantic_header();
   header.dims = 0;
   EXPECT_THROW(write_semantic_snapshot(path_, header, {}), std::invalid_argument);
-  header = test_header();
+  header = semantic_header();
   header.model_id.assign(kSemanticSnapshotMaxModelIdBytes + 1, 'm');
   EXPECT_THROW(write_semantic_snapshot(path_, header, {}), std::invalid_argument);
-  EXPECT_THROW(write_semantic_snapshot("/nonexistent-dir/x.rsc", test_header(), test_entries()), std::runtime_error);
+  EXPECT_THROW(write_semantic_snapshot("/nonexistent-dir/x.rsc", semantic_header(), test_entries()), std::runtime_error);
 }
 
 TEST_F(SemanticSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
@@ -106,7 +106,7 @@ TEST_F(SemanticSnapshotFile, EveryDamageIsRefusedNamingTheFileAndTheField) {
   EXPECT_EQ(damaged([&] { bytes_.resize(40); }),
             p + ": truncated: 40 bytes, shorter than the 40-byte header and 8-byte checksum");
   EXPECT_EQ(damaged([&] { bytes_[3] = 'X'; }), p + ": bad magic: not a ringserve semantic cache file");
-  EXPECT_EQ(damaged([&] { set<uint32_t>(kVersionAt, 2); }),
+  EXPECT_EQ(damaged([&] { set<uint32_t>(kSemanticVersionAt, 2); }),
             p + ": version 2 is not supported (this build reads version 1)");
   EXPECT_EQ(damaged([&] { set<uint32_t>(kDimsAt, 0); }), p + ": dims 0 is out of range (1 to 65536)");
   EXPECT_EQ(damaged([&] { set<uint32_t>(kDimsAt, 70000); }), p + ": dims 70000 is out of range (1 to 65536)");

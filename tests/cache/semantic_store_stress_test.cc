@@ -21,12 +21,12 @@
 namespace rs::cache {
 namespace {
 
-constexpr uint32_t kDims = 32;
+constexpr uint32_t kStressDims = 32;
 constexpr uint32_t kCapacity = 256;
 constexpr uint32_t kWriters = 2;
 constexpr uint32_t kKeysPerWriter = 1024;  // four times the capacity each: inserts evict from the start
-constexpr uint32_t kKeys = kWriters * kKeysPerWriter;
-constexpr int kReaders = 4;
+constexpr uint32_t kStoredKeys = kWriters * kKeysPerWriter;
+constexpr int kStoreReaders = 4;
 #if defined(__SANITIZE_THREAD__)
 constexpr uint32_t kPasses = 2;  // ThreadSanitizer runs about ten times slower
 #else
@@ -43,9 +43,9 @@ struct Workload {
 
   Workload() {
     std::mt19937_64 random(1);
-    for (uint32_t key = 0; key < kKeys; ++key) {
+    for (uint32_t key = 0; key < kStoredKeys; ++key) {
       keys.push_back({.context = key % 4, .exact = key, .guard = key % 3});
-      vectors.push_back(testing::random_unit(random, kDims));
+      vectors.push_back(testing::random_unit(random, kStressDims));
       queries.push_back(testing::at_cosine(vectors.back(), 0.99, random));
       answers.push_back({.text = "entry " + std::to_string(key) + " " + std::string(key % 7 * 40, 'x'),
                          .finish_reason = key % 2 ? "stop" : "length",
@@ -60,13 +60,13 @@ const Workload& workload() {
 }
 
 SemanticStoreOptions stress_options() {
-  SemanticStoreOptions options{.dims = kDims, .capacity = kCapacity, .ttl_seconds = 1, .threshold = 0.95f};
+  SemanticStoreOptions options{.dims = kStressDims, .capacity = kCapacity, .ttl_seconds = 1, .threshold = 0.95f};
   const SemanticStore probe(options);
   options.max_bytes = kCapacity * probe.bytes_of(workload().answers[3]);  // the average answer's bytes
   return options;
 }
 
-struct Tally {
+struct StoreTally {
   uint64_t wrong = 0;  // hits a writer never stored under a matching key, or with the wrong similarity
   uint64_t exact_hits = 0, exact_misses = 0;
   uint64_t similar_hits = 0, similar_misses = 0;
@@ -76,10 +76,10 @@ bool same_answer(const SemanticAnswer& a, const SemanticAnswer& b) {
   return a.text == b.text && a.finish_reason == b.finish_reason && a.completion_tokens == b.completion_tokens;
 }
 
-void check_similar_hit(const SemanticHit& hit, uint32_t asked, Tally& tally) {
+void check_similar_hit(const SemanticHit& hit, uint32_t asked, StoreTally& tally) {
   const Workload& w = workload();
   const uint32_t found = hit.answer.completion_tokens;  // names the key it was stored under, if it is one of ours
-  if (found >= kKeys || !same_answer(hit.answer, w.answers[found])) {
+  if (found >= kStoredKeys || !same_answer(hit.answer, w.answers[found])) {
     ++tally.wrong;
     return;
   }
@@ -89,12 +89,12 @@ void check_similar_hit(const SemanticHit& hit, uint32_t asked, Tally& tally) {
 }
 
 void read_until(const SemanticStore& store, const std::atomic<int64_t>& clock, const std::atomic<bool>& done,
-                uint64_t seed, Tally& tally) {
+                uint64_t seed, StoreTally& tally) {
   const Workload& w = workload();
   std::mt19937_64 random(seed);
   do {
     for (int i = 0; i < 64; ++i) {
-      const uint32_t key = random() % kKeys;
+      const uint32_t key = random() % kStoredKeys;
       const int64_t now = clock.load(std::memory_order_relaxed);
       if (const std::optional<SemanticHit> hit = store.find_exact(w.keys[key], now)) {
         ++tally.exact_hits;
@@ -102,7 +102,7 @@ void read_until(const SemanticStore& store, const std::atomic<int64_t>& clock, c
       } else {
         ++tally.exact_misses;
       }
-      const SemanticKey asking{.context = w.keys[key].context, .exact = kKeys + key, .guard = w.keys[key].guard};
+      const SemanticKey asking{.context = w.keys[key].context, .exact = kStoredKeys + key, .guard = w.keys[key].guard};
       if (const std::optional<SemanticHit> hit = store.find_similar(asking, w.queries[key], now)) {
         ++tally.similar_hits;
         check_similar_hit(*hit, key, tally);
@@ -130,10 +130,10 @@ TEST(SemanticStoreStress, ReadersFindOnlyWhatWritersStoredWhileTheyEvict) {
   SemanticStore store(stress_options());
   std::atomic<int64_t> clock{0};
   std::atomic<bool> writers_done{false};
-  std::vector<Tally> tallies(kReaders);
-  std::latch all_running(kReaders + kWriters);  // the writers start once every reader is running
+  std::vector<StoreTally> tallies(kStoreReaders);
+  std::latch all_running(kStoreReaders + kWriters);  // the writers start once every reader is running
   std::vector<std::thread> readers;
-  for (int reader = 0; reader < kReaders; ++reader) {
+  for (int reader = 0; reader < kStoreReaders; ++reader) {
     readers.emplace_back([&, reader] {
       all_running.arrive_and_wait();
       read_until(store, clock, writers_done, reader, tallies[reader]);
@@ -150,8 +150,8 @@ TEST(SemanticStoreStress, ReadersFindOnlyWhatWritersStoredWhileTheyEvict) {
   writers_done.store(true, std::memory_order_release);
   for (std::thread& reader : readers) reader.join();
 
-  Tally all;
-  for (const Tally& tally : tallies) {
+  StoreTally all;
+  for (const StoreTally& tally : tallies) {
     EXPECT_EQ(tally.wrong, 0u);
     all.exact_hits += tally.exact_hits;
     all.exact_misses += tally.exact_misses;
@@ -172,8 +172,8 @@ TEST(SemanticStoreStress, ReadersFindOnlyWhatWritersStoredWhileTheyEvict) {
   EXPECT_GT(counters.evicted_for_capacity + counters.evicted_for_bytes, 0u);
   EXPECT_GT(counters.evicted_expired, 0u);
 
-  Tally after;  // and alone, every entry left answers for its own key: at time 0, before any expired
-  for (uint32_t key = 0; key < kKeys; ++key) {
+  StoreTally after;  // and alone, every entry left answers for its own key: at time 0, before any expired
+  for (uint32_t key = 0; key < kStoredKeys; ++key) {
     if (const std::optional<SemanticHit> hit = store.find_exact(workload().keys[key], 0)) {
       after.wrong += !same_answer(hit->answer, workload().answers[key]);
       ++after.exact_hits;

@@ -23,10 +23,10 @@ using testing::at_cosine;
 using testing::cosine_of;
 using testing::random_unit;
 
-constexpr uint32_t kDims = 64;
+constexpr uint32_t kStoreDims = 64;
 
 SemanticStoreOptions small_options() {
-  return {.dims = kDims, .capacity = 64, .max_bytes = 1 << 20, .ttl_seconds = 0, .threshold = 0.95f};
+  return {.dims = kStoreDims, .capacity = 64, .max_bytes = 1 << 20, .ttl_seconds = 0, .threshold = 0.95f};
 }
 
 SemanticAnswer answer_named(const std::string& name) { return {.text = "answer " + name, .finish_reason = "stop"}; }
@@ -46,7 +46,7 @@ TEST(SemanticStore, ExactHitReturnsTheStoredAnswerByteForByte) {
   answer.finish_reason = "length";
   answer.completion_tokens = 1234;
   const SemanticKey key{.context = 1, .exact = 2, .guard = 3};
-  ASSERT_TRUE(store.insert(key, random_unit(random, kDims), answer, 0));
+  ASSERT_TRUE(store.insert(key, random_unit(random, kStoreDims), answer, 0));
 
   const std::optional<SemanticHit> hit = store.find_exact(key, 1);
   ASSERT_TRUE(hit);
@@ -59,7 +59,7 @@ TEST(SemanticStore, ExactHitReturnsTheStoredAnswerByteForByte) {
 TEST(SemanticStore, ExactNeedsTheSameContextMessageAndGuard) {
   SemanticStore store(small_options());
   std::mt19937_64 random(2);
-  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kDims), answer_named("a"), 0));
+  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kStoreDims), answer_named("a"), 0));
   EXPECT_EQ(exact_text(store, {1, 2, 3}, 0), "answer a");
   EXPECT_EQ(exact_text(store, {9, 2, 3}, 0), std::nullopt);
   EXPECT_EQ(exact_text(store, {1, 9, 3}, 0), std::nullopt);
@@ -69,7 +69,7 @@ TEST(SemanticStore, ExactNeedsTheSameContextMessageAndGuard) {
 TEST(SemanticStore, AnotherContextNeverHitsEvenWithTheSameVector) {
   SemanticStore store(small_options());
   std::mt19937_64 random(3);
-  const std::vector<float> vector = random_unit(random, kDims);
+  const std::vector<float> vector = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({.context = 1, .exact = 2, .guard = 0}, vector, answer_named("a"), 0));
   EXPECT_TRUE(store.find_similar({.context = 1, .exact = 7, .guard = 0}, vector, 0));
   EXPECT_FALSE(store.find_similar({.context = 2, .exact = 7, .guard = 0}, vector, 0));
@@ -79,7 +79,7 @@ TEST(SemanticStore, AnotherContextNeverHitsEvenWithTheSameVector) {
 TEST(SemanticStore, AnotherGuardNeverHitsSemantically) {
   SemanticStore store(small_options());
   std::mt19937_64 random(4);
-  const std::vector<float> vector = random_unit(random, kDims);
+  const std::vector<float> vector = random_unit(random, kStoreDims);
   // "Refund order 1234" against "Refund order 1235": the same embedding all but, different numbers.
   ASSERT_TRUE(store.insert({.context = 1, .exact = 2, .guard = 1234}, vector, answer_named("a"), 0));
   EXPECT_FALSE(store.find_similar({.context = 1, .exact = 3, .guard = 1235}, vector, 0));
@@ -89,7 +89,7 @@ TEST(SemanticStore, AnotherGuardNeverHitsSemantically) {
 TEST(SemanticStore, SimilarityBelowTheThresholdMissesAndAboveItHits) {
   SemanticStore store(small_options());
   std::mt19937_64 random(5);
-  const std::vector<float> stored = random_unit(random, kDims);
+  const std::vector<float> stored = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({1, 2, 0}, stored, answer_named("a"), 0));
 
   const std::vector<float> below = at_cosine(stored, 0.94, random);
@@ -105,7 +105,7 @@ TEST(SemanticStore, SimilarityBelowTheThresholdMissesAndAboveItHits) {
 TEST(SemanticStore, SimilarHitIsTheMostSimilarOfSeveral) {
   SemanticStore store(small_options());
   std::mt19937_64 random(6);
-  const std::vector<float> query = random_unit(random, kDims);
+  const std::vector<float> query = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({1, 10, 0}, at_cosine(query, 0.96, random), answer_named("0.96"), 0));
   ASSERT_TRUE(store.insert({1, 11, 0}, at_cosine(query, 0.99, random), answer_named("0.99"), 0));
   ASSERT_TRUE(store.insert({1, 12, 0}, at_cosine(query, 0.97, random), answer_named("0.97"), 0));
@@ -144,10 +144,10 @@ TEST(SemanticStore, FindsEveryVectorJustAboveTheThreshold) {
 // slot.
 TEST(SemanticStore, SketchFilterKeepsUnrelatedVectorsFromVerification) {
   constexpr uint32_t kEntries = 1000;
-  SemanticStore store({.dims = kDims, .capacity = kEntries, .max_bytes = 1ull << 30, .threshold = 0.95f});
+  SemanticStore store({.dims = kStoreDims, .capacity = kEntries, .max_bytes = 1ull << 30, .threshold = 0.95f});
   std::mt19937_64 random(8);
-  for (uint32_t i = 0; i < kEntries; ++i) ASSERT_TRUE(store.insert({1, i, 0}, random_unit(random, kDims), {}, 0));
-  for (int query = 0; query < 10; ++query) EXPECT_FALSE(store.find_similar({1, 0, 0}, random_unit(random, kDims), 0));
+  for (uint32_t i = 0; i < kEntries; ++i) ASSERT_TRUE(store.insert({1, i, 0}, random_unit(random, kStoreDims), {}, 0));
+  for (int query = 0; query < 10; ++query) EXPECT_FALSE(store.find_similar({1, 0, 0}, random_unit(random, kStoreDims), 0));
   EXPECT_EQ(store.counters().similar_candidates, 0u);
 }
 
@@ -156,7 +156,7 @@ TEST(SemanticStore, ExpiredEntriesAreNeverReturnedAndAreReclaimedOnInsert) {
   options.ttl_seconds = 10;
   SemanticStore store(options);
   std::mt19937_64 random(9);
-  const std::vector<float> vector = random_unit(random, kDims);
+  const std::vector<float> vector = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({1, 2, 0}, vector, answer_named("a"), 1'000));
 
   EXPECT_TRUE(store.find_exact({1, 2, 0}, 10'999));
@@ -165,7 +165,7 @@ TEST(SemanticStore, ExpiredEntriesAreNeverReturnedAndAreReclaimedOnInsert) {
   EXPECT_FALSE(store.find_similar({1, 3, 0}, vector, 11'000));
   EXPECT_EQ(store.counters().entries, 1u) << "lookups do not reclaim";
 
-  ASSERT_TRUE(store.insert({1, 4, 0}, random_unit(random, kDims), answer_named("b"), 11'000));
+  ASSERT_TRUE(store.insert({1, 4, 0}, random_unit(random, kStoreDims), answer_named("b"), 11'000));
   const SemanticStoreCounters counters = store.counters();
   EXPECT_EQ(counters.entries, 1u);
   EXPECT_EQ(counters.evicted_expired, 1u);
@@ -179,11 +179,11 @@ TEST(SemanticStore, ExpiredEntriesGoBeforeTheLeastRecentlyHit) {
   options.ttl_seconds = 10;
   SemanticStore store(options);
   std::mt19937_64 random(10);
-  ASSERT_TRUE(store.insert({1, 1, 0}, random_unit(random, kDims), answer_named("a"), 0));
-  ASSERT_TRUE(store.insert({1, 2, 0}, random_unit(random, kDims), answer_named("b"), 5'000));
+  ASSERT_TRUE(store.insert({1, 1, 0}, random_unit(random, kStoreDims), answer_named("a"), 0));
+  ASSERT_TRUE(store.insert({1, 2, 0}, random_unit(random, kStoreDims), answer_named("b"), 5'000));
   ASSERT_TRUE(store.find_exact({1, 1, 0}, 9'000));  // a is the more recently hit, but expires first
 
-  ASSERT_TRUE(store.insert({1, 3, 0}, random_unit(random, kDims), answer_named("c"), 10'000));
+  ASSERT_TRUE(store.insert({1, 3, 0}, random_unit(random, kStoreDims), answer_named("c"), 10'000));
   EXPECT_EQ(store.counters().evicted_expired, 1u);
   EXPECT_EQ(store.counters().evicted_for_capacity, 0u);
   EXPECT_EQ(exact_text(store, {1, 1, 0}, 10'000), std::nullopt);
@@ -197,7 +197,7 @@ TEST(SemanticStore, FullStoreEvictsTheLeastRecentlyHit) {
   SemanticStore store(options);
   std::mt19937_64 random(11);
   std::vector<std::vector<float>> vectors;
-  for (int i = 0; i < 5; ++i) vectors.push_back(random_unit(random, kDims));
+  for (int i = 0; i < 5; ++i) vectors.push_back(random_unit(random, kStoreDims));
   ASSERT_TRUE(store.insert({1, 'a', 0}, vectors[0], answer_named("a"), 1));
   ASSERT_TRUE(store.insert({1, 'b', 0}, vectors[1], answer_named("b"), 2));
   ASSERT_TRUE(store.insert({1, 'c', 0}, vectors[2], answer_named("c"), 3));
@@ -223,7 +223,7 @@ TEST(SemanticStore, ReusedSlotsAnswerOnlyForTheirNewEntry) {
   std::mt19937_64 random(12);
   std::vector<std::vector<float>> vectors;
   for (uint32_t i = 0; i < 100; ++i) {
-    vectors.push_back(random_unit(random, kDims));
+    vectors.push_back(random_unit(random, kStoreDims));
     ASSERT_TRUE(store.insert({1, i, 0}, vectors[i], answer_named(std::to_string(i)), i));
   }
   for (uint32_t i = 0; i < 100; ++i) {
@@ -245,22 +245,22 @@ TEST(SemanticStore, ByteBoundEvictsUntilTheNewEntryFits) {
   options.max_bytes = 4 * one;
   SemanticStore store(options);
   std::mt19937_64 random(13);
-  ASSERT_TRUE(store.insert({1, 'a', 0}, random_unit(random, kDims), answer_named("a"), 1));
-  ASSERT_TRUE(store.insert({1, 'b', 0}, random_unit(random, kDims), answer_named("b"), 2));
-  ASSERT_TRUE(store.insert({1, 'c', 0}, random_unit(random, kDims), answer_named("c"), 3));
+  ASSERT_TRUE(store.insert({1, 'a', 0}, random_unit(random, kStoreDims), answer_named("a"), 1));
+  ASSERT_TRUE(store.insert({1, 'b', 0}, random_unit(random, kStoreDims), answer_named("b"), 2));
+  ASSERT_TRUE(store.insert({1, 'c', 0}, random_unit(random, kStoreDims), answer_named("c"), 3));
   EXPECT_EQ(store.counters().bytes, 3 * one);
 
   SemanticAnswer twice = answer_named("d");
   twice.text.append(one, 'x');  // counts two entries' bytes
   ASSERT_EQ(store.bytes_of(twice), 2 * one);
-  ASSERT_TRUE(store.insert({1, 'd', 0}, random_unit(random, kDims), twice, 4));  // one eviction makes room
+  ASSERT_TRUE(store.insert({1, 'd', 0}, random_unit(random, kStoreDims), twice, 4));  // one eviction makes room
   EXPECT_EQ(store.counters().bytes, 4 * one);
   EXPECT_EQ(store.counters().evicted_for_bytes, 1u);
   EXPECT_EQ(exact_text(store, {1, 'a', 0}, 5), std::nullopt);
 
   SemanticAnswer thrice = answer_named("e");
   thrice.text.append(2 * one, 'x');
-  ASSERT_TRUE(store.insert({1, 'e', 0}, random_unit(random, kDims), thrice, 6));  // b, c and d go: 3 + 2 > 4
+  ASSERT_TRUE(store.insert({1, 'e', 0}, random_unit(random, kStoreDims), thrice, 6));  // b, c and d go: 3 + 2 > 4
   EXPECT_EQ(store.counters().bytes, 3 * one);
   EXPECT_EQ(store.counters().entries, 1u);
   EXPECT_EQ(store.counters().evicted_for_bytes, 4u);
@@ -271,7 +271,7 @@ TEST(SemanticStore, AnswerLargerThanMaxBytesAloneIsRefused) {
   options.max_bytes = 64 << 10;
   SemanticStore store(options);
   std::mt19937_64 random(14);
-  ASSERT_TRUE(store.insert({1, 1, 0}, random_unit(random, kDims), answer_named("small"), 0));
+  ASSERT_TRUE(store.insert({1, 1, 0}, random_unit(random, kStoreDims), answer_named("small"), 0));
 
   SemanticAnswer largest;
   largest.text.assign(options.max_bytes - store.bytes_of({}), 'x');
@@ -279,19 +279,19 @@ TEST(SemanticStore, AnswerLargerThanMaxBytesAloneIsRefused) {
   SemanticAnswer too_large = largest;
   too_large.text += 'x';
 
-  EXPECT_FALSE(store.insert({1, 2, 0}, random_unit(random, kDims), too_large, 0));
+  EXPECT_FALSE(store.insert({1, 2, 0}, random_unit(random, kStoreDims), too_large, 0));
   EXPECT_EQ(store.counters().refused_too_large, 1u);
   EXPECT_EQ(exact_text(store, {1, 1, 0}, 0), "answer small") << "a refused insert evicts nothing";
-  EXPECT_TRUE(store.insert({1, 3, 0}, random_unit(random, kDims), largest, 0));  // fits exactly, alone
+  EXPECT_TRUE(store.insert({1, 3, 0}, random_unit(random, kStoreDims), largest, 0));  // fits exactly, alone
   EXPECT_EQ(store.counters().entries, 1u);
 }
 
 TEST(SemanticStore, DuplicateKeepsThePresentEntry) {
   SemanticStore store(small_options());
   std::mt19937_64 random(15);
-  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kDims), answer_named("first"), 0));
-  EXPECT_FALSE(store.insert({1, 2, 3}, random_unit(random, kDims), answer_named("second"), 1));
-  EXPECT_FALSE(store.insert({1, 2, 4}, random_unit(random, kDims), answer_named("third"), 2))
+  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kStoreDims), answer_named("first"), 0));
+  EXPECT_FALSE(store.insert({1, 2, 3}, random_unit(random, kStoreDims), answer_named("second"), 1));
+  EXPECT_FALSE(store.insert({1, 2, 4}, random_unit(random, kStoreDims), answer_named("third"), 2))
       << "the same (context, exact)";
   EXPECT_EQ(exact_text(store, {1, 2, 3}, 3), "answer first");
   const SemanticStoreCounters counters = store.counters();
@@ -305,8 +305,8 @@ TEST(SemanticStore, ExpiredDuplicateIsReplaced) {
   options.ttl_seconds = 1;
   SemanticStore store(options);
   std::mt19937_64 random(16);
-  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kDims), answer_named("first"), 0));
-  EXPECT_TRUE(store.insert({1, 2, 3}, random_unit(random, kDims), answer_named("second"), 1'000));
+  ASSERT_TRUE(store.insert({1, 2, 3}, random_unit(random, kStoreDims), answer_named("first"), 0));
+  EXPECT_TRUE(store.insert({1, 2, 3}, random_unit(random, kStoreDims), answer_named("second"), 1'000));
   EXPECT_EQ(exact_text(store, {1, 2, 3}, 1'000), "answer second");
   EXPECT_EQ(store.counters().entries, 1u);
 }
@@ -314,14 +314,14 @@ TEST(SemanticStore, ExpiredDuplicateIsReplaced) {
 TEST(SemanticStore, CountersAddUp) {
   SemanticStore store(small_options());
   std::mt19937_64 random(17);
-  const std::vector<float> vector = random_unit(random, kDims);
+  const std::vector<float> vector = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({1, 2, 0}, vector, answer_named("a"), 0));
-  ASSERT_TRUE(store.insert({1, 3, 0}, random_unit(random, kDims), answer_named("bb"), 0));
+  ASSERT_TRUE(store.insert({1, 3, 0}, random_unit(random, kStoreDims), answer_named("bb"), 0));
   store.find_exact({1, 2, 0}, 0);
   store.find_exact({1, 9, 0}, 0);
   store.find_similar({1, 9, 0}, vector, 0);
-  store.find_similar({1, 9, 0}, random_unit(random, kDims), 0);
-  store.find_similar({1, 9, 0}, random_unit(random, kDims), 0);
+  store.find_similar({1, 9, 0}, random_unit(random, kStoreDims), 0);
+  store.find_similar({1, 9, 0}, random_unit(random, kStoreDims), 0);
 
   const SemanticStoreCounters counters = store.counters();
   EXPECT_EQ(counters.entries, 2u);
@@ -338,7 +338,7 @@ TEST(SemanticStore, CountersAddUp) {
 TEST(SemanticStore, ThreadsThatComeAndGoCanRead) {
   SemanticStore store(small_options());
   std::mt19937_64 random(18);
-  const std::vector<float> vector = random_unit(random, kDims);
+  const std::vector<float> vector = random_unit(random, kStoreDims);
   ASSERT_TRUE(store.insert({1, 2, 0}, vector, answer_named("a"), 0));
   for (int i = 0; i < 20; ++i) {  // each registers with RCU on its first lookup and unregisters as it exits
     bool exact = false, similar = false;
@@ -364,7 +364,7 @@ TEST(SemanticStore, RefusesBadOptionsAndVectorsOfTheWrongLength) {
                std::invalid_argument);
 
   SemanticStore store(small_options());
-  const std::vector<float> short_vector(kDims - 1, 0.1f);
+  const std::vector<float> short_vector(kStoreDims - 1, 0.1f);
   EXPECT_THROW(store.insert({1, 2, 0}, short_vector, {}, 0), std::invalid_argument);
   EXPECT_THROW(store.find_similar({1, 2, 0}, short_vector, 0), std::invalid_argument);
   EXPECT_EQ(store.counters().entries, 0u);

@@ -59,7 +59,7 @@ std::vector<std::vector<float>> run_chunks(CpuExecutor& executor, const Sequence
   return rows;
 }
 
-const std::vector<TokenId> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
+using testing::kPrompt;
 
 TEST(CpuExecutor, F32LogitsMatchTheFloat64Reference) {
   const auto weights = synth_weights("tiny", TensorType::f32);

@@ -9,6 +9,9 @@
 
 namespace rs::cpu::testing {
 
+// The prompt the executors' logits are checked on: BOS, "Hello world!", and ids from across the vocabulary.
+inline const std::vector<int32_t> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
+
 // Where the reference rounds as the executor does; everything else is exact.
 struct ReferenceRounding {
   model::TensorType kv = model::TensorType::f32;  // keys and values stored as this type and read back

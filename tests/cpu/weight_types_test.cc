@@ -261,7 +261,7 @@ std::unique_ptr<ModelWeights> load(const ModelSpec& spec) {
 
 // ---------------------------------------------------------------------------
 
-const std::vector<TokenId> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
+using testing::kPrompt;
 
 // Logits after the last of `tokens` in one step, or after each of them, one step per token.
 std::vector<std::vector<float>> run(const ModelWeights& weights, std::span<const TokenId> tokens, bool stepped,

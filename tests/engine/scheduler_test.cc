@@ -25,14 +25,14 @@ namespace {
 using testing::request;
 using testing::tiny_weights;
 
-struct Outcome {
+struct SequenceOutcome {
   std::vector<TokenId> tokens;
   Finish finish = Finish::none;
 };
 
 // What the steps so far gave: each request's tokens and how it ended, and the sequences preempted, in order.
 struct History {
-  std::map<uint64_t, Outcome> outcomes;
+  std::map<uint64_t, SequenceOutcome> outcomes;
   std::vector<uint64_t> preempted;
 };
 
@@ -45,7 +45,7 @@ void step(Scheduler& scheduler, StepReport& report, History& history) {
   EXPECT_GT(report.batch_sequences, 0u) << "a step with work ran nothing";
   history.preempted.insert(history.preempted.end(), report.preempted.begin(), report.preempted.end());
   for (const TokenEvent& e : report.events) {
-    Outcome& o = history.outcomes[e.request];
+    SequenceOutcome& o = history.outcomes[e.request];
     EXPECT_EQ(o.finish, Finish::none) << "event after the end of request " << e.request;
     o.tokens.push_back(e.token);
     o.finish = e.finish;
@@ -66,7 +66,7 @@ History run_all(Scheduler& scheduler, History history = {}) {
   return history;
 }
 
-Outcome alone(const GenerationRequest& r, uint32_t kv_blocks = 64) {
+SequenceOutcome alone(const GenerationRequest& r, uint32_t kv_blocks = 64) {
   CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = kv_blocks, .block_tokens = 16});
   Scheduler scheduler(executor, {.max_batch_tokens = 4096, .max_seqs = 1, .ctx_size = 1024}, {});
   scheduler.add(r);
@@ -86,7 +86,7 @@ TEST(Scheduler, ManyRequestsInOneBatchEachGetWhatTheyGetAlone) {
   const auto together = run_all(scheduler).outcomes;
   ASSERT_EQ(together.size(), requests.size());
   for (const auto& r : requests) {
-    const Outcome expected = alone(r);
+    const SequenceOutcome expected = alone(r);
     EXPECT_EQ(together.at(r.id).tokens, expected.tokens) << "request " << r.id;
     EXPECT_EQ(together.at(r.id).tokens.size(), r.max_tokens);
     EXPECT_EQ(together.at(r.id).finish, Finish::length);
@@ -253,7 +253,7 @@ TEST(Scheduler, APreemptedSequenceKeepsItsPenaltiesAndStopTokens) {
   penalized.sampling.presence_penalty = 0.8f;
   penalized.sampling.frequency_penalty = 0.6f;
   penalized.sampling.repetition_penalty = 1.3f;
-  const Outcome free_run = alone(penalized);
+  const SequenceOutcome free_run = alone(penalized);
   ASSERT_EQ(free_run.tokens.size(), kPairTokens);
   ASSERT_NE(free_run.tokens, alone(request(2, kPairPrompt, kPairTokens)).tokens) << "the penalties change nothing";
   // Stop at the last token but one that has not come before: it ends the sequence early, and as many
@@ -309,12 +309,12 @@ TEST(Scheduler, CancelFreesBlocksAtOnce) {
 }
 
 TEST(Scheduler, StopTokensAndTheContextEndASequence) {
-  const Outcome free_run = alone(request(1, 8, 10));
+  const SequenceOutcome free_run = alone(request(1, 8, 10));
   ASSERT_EQ(free_run.tokens.size(), 10u);
   // Stop at the third token's id: the event carries it and says stop.
   GenerationRequest stopping = request(1, 8, 10);
   stopping.sampling.stop_token_ids = {free_run.tokens[2]};
-  const Outcome stopped = alone(stopping);
+  const SequenceOutcome stopped = alone(stopping);
   const auto first = std::find(free_run.tokens.begin(), free_run.tokens.end(), free_run.tokens[2]);
   EXPECT_EQ(stopped.tokens, std::vector<TokenId>(free_run.tokens.begin(), first + 1));
   EXPECT_EQ(stopped.finish, Finish::stop);
@@ -330,7 +330,7 @@ TEST(Scheduler, StopTokensAndTheContextEndASequence) {
   // A context of 12: an 8-token prompt gets 4 tokens, then "length".
   Scheduler small(executor, {.max_batch_tokens = 64, .max_seqs = 2, .ctx_size = 12}, {});
   small.add(request(1, 8, 100));
-  const Outcome clamped = run_all(small).outcomes[1];
+  const SequenceOutcome clamped = run_all(small).outcomes[1];
   EXPECT_EQ(clamped.tokens.size(), 4u);
   EXPECT_EQ(clamped.finish, Finish::length);
 }
@@ -422,7 +422,7 @@ TEST(Scheduler, PromptLogprobsScoreEachPromptTokenFromThePositionBefore) {
     }
     GenerationRequest unscored = scored;
     unscored.prompt_logprobs = false;
-    const Outcome plain = alone(unscored);
+    const SequenceOutcome plain = alone(unscored);
     for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].token, plain.tokens[i]);
   }
 }

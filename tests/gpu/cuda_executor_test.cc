@@ -74,7 +74,7 @@ double relative_error(std::span<const float> a, std::span<const float> b) {
   return cpu::testing::relative_error(a, wide);
 }
 
-const std::vector<TokenId> kPrompt = {1, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100, 33, 7, 200, 3, 45};
+using cpu::testing::kPrompt;
 
 // A pool of `blocks` blocks of 16 positions; a context as long as the whole pool.
 CudaExecutorOptions small_options(TensorType kv, uint32_t blocks, bool graphs = true) {

@@ -11,7 +11,7 @@ namespace rs::grammar {
 namespace {
 
 // Every text of `valid` is in the schema's language, and none of `invalid`.
-void expect_language(std::string_view schema, std::initializer_list<std::string_view> valid,
+void expect_schema_language(std::string_view schema, std::initializer_list<std::string_view> valid,
                      std::initializer_list<std::string_view> invalid) {
   const Grammar grammar = json_schema_grammar(schema);
   for (const std::string_view text : valid) {
@@ -23,7 +23,7 @@ void expect_language(std::string_view schema, std::initializer_list<std::string_
 }
 
 // The GrammarError the schema is refused with ("" when it compiles).
-std::string error_of(std::string_view schema) {
+std::string schema_error_of(std::string_view schema) {
   try {
     json_schema_grammar(schema);
   } catch (const GrammarError& e) {
@@ -34,16 +34,16 @@ std::string error_of(std::string_view schema) {
 
 TEST(JsonSchemaTest, NoConstraintIsAnyJsonValue) {
   for (const std::string_view schema : {"{}", "true", R"({"title":"anything","description":"at all"})"}) {
-    expect_language(schema,
+    expect_schema_language(schema,
                     {"1", "-2.5e3", R"("x")", "true", "null", "[]", "{}", R"({"a":[1,{"b":null}],"c":"d"})",
                      "[1, 2,\n  3]", "{ \"a\" : 1 }"},
                     {"", " 1", "1 ", "01", "[1,]", "{\"a\":}", "{'a':1}", "[1 2]", "nul", "\"\x01\"", "{\"a\":1,}"});
   }
-  expect_language("false", {}, {"1", "{}", "null"});
+  expect_schema_language("false", {}, {"1", "{}", "null"});
 }
 
 TEST(JsonSchemaTest, StringsAreJsonStringsOfValidUtf8) {
-  expect_language(R"({"type":"string"})",
+  expect_schema_language(R"({"type":"string"})",
                   {R"("")", R"("hello")", R"("\" \\ \/ \b \f \n \r \t")", R"("\u00e9\u20AC")", R"("\ud83d\ude00")",
                    "\"h\xC3\xA9llo \xF0\x9F\x98\x80\""},
                   {"hello", R"("a)", R"("a"b")", R"("\x")", R"("\u12")", R"("\ud83d")", R"("\ude00")", "\"a\nb\"",
@@ -51,52 +51,52 @@ TEST(JsonSchemaTest, StringsAreJsonStringsOfValidUtf8) {
 }
 
 TEST(JsonSchemaTest, StringLengthsCountCodePoints) {
-  expect_language(R"({"type":"string","minLength":2,"maxLength":3})",
+  expect_schema_language(R"({"type":"string","minLength":2,"maxLength":3})",
                   {R"("ab")", R"("abc")", "\"\xC3\xA9\xE2\x82\xAC\"", R"("\n\t")", R"("\ud83d\ude00x")",
                    "\"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\""},
                   {R"("a")", R"("abcd")", R"("")", R"("\ud83d\ude00")", "\"\xF0\x9F\x98\x80\""});
-  expect_language(R"({"type":"string","minLength":1})", {R"("a")", R"("a long one")"}, {R"("")"});
-  expect_language(R"({"type":"string","maxLength":0})", {R"("")"}, {R"("a")"});
-  EXPECT_EQ(error_of(R"({"type":"string","maxLength":1001})"), "maxLength at the root above 1000 is not supported");
-  EXPECT_EQ(error_of(R"({"type":"string","minLength":3,"maxLength":2})"), "minLength at the root is above maxLength");
-  EXPECT_EQ(error_of(R"({"type":"string","minLength":-1})"), "minLength at the root must be a non-negative integer");
+  expect_schema_language(R"({"type":"string","minLength":1})", {R"("a")", R"("a long one")"}, {R"("")"});
+  expect_schema_language(R"({"type":"string","maxLength":0})", {R"("")"}, {R"("a")"});
+  EXPECT_EQ(schema_error_of(R"({"type":"string","maxLength":1001})"), "maxLength at the root above 1000 is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"string","minLength":3,"maxLength":2})"), "minLength at the root is above maxLength");
+  EXPECT_EQ(schema_error_of(R"({"type":"string","minLength":-1})"), "minLength at the root must be a non-negative integer");
 }
 
 TEST(JsonSchemaTest, PatternsConstrainUnescapedContent) {
-  expect_language(R"({"type":"string","pattern":"^[a-z]+-[0-9]{2}$"})", {R"("abc-12")", R"("x-00")"},
+  expect_schema_language(R"({"type":"string","pattern":"^[a-z]+-[0-9]{2}$"})", {R"("abc-12")", R"("x-00")"},
                   {R"("abc-1")", R"("ABC-12")", R"("abc-123")", R"("\u0061bc-12")", "abc-12"});
   // A character JSON must escape cannot appear, so the pattern holds of the decoded string.
-  expect_language(R"({"type":"string","pattern":"a.c"})", {R"("abc")", "\"a\u00E9c\""},
+  expect_schema_language(R"({"type":"string","pattern":"a.c"})", {R"("abc")", "\"a\u00E9c\""},
                   {R"("a\"c")", R"("a\\c")", R"("a\nc")", "\"a\nc\""});
-  EXPECT_NE(error_of(R"j({"type":"string","pattern":"(?=a)"})j").find("pattern at the root is not usable"),
+  EXPECT_NE(schema_error_of(R"j({"type":"string","pattern":"(?=a)"})j").find("pattern at the root is not usable"),
             std::string::npos);
-  EXPECT_EQ(error_of(R"({"type":"string","pattern":"a+","maxLength":3})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"string","pattern":"a+","maxLength":3})"),
             "maxLength at the root alongside pattern is not supported");
 }
 
 TEST(JsonSchemaTest, Formats) {
-  expect_language(R"({"type":"string","format":"date"})", {R"("2024-02-29")", R"("1999-12-31")"},
+  expect_schema_language(R"({"type":"string","format":"date"})", {R"("2024-02-29")", R"("1999-12-31")"},
                   {R"("2024-13-01")", R"("2024-1-01")", R"("2024-01-32")", R"("24-01-01")"});
-  expect_language(R"({"type":"string","format":"time"})", {R"("23:59:59Z")", R"("08:30:00.123+02:00")"},
+  expect_schema_language(R"({"type":"string","format":"time"})", {R"("23:59:59Z")", R"("08:30:00.123+02:00")"},
                   {R"("24:00:00Z")", R"("08:30:00")", R"("08:60:00Z")", R"("08:30:00.1Z")"});
-  expect_language(R"({"type":"string","format":"date-time"})",
+  expect_schema_language(R"({"type":"string","format":"date-time"})",
                   {R"("2024-05-01T12:00:00Z")", R"("2024-05-01T12:00:00-05:30")"},
                   {R"("2024-05-01 12:00:00Z")", R"("2024-05-01T12:00Z")"});
-  expect_language(R"({"type":"string","format":"uuid"})", {R"("123e4567-e89b-12d3-a456-426614174000")"},
+  expect_schema_language(R"({"type":"string","format":"uuid"})", {R"("123e4567-e89b-12d3-a456-426614174000")"},
                   {R"("123e4567e89b12d3a456426614174000")", R"("123e4567-e89b-12d3-a456-42661417400g")"});
-  expect_language(R"({"type":"string","format":"ipv4"})", {R"("192.168.0.1")", R"("0.0.0.0")", R"("255.255.255.255")"},
+  expect_schema_language(R"({"type":"string","format":"ipv4"})", {R"("192.168.0.1")", R"("0.0.0.0")", R"("255.255.255.255")"},
                   {R"("256.1.1.1")", R"("1.2.3")", R"("01.2.3.4")"});
-  expect_language(R"({"type":"string","format":"email"})", {R"("a.b+c@example.co.uk")", R"("x@y.io")"},
+  expect_schema_language(R"({"type":"string","format":"email"})", {R"("a.b+c@example.co.uk")", R"("x@y.io")"},
                   {R"("a@b")", R"("@b.com")", R"("a..b@c.com")", R"("a@-b.com")", R"("a b@c.com")"});
-  EXPECT_EQ(error_of(R"({"type":"string","format":"uri"})"), "format at the root 'uri' is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"string","format":"uri"})"), "format at the root 'uri' is not supported");
 }
 
 TEST(JsonSchemaTest, NumbersAndIntegersHaveJsonSyntax) {
-  expect_language(R"({"type":"number"})", {"0", "-0", "1.5", "-1.5e10", "1E+2", "0.0", "10e-3", "123"},
+  expect_schema_language(R"({"type":"number"})", {"0", "-0", "1.5", "-1.5e10", "1E+2", "0.0", "10e-3", "123"},
                   {"01", "1.", ".5", "+1", "1e", "-", "NaN", "Infinity", "0x10", "1.5.2"});
-  expect_language(R"({"type":"integer"})", {"0", "-12", "1234567890123"}, {"1.0", "01", "1e2", "-", "+1", "--1"});
-  expect_language(R"({"type":"boolean"})", {"true", "false"}, {"True", "1", "\"true\""});
-  expect_language(R"({"type":"null"})", {"null"}, {"Null", "0", "\"\""});
+  expect_schema_language(R"({"type":"integer"})", {"0", "-12", "1234567890123"}, {"1.0", "01", "1e2", "-", "+1", "--1"});
+  expect_schema_language(R"({"type":"boolean"})", {"true", "false"}, {"True", "1", "\"true\""});
+  expect_schema_language(R"({"type":"null"})", {"null"}, {"Null", "0", "\"\""});
 }
 
 // Every integer in [lowest, highest] is accepted exactly when in_range says so.
@@ -126,37 +126,37 @@ TEST(JsonSchemaTest, IntegerBoundsAreExact) {
                        [](int v) { return v >= 2 && v <= 7; });
   expect_integer_range(R"({"type":"integer","minimum":3,"exclusiveMinimum":5,"maximum":9,"exclusiveMaximum":20})", 0,
                        30, [](int v) { return v > 5 && v <= 9; });
-  expect_language(R"({"type":"integer","minimum":0})", {"98765432109876543210"}, {"-98765432109876543210", "1.5"});
-  EXPECT_EQ(error_of(R"({"type":"integer","minimum":5,"maximum":4})"),
+  expect_schema_language(R"({"type":"integer","minimum":0})", {"98765432109876543210"}, {"-98765432109876543210", "1.5"});
+  EXPECT_EQ(schema_error_of(R"({"type":"integer","minimum":5,"maximum":4})"),
             "minimum at the root is above maximum: no integer is allowed");
-  EXPECT_EQ(error_of(R"({"type":"integer","minimum":1e300})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"integer","minimum":1e300})"),
             "minimum at the root is beyond the supported range (±2^53)");
-  EXPECT_EQ(error_of(R"({"type":"number","minimum":0})"), "minimum at the root is only supported on integers");
-  EXPECT_EQ(error_of(R"({"type":"integer","multipleOf":2})"), "multipleOf at the root is not supported");
-  EXPECT_EQ(error_of(R"({"type":"integer","exclusiveMinimum":true,"minimum":1})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"number","minimum":0})"), "minimum at the root is only supported on integers");
+  EXPECT_EQ(schema_error_of(R"({"type":"integer","multipleOf":2})"), "multipleOf at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"integer","exclusiveMinimum":true,"minimum":1})"),
             "exclusiveMinimum at the root must be a number");
 }
 
 TEST(JsonSchemaTest, TypeListsAndNullable) {
-  expect_language(R"({"type":["string","null"]})", {R"("x")", "null"}, {"1", "[]"});
-  expect_language(R"({"type":["integer","boolean"],"minimum":1})", {"1", "true"}, {"0", "\"1\""});
-  expect_language(R"({"type":"string","nullable":true,"maxLength":1})", {R"("x")", "null"}, {R"("xy")", "1"});
-  EXPECT_EQ(error_of(R"({"type":"strin"})"), "type at the root 'strin' is not a JSON type");
-  EXPECT_EQ(error_of(R"({"type":[]})"), "type at the root lists no type");
-  EXPECT_EQ(error_of(R"({"nullable":"yes"})"), "nullable at the root must be a boolean");
+  expect_schema_language(R"({"type":["string","null"]})", {R"("x")", "null"}, {"1", "[]"});
+  expect_schema_language(R"({"type":["integer","boolean"],"minimum":1})", {"1", "true"}, {"0", "\"1\""});
+  expect_schema_language(R"({"type":"string","nullable":true,"maxLength":1})", {R"("x")", "null"}, {R"("xy")", "1"});
+  EXPECT_EQ(schema_error_of(R"({"type":"strin"})"), "type at the root 'strin' is not a JSON type");
+  EXPECT_EQ(schema_error_of(R"({"type":[]})"), "type at the root lists no type");
+  EXPECT_EQ(schema_error_of(R"({"nullable":"yes"})"), "nullable at the root must be a boolean");
 }
 
 TEST(JsonSchemaTest, EnumAndConstAreCompactLiterals) {
-  expect_language(R"({"enum":["red","green",1,null,{"a":[1,2]},"say \"hi\"","\u00e9"]})",
+  expect_schema_language(R"({"enum":["red","green",1,null,{"a":[1,2]},"say \"hi\"","\u00e9"]})",
                   {R"("red")", R"("green")", "1", "null", R"({"a":[1,2]})", R"("say \"hi\"")", "\"\xC3\xA9\""},
                   {R"("blue")", R"("Red")", "2", R"("1")", R"("say "hi"")"});
-  expect_language(R"({"const":"fixed","description":"d"})", {R"("fixed")"}, {R"("other")"});
-  expect_language(R"({"type":"string","enum":["a",1,"b"]})", {R"("a")", R"("b")"}, {"1"});
-  expect_language(R"({"type":"integer","enum":[1,2.0,2.5]})", {"1", "2.0"}, {"2.5"});
-  EXPECT_EQ(error_of(R"({"type":"string","enum":[1]})"), "enum at the root allows no value of the schema's type");
-  EXPECT_EQ(error_of(R"({"enum":"red"})"), "enum at the root must be an array");
-  EXPECT_EQ(error_of(R"({"enum":["a"],"maxLength":3})"), "maxLength at the root alongside enum is not supported");
-  EXPECT_EQ(error_of(R"({"enum":["a"],"const":"a"})"), "const at the root alongside enum is not supported");
+  expect_schema_language(R"({"const":"fixed","description":"d"})", {R"("fixed")"}, {R"("other")"});
+  expect_schema_language(R"({"type":"string","enum":["a",1,"b"]})", {R"("a")", R"("b")"}, {"1"});
+  expect_schema_language(R"({"type":"integer","enum":[1,2.0,2.5]})", {"1", "2.0"}, {"2.5"});
+  EXPECT_EQ(schema_error_of(R"({"type":"string","enum":[1]})"), "enum at the root allows no value of the schema's type");
+  EXPECT_EQ(schema_error_of(R"({"enum":"red"})"), "enum at the root must be an array");
+  EXPECT_EQ(schema_error_of(R"({"enum":["a"],"maxLength":3})"), "maxLength at the root alongside enum is not supported");
+  EXPECT_EQ(schema_error_of(R"({"enum":["a"],"const":"a"})"), "const at the root alongside enum is not supported");
 }
 
 constexpr std::string_view kPerson = R"({
@@ -166,7 +166,7 @@ constexpr std::string_view kPerson = R"({
 })";
 
 TEST(JsonSchemaTest, ObjectsKeepSchemaOrderAndRequiredProperties) {
-  expect_language(kPerson,
+  expect_schema_language(kPerson,
                   {R"({"name":"x","age":3})", R"({"name": "x", "age": 3})", R"({"name":"x"})",
                    "{\n  \"name\": \"x\",\n  \"age\": 3\n}", "{ \"name\" : \"x\" }", "{\n\t\"name\":\"x\"\n}"},
                   {R"({"age":3})", R"({})", R"({"name":"x",})", R"({"age":3,"name":"x"})", R"({"name":"x","extra":1})",
@@ -174,7 +174,7 @@ TEST(JsonSchemaTest, ObjectsKeepSchemaOrderAndRequiredProperties) {
                    "{\"name\":\"x\"} ", "{\r\n\"name\":\"x\"}", R"({"name":"x","name":"y"})"});
   // An indent is at most 20 spaces or tabs.
   const auto indented = [](size_t indent) { return std::string("{\n").append(indent, ' ').append(R"("name":"x"})"); };
-  expect_language(kPerson, {indented(20)}, {indented(21)});
+  expect_schema_language(kPerson, {indented(20)}, {indented(21)});
 }
 
 TEST(JsonSchemaTest, OptionalPropertiesKeepCommasRight) {
@@ -193,7 +193,7 @@ TEST(JsonSchemaTest, OptionalPropertiesKeepCommasRight) {
                                     R"({"a":1,})", R"({"b":2"c":3})", R"({"c":3,"a":1})"}) {
     EXPECT_FALSE(matches(grammar, no)) << no;
   }
-  expect_language(R"({"properties":{"a":{"const":1},"b":{"const":2},"c":{"const":3}},"required":["b"]})",
+  expect_schema_language(R"({"properties":{"a":{"const":1},"b":{"const":2},"c":{"const":3}},"required":["b"]})",
                   {R"({"b":2})", R"({"a":1,"b":2})", R"({"b":2,"c":3})", R"({"a":1,"b":2,"c":3})"},
                   {R"({})", R"({"a":1})", R"({"a":1,"c":3})", R"({,"b":2})", R"({"b":2,})"});
 }
@@ -214,139 +214,139 @@ TEST(JsonSchemaTest, ManyOptionalPropertiesStaySmall) {
 }
 
 TEST(JsonSchemaTest, AdditionalProperties) {
-  expect_language(R"({"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":{"type":"string"}})",
+  expect_schema_language(R"({"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":{"type":"string"}})",
                   {R"({})", R"({"a":1})", R"({"a":1,"x":"y"})", R"({"x":"y","z":"w"})", R"({"a": 1, "x": "y"})"},
                   {R"({"x":1})", R"({"x":"y","a":1})", R"({"a":1,"x":"y",})", R"({"a":1,,"x":"y"})"});
-  expect_language(
+  expect_schema_language(
       R"({"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":true})",
       {R"({"a":1})", R"({"a":1,"b":[null],"c":{}})"}, {R"({"b":1})", R"({})"});
-  expect_language(R"({"type":"object"})", {R"({})", R"({"anything":[1,{"b":null}]})"}, {"[]", "1"});
-  expect_language(R"({"type":"object","additionalProperties":false})", {R"({})", "{ }"}, {R"({"a":1})"});
-  expect_language(R"({"type":"object","additionalProperties":{"type":"integer"}})", {R"({"a":1,"b":2})"},
+  expect_schema_language(R"({"type":"object"})", {R"({})", R"({"anything":[1,{"b":null}]})"}, {"[]", "1"});
+  expect_schema_language(R"({"type":"object","additionalProperties":false})", {R"({})", "{ }"}, {R"({"a":1})"});
+  expect_schema_language(R"({"type":"object","additionalProperties":{"type":"integer"}})", {R"({"a":1,"b":2})"},
                   {R"({"a":"1"})"});
 }
 
 TEST(JsonSchemaTest, PropertyNamesAreEscapedLiterals) {
-  expect_language(R"({"properties":{"say \"hi\"":{"const":1},"caf\u00e9":{"const":2},"a/b~c":{"const":3}}})",
+  expect_schema_language(R"({"properties":{"say \"hi\"":{"const":1},"caf\u00e9":{"const":2},"a/b~c":{"const":3}}})",
                   {R"({"say \"hi\"":1})", "{\"caf\xC3\xA9\":2}", R"({"a/b~c":3})"}, {R"({"say "hi"":1})"});
 }
 
 TEST(JsonSchemaTest, ArraysCountItems) {
-  expect_language(R"({"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":3})",
+  expect_schema_language(R"({"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":3})",
                   {"[1]", "[1, 2, 3]", "[1,2,3]", "[ 1 ]", "[\n  1,\n  2\n]"},
                   {"[]", "[1,2,3,4]", "[1,]", "[\"a\"]", "[,1]", "[1 2]"});
-  expect_language(R"({"type":"array","items":{"type":"string"}})", {"[]", "[ ]", R"(["a","b"])"}, {"[1]", R"(["a",])"});
-  expect_language(R"({"type":"array"})", {"[]", R"([1,"a",{"b":[]}])"}, {"{}"});
-  expect_language(R"({"type":"array","minItems":2})", {"[1,2]", "[1,2,3]"}, {"[]", "[1]"});
-  expect_language(R"({"type":"array","maxItems":0})", {"[]"}, {"[1]"});
-  expect_language(R"({"type":"array","items":false})", {"[]"}, {"[1]"});
-  expect_language(R"({"type":"array","uniqueItems":false})", {"[1,1]"}, {});
-  EXPECT_EQ(error_of(R"({"type":"array","maxItems":1001})"), "maxItems at the root above 1000 is not supported");
-  EXPECT_EQ(error_of(R"({"type":"array","minItems":3,"maxItems":2})"), "minItems at the root is above maxItems");
-  EXPECT_EQ(error_of(R"({"type":"array","uniqueItems":true})"), "uniqueItems at the root is not supported");
-  EXPECT_EQ(error_of(R"({"type":"array","contains":{"type":"integer"}})"), "contains at the root is not supported");
-  EXPECT_EQ(error_of(R"({"properties":{"tags":{"type":"array","uniqueItems":true}}})"),
+  expect_schema_language(R"({"type":"array","items":{"type":"string"}})", {"[]", "[ ]", R"(["a","b"])"}, {"[1]", R"(["a",])"});
+  expect_schema_language(R"({"type":"array"})", {"[]", R"([1,"a",{"b":[]}])"}, {"{}"});
+  expect_schema_language(R"({"type":"array","minItems":2})", {"[1,2]", "[1,2,3]"}, {"[]", "[1]"});
+  expect_schema_language(R"({"type":"array","maxItems":0})", {"[]"}, {"[1]"});
+  expect_schema_language(R"({"type":"array","items":false})", {"[]"}, {"[1]"});
+  expect_schema_language(R"({"type":"array","uniqueItems":false})", {"[1,1]"}, {});
+  EXPECT_EQ(schema_error_of(R"({"type":"array","maxItems":1001})"), "maxItems at the root above 1000 is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"array","minItems":3,"maxItems":2})"), "minItems at the root is above maxItems");
+  EXPECT_EQ(schema_error_of(R"({"type":"array","uniqueItems":true})"), "uniqueItems at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"array","contains":{"type":"integer"}})"), "contains at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"tags":{"type":"array","uniqueItems":true}}})"),
             "uniqueItems at /properties/tags is not supported");
 }
 
 TEST(JsonSchemaTest, TuplesArePrefixItemsThenItems) {
-  expect_language(R"({"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}]})",
+  expect_schema_language(R"({"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}]})",
                   {R"(["a",1])", R"([ "a", 1 ])"}, {R"(["a"])", R"([1,"a"])", R"(["a",1,2])", "[]"});
-  expect_language(R"({"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"boolean"},"maxItems":3})",
+  expect_schema_language(R"({"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"boolean"},"maxItems":3})",
                   {R"(["a"])", R"(["a",true])", R"(["a",true,false])"},
                   {R"(["a",true,false,true])", R"(["a",1])", "[]"});
-  expect_language(R"({"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"boolean"},"minItems":3})",
+  expect_schema_language(R"({"type":"array","prefixItems":[{"type":"string"}],"items":{"type":"boolean"},"minItems":3})",
                   {R"(["a",true,false])"}, {R"(["a",true])"});
-  expect_language(
+  expect_schema_language(
       R"({"type":"array","items":[{"type":"string"},{"type":"integer"}],"additionalItems":{"type":"null"}})",
       {R"(["a",1])", R"(["a",1,null,null])"}, {R"(["a",1,2])"});
-  EXPECT_EQ(error_of(R"({"type":"array","prefixItems":[{},{}],"maxItems":1})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"array","prefixItems":[{},{}],"maxItems":1})"),
             "maxItems at the root is below the number of prefixItems");
-  EXPECT_EQ(error_of(R"({"type":"array","prefixItems":[{}],"minItems":2})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"array","prefixItems":[{}],"minItems":2})"),
             "minItems at the root is above the number of items the schema allows");
-  EXPECT_EQ(error_of(R"({"type":"array","items":{},"additionalItems":false})"),
+  EXPECT_EQ(schema_error_of(R"({"type":"array","items":{},"additionalItems":false})"),
             "additionalItems at the root is only supported with an array of items");
 }
 
 TEST(JsonSchemaTest, RefsToDefinitionsAndTheRoot) {
-  expect_language(R"({
+  expect_schema_language(R"({
     "$defs": {"Person": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
     "type": "array", "items": {"$ref": "#/$defs/Person"}
   })",
                   {R"([{"name":"a"},{"name":"b"}])", "[]"}, {R"([{"name":1}])", R"([{}])"});
-  expect_language(
+  expect_schema_language(
       R"({"definitions":{"n":{"type":"integer"}},"properties":{"x":{"$ref":"#/definitions/n","description":"d"}}})",
       {R"({"x":1})"}, {R"({"x":"1"})"});
   // A tree: the root refers to itself.
-  expect_language(
+  expect_schema_language(
       R"({"type":"object","properties":{"value":{"type":"integer"},"children":{"type":"array","items":{"$ref":"#"}}},
                       "required":["value"]})",
       {R"({"value":1})", R"({"value":1,"children":[{"value":2,"children":[{"value":3}]},{"value":4}]})"},
       {R"({"value":1,"children":[{}]})", R"({"value":1,"children":[{"value":"2"}]})"});
   // Mutual recursion through definitions, with JSON Pointer escapes.
-  expect_language(
+  expect_schema_language(
       R"({"$defs":{"a/b":{"type":"array","items":{"$ref":"#/$defs/c~0d"}},"c~d":{"anyOf":[{"type":"integer"},{"$ref":"#/$defs/a~1b"}]}},
                       "$ref":"#/$defs/a~1b"})",
       {"[]", "[1,[2,[]],3]"}, {"1", "[[\"x\"]]"});
   EXPECT_EQ(
-      error_of(R"({"$ref":"https://example.com/schema.json"})"),
+      schema_error_of(R"({"$ref":"https://example.com/schema.json"})"),
       "$ref at the root 'https://example.com/schema.json' is not supported: only '#' and '#/…' within the schema are");
-  EXPECT_EQ(error_of(R"({"$ref":"#/$defs/Missing"})"),
+  EXPECT_EQ(schema_error_of(R"({"$ref":"#/$defs/Missing"})"),
             "$ref at the root '#/$defs/Missing' points to nothing in the schema");
-  EXPECT_EQ(error_of(R"({"$ref":"#/$defs/A","type":"object"})"), "type at the root alongside $ref is not supported");
-  EXPECT_EQ(error_of(R"({"$defs":{"A":{"not":{}}},"items":{"$ref":"#/$defs/A"}})"), "not at /$defs/A is not supported");
+  EXPECT_EQ(schema_error_of(R"({"$ref":"#/$defs/A","type":"object"})"), "type at the root alongside $ref is not supported");
+  EXPECT_EQ(schema_error_of(R"({"$defs":{"A":{"not":{}}},"items":{"$ref":"#/$defs/A"}})"), "not at /$defs/A is not supported");
 }
 
 TEST(JsonSchemaTest, Combinators) {
-  expect_language(R"({"anyOf":[{"type":"string"},{"type":"integer"}]})", {R"("a")", "1"}, {"1.5", "null"});
-  expect_language(R"({"oneOf":[{"type":"string","maxLength":1},{"type":"null"}]})", {R"("a")", "null"}, {R"("ab")"});
-  expect_language(R"({"allOf":[{"type":"boolean"}],"description":"one"})", {"true"}, {"1"});
-  EXPECT_EQ(error_of(R"({"allOf":[{"type":"integer"},{"minimum":1}]})"),
+  expect_schema_language(R"({"anyOf":[{"type":"string"},{"type":"integer"}]})", {R"("a")", "1"}, {"1.5", "null"});
+  expect_schema_language(R"({"oneOf":[{"type":"string","maxLength":1},{"type":"null"}]})", {R"("a")", "null"}, {R"("ab")"});
+  expect_schema_language(R"({"allOf":[{"type":"boolean"}],"description":"one"})", {"true"}, {"1"});
+  EXPECT_EQ(schema_error_of(R"({"allOf":[{"type":"integer"},{"minimum":1}]})"),
             "allOf at the root with other than one subschema is not supported");
-  EXPECT_EQ(error_of(R"({"anyOf":[]})"), "anyOf at the root lists no schema");
-  EXPECT_EQ(error_of(R"({"anyOf":[{"type":"string"}],"minLength":1})"),
+  EXPECT_EQ(schema_error_of(R"({"anyOf":[]})"), "anyOf at the root lists no schema");
+  EXPECT_EQ(schema_error_of(R"({"anyOf":[{"type":"string"}],"minLength":1})"),
             "minLength at the root alongside anyOf is not supported");
-  EXPECT_EQ(error_of(R"({"not":{"type":"string"}})"), "not at the root is not supported");
-  EXPECT_EQ(error_of(R"({"if":{},"then":{}})"), "if at the root is not supported");
-  EXPECT_EQ(error_of(R"({"anyOf":[{"type":"string"},{"not":{}}]})"), "not at /anyOf/1 is not supported");
+  EXPECT_EQ(schema_error_of(R"({"not":{"type":"string"}})"), "not at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"if":{},"then":{}})"), "if at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"anyOf":[{"type":"string"},{"not":{}}]})"), "not at /anyOf/1 is not supported");
 }
 
 TEST(JsonSchemaTest, AnnotationsAreIgnoredAndOtherKeywordsRefused) {
-  expect_language(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"x","$comment":"c","title":"t",
+  expect_schema_language(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"x","$comment":"c","title":"t",
                       "description":"d","default":1,"examples":[1],"deprecated":false,"readOnly":true,"writeOnly":false,
                       "strict":true,"type":"integer"})",
                   {"1"}, {"\"1\""});
-  EXPECT_EQ(error_of(R"({"properties":{"a":{"patternProperties":{"^x":{}}}}})"),
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a":{"patternProperties":{"^x":{}}}}})"),
             "patternProperties at /properties/a is not supported");
-  EXPECT_EQ(error_of(R"({"type":"object","minProperties":1})"), "minProperties at the root is not supported");
-  EXPECT_EQ(error_of(R"({"type":"object","propertyNames":{}})"), "propertyNames at the root is not supported");
-  EXPECT_EQ(error_of(R"({"type":"object","dependentRequired":{}})"), "dependentRequired at the root is not supported");
-  EXPECT_EQ(error_of(R"({"properties":{"a/b":{"foo":1}}})"), "foo at /properties/a~1b is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"object","minProperties":1})"), "minProperties at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"object","propertyNames":{}})"), "propertyNames at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"type":"object","dependentRequired":{}})"), "dependentRequired at the root is not supported");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a/b":{"foo":1}}})"), "foo at /properties/a~1b is not supported");
 }
 
 TEST(JsonSchemaTest, MalformedSchemasAreErrors) {
-  EXPECT_NE(error_of(R"({"type":)").find("the schema is not valid JSON"), std::string::npos);
-  EXPECT_EQ(error_of("3"), "the schema at the root is neither an object nor a boolean");
-  EXPECT_EQ(error_of(R"({"properties":{"a":{}},"required":"a"})"), "required at the root must be an array");
-  EXPECT_EQ(error_of(R"({"properties":{"a":{}},"required":[1]})"), "required at the root must be a string");
-  EXPECT_EQ(error_of(R"({"properties":{"a":{}},"required":["b"]})"),
+  EXPECT_NE(schema_error_of(R"({"type":)").find("the schema is not valid JSON"), std::string::npos);
+  EXPECT_EQ(schema_error_of("3"), "the schema at the root is neither an object nor a boolean");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a":{}},"required":"a"})"), "required at the root must be an array");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a":{}},"required":[1]})"), "required at the root must be a string");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a":{}},"required":["b"]})"),
             "required at the root names 'b', which properties does not list");
-  EXPECT_EQ(error_of(R"({"properties":[]})"), "properties at the root must be an object");
-  EXPECT_EQ(error_of(R"({"properties":{"a":1}})"), "the schema at /properties/a is neither an object nor a boolean");
-  EXPECT_EQ(error_of(R"({"type":"string","pattern":1})"), "pattern at the root must be a string");
+  EXPECT_EQ(schema_error_of(R"({"properties":[]})"), "properties at the root must be an object");
+  EXPECT_EQ(schema_error_of(R"({"properties":{"a":1}})"), "the schema at /properties/a is neither an object nor a boolean");
+  EXPECT_EQ(schema_error_of(R"({"type":"string","pattern":1})"), "pattern at the root must be a string");
 }
 
 TEST(JsonSchemaTest, PathologicalSchemasAreRefused) {
   std::string deep;
   for (int i = 0; i < 70; ++i) deep += R"({"type":"array","items":)";
   deep.append("{}").append(70, '}');
-  EXPECT_NE(error_of(deep).find("the schema nests more than 64 levels deep"), std::string::npos);
+  EXPECT_NE(schema_error_of(deep).find("the schema nests more than 64 levels deep"), std::string::npos);
   std::string huge = R"({"enum":[)";
   for (int i = 0; i < 20000; ++i) {
     huge.append(i ? ",\"value number " : "\"value number ").append(std::to_string(i)).append("\"");
   }
   huge += "]}";
-  EXPECT_NE(error_of(huge).find("the schema is too large"), std::string::npos);
+  EXPECT_NE(schema_error_of(huge).find("the schema is too large"), std::string::npos);
 }
 
 TEST(JsonSchemaTest, SchemasShareHelperRulesInOneGrammar) {

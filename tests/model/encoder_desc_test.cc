@@ -72,7 +72,7 @@ std::string error_of(const std::function<void()>& describe) {
   return "no error";
 }
 
-std::string describe_error(const GgufFile& gguf) {
+std::string describe_encoder_error(const GgufFile& gguf) {
   return error_of([&] { describe_encoder_gguf(gguf, kFile); });
 }
 
@@ -108,47 +108,47 @@ TEST(EncoderDescribe, RefusesPoolingsThatGiveNoSentenceVector) {
   const std::string key = kFile + ": metadata key bert.pooling_type: ";
   const std::string supported = " is not a pooling an encoder runs: supported are 1 (mean) and 2 (cls), "
                                 "not 0 (none), 3 (last) or 4 (rank)";
-  EXPECT_EQ(describe_error(with("bert.pooling_type", u32(0))), key + "0" + supported);
-  EXPECT_EQ(describe_error(with("bert.pooling_type", u32(3))), key + "3" + supported);
-  EXPECT_EQ(describe_error(with("bert.pooling_type", u32(4))), key + "4" + supported);
-  EXPECT_EQ(describe_error(with("bert.pooling_type", u32(9))), key + "9" + supported);
-  EXPECT_EQ(describe_error(with("bert.pooling_type", text("mean"))), key + "a string" + supported);
-  EXPECT_EQ(describe_error(with("bert.pooling_type", std::nullopt)),
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", u32(0))), key + "0" + supported);
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", u32(3))), key + "3" + supported);
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", u32(4))), key + "4" + supported);
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", u32(9))), key + "9" + supported);
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", text("mean"))), key + "a string" + supported);
+  EXPECT_EQ(describe_encoder_error(with("bert.pooling_type", std::nullopt)),
             kFile + ": missing metadata key bert.pooling_type (1: mean or 2: cls pooling)");
 }
 
 TEST(EncoderDescribe, NamesTheKeyOrTensorAtFault) {
   const std::string file = kFile + ": ";
-  EXPECT_EQ(describe_error(with("bert.block_count", std::nullopt)), file + "missing metadata key bert.block_count");
-  EXPECT_NE(describe_error(with("bert.block_count", u32(4'000'000'000u)))
+  EXPECT_EQ(describe_encoder_error(with("bert.block_count", std::nullopt)), file + "missing metadata key bert.block_count");
+  EXPECT_NE(describe_encoder_error(with("bert.block_count", u32(4'000'000'000u)))
                 .find("metadata key bert.block_count: 4000000000 layers, but the file holds only"),
             std::string::npos);
-  EXPECT_EQ(describe_error(with("bert.attention.head_count", u32(3))),
+  EXPECT_EQ(describe_encoder_error(with("bert.attention.head_count", u32(3))),
             file + "metadata key bert.attention.head_count: 3 heads do not divide bert.embedding_length (8)");
-  EXPECT_EQ(describe_error(with("bert.attention.layer_norm_epsilon", f32(0))),
+  EXPECT_EQ(describe_encoder_error(with("bert.attention.layer_norm_epsilon", f32(0))),
             file + "metadata key bert.attention.layer_norm_epsilon: 0 is not a positive number");
-  EXPECT_EQ(describe_error(with("bert.attention.causal", flag(true))),
+  EXPECT_EQ(describe_encoder_error(with("bert.attention.causal", flag(true))),
             file + "metadata key bert.attention.causal: an encoder attends both ways: it must be false");
-  EXPECT_EQ(describe_error(with("tokenizer.ggml.token_type_count", std::nullopt)),
+  EXPECT_EQ(describe_encoder_error(with("tokenizer.ggml.token_type_count", std::nullopt)),
             file + "missing metadata key tokenizer.ggml.token_type_count (token_types.weight's rows)");
-  EXPECT_EQ(describe_error(with("tokenizer.ggml.token_type_count", u32(0))),
+  EXPECT_EQ(describe_encoder_error(with("tokenizer.ggml.token_type_count", u32(0))),
             file + "metadata key tokenizer.ggml.token_type_count: 0 is not a positive 32-bit integer");
 
   GgufFile absent = tiny_bert();
   std::erase_if(absent.tensors, [](const TensorInfo& t) { return t.name == "blk.1.ffn_up.bias"; });
-  EXPECT_EQ(describe_error(absent), file + "missing tensor blk.1.ffn_up.bias (expected shape [16])");
+  EXPECT_EQ(describe_encoder_error(absent), file + "missing tensor blk.1.ffn_up.bias (expected shape [16])");
   GgufFile misshaped = tiny_bert();
   for (TensorInfo& t : misshaped.tensors) {
     if (t.name == "position_embd.weight") t.shape = {8, 16};
   }
-  EXPECT_EQ(describe_error(misshaped), file + "tensor position_embd.weight has shape [8, 16], expected [8, 32]");
+  EXPECT_EQ(describe_encoder_error(misshaped), file + "tensor position_embd.weight has shape [8, 16], expected [8, 32]");
   // The token type count is token_types' row count.
-  EXPECT_EQ(describe_error(with("tokenizer.ggml.token_type_count", u32(3))),
+  EXPECT_EQ(describe_encoder_error(with("tokenizer.ggml.token_type_count", u32(3))),
             file + "tensor token_types.weight has shape [8, 2], expected [8, 3]");
 
   GgufFile llama = tiny_bert();
   llama.metadata.front().second = text("llama");
-  EXPECT_EQ(describe_error(llama), file + "architecture \"llama\" is not a sentence-embedding encoder (bert)");
+  EXPECT_EQ(describe_encoder_error(llama), file + "architecture \"llama\" is not a sentence-embedding encoder (bert)");
 }
 
 // The language-model paths (serve, run, pack, the GPU loader) all describe through describe_gguf.

@@ -23,17 +23,11 @@ using Bytes = std::vector<uint8_t>;
 
 const fs::path kShared = fs::path(RINGSERVE_SOURCE_DIR) / ".." / "shared";
 
-// True when `path` exists; otherwise false, and a failure when CI is set, since CI must have ../shared.
-bool shared_file_present(const fs::path& path) {
-  if (fs::exists(path)) return true;
-  if (rs::test::under_ci()) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
-  return false;
-}
-
 using rs::test::array_of;
 using rs::test::f32;
 using rs::test::text;
 using rs::test::u32;
+using rs::test::shared_file_present;
 using rs::test::value_of;
 
 // Type, stored alternative and value, recursively: equal texts mean equal values.

@@ -26,15 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using fixture::write_file;
+using rs::test::shared_file_present;
 
 const fs::path kTokenizers = fs::path(RINGSERVE_SOURCE_DIR) / ".." / "shared" / "tokenizers";
-
-// True when `path` exists; otherwise false, and a failure when CI is set, since CI must have ../shared.
-bool shared_file_present(const fs::path& path) {
-  if (fs::exists(path)) return true;
-  if (rs::test::under_ci()) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
-  return false;
-}
 
 bool scalar_equal(const MetaValue& a, const MetaValue& b) {
   return a.value.index() == b.value.index() && std::visit(

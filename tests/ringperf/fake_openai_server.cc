@@ -21,7 +21,6 @@
 namespace rs::ringperf::test {
 namespace {
 
-constexpr int64_t kMs = 1'000'000;
 // How often a waiting thread looks whether the server is stopping.
 constexpr int kStopPollMs = 20;
 
@@ -327,7 +326,7 @@ void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std:
                        object, text, finish);
   };
 
-  sleep_until(received + script_.head_ms * kMs);
+  sleep_until(received + script_.head_ms * kNsPerMs);
   if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")) return;
   // A chat stream opens with the role and empty content, as OpenAI's does: not a token.
   if (chat && !send_event(fd, R"({"id":"x","object":"chat.completion.chunk","choices":[{"index":0,)"
@@ -340,7 +339,7 @@ void FakeOpenAiServer::stream_answer(int fd, const std::string& path, const std:
   const int64_t start = slotted ? time_ns() : received;  // the timetable runs from the moment the server takes it on
   bool ok = true;
   for (int k = 0; k < tokens && ok; ++k) {
-    sleep_until(start + (ttft_ms + k * itl_ms) * kMs);
+    sleep_until(start + (ttft_ms + k * itl_ms) * kNsPerMs);
     ok = send_event(fd, chunk("tok ", k + 1 == tokens));
     if (ok && has_word(prompt, "disconnect")) {
       shutdown(fd, SHUT_RDWR);

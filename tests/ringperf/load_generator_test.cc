@@ -30,7 +30,6 @@ using test::FakeOpenAiServer;
 using test::FakeScript;
 using test::ScriptedClock;
 
-constexpr int64_t kMs = 1'000'000;
 constexpr double kRounding = 1e-9;  // exact figures, but for floating-point rounding
 // What the load generator reads of its CPU time on the scripted clock.
 constexpr double kScriptedCpu = 1.0 / ScriptedClock::kCpuShare;
@@ -188,7 +187,7 @@ TEST(LoadGenerator, TheWindowTakesRequestsEndingAtItsStartNotAtItsEnd) {
   // Requests end at 50, 100, … ms; the window [100, 300) ms takes 100, 150, 200 and 250.
   ASSERT_EQ(measured.requests.size(), 4u);
   EXPECT_EQ(measured.requests.front().done_ns, measured.window_start_ns);
-  EXPECT_EQ(measured.requests.back().done_ns, measured.window_start_ns + 150 * kMs);
+  EXPECT_EQ(measured.requests.back().done_ns, measured.window_start_ns + 150 * kNsPerMs);
   EXPECT_EQ(measured.unfinished, 1);  // the one ending at 300
   const PointResult result = summarize_point(plan, measured);
   EXPECT_DOUBLE_EQ(result.window_s, 0.2);
@@ -219,8 +218,8 @@ TEST(LoadGenerator, ErrorsAreCountedByKind) {
   const auto hung = std::find_if(measured.requests.begin(), measured.requests.end(),
                                  [](const RequestRecord& r) { return r.error == ErrorKind::timeout; });
   ASSERT_NE(hung, measured.requests.end());
-  EXPECT_GE(hung->done_ns - hung->issued_ns, 300 * kMs);
-  EXPECT_LT(hung->done_ns - hung->issued_ns, 400 * kMs);
+  EXPECT_GE(hung->done_ns - hung->issued_ns, 300 * kNsPerMs);
+  EXPECT_LT(hung->done_ns - hung->issued_ns, 400 * kNsPerMs);
 }
 
 TEST(LoadGenerator, AKeptAliveConnectionTheServerClosedIsReopenedNotCountedAsAnError) {
@@ -290,7 +289,7 @@ TEST(LoadGenerator, OpenLoopSendsAtTheScriptedArrivalsWhateverTheServerDoes) {
   const PointMeasurements measured = scripted.run(plan, fixed_workload(10));
 
   // The arrivals the load generator drew: the same seed gives the same gaps.
-  const int64_t start = measured.window_start_ns - 200 * kMs, end = measured.window_start_ns + 1500 * kMs;
+  const int64_t start = measured.window_start_ns - 200 * kNsPerMs, end = measured.window_start_ns + 1500 * kNsPerMs;
   std::vector<int64_t> arrivals;
   PoissonArrivals gaps(plan.rate, plan.arrival_seed);
   for (int64_t at = start + gaps.next_gap_ns(); at < end; at += gaps.next_gap_ns()) arrivals.push_back(at);
@@ -314,24 +313,24 @@ TEST(LoadGenerator, OpenLoopSendsAtTheScriptedArrivalsWhateverTheServerDoes) {
   // The arrivals just outside those measured could not have ended in the window.
   const uint64_t first = measured.requests.front().sequence, last = measured.requests.back().sequence;
   if (first > 0) {
-    EXPECT_LT(arrivals[first - 1] + 65 * kMs, measured.window_start_ns);
+    EXPECT_LT(arrivals[first - 1] + 65 * kNsPerMs, measured.window_start_ns);
   }
   if (last + 1 < arrivals.size()) {
-    EXPECT_GE(arrivals[last + 1] + 65 * kMs + kLate, end);
+    EXPECT_GE(arrivals[last + 1] + 65 * kNsPerMs + kLate, end);
   }
 
   // In flight: each request for its 65 ms, which start within kLate of its arrival; that moves the mean only
   // through requests that cross the window's edges.
   int64_t in_flight_ns = 0, crossing = 0;
   for (const int64_t at : arrivals) {
-    in_flight_ns += overlap_ns(at, 65 * kMs, measured.window_start_ns, end);
-    const bool inside = at >= measured.window_start_ns && at + 65 * kMs + kLate <= end;
-    const bool outside = at + 65 * kMs + kLate <= measured.window_start_ns;
+    in_flight_ns += overlap_ns(at, 65 * kNsPerMs, measured.window_start_ns, end);
+    const bool inside = at >= measured.window_start_ns && at + 65 * kNsPerMs + kLate <= end;
+    const bool outside = at + 65 * kNsPerMs + kLate <= measured.window_start_ns;
     if (!inside && !outside) ++crossing;
   }
   const PointResult result = summarize_point(plan, measured);
-  EXPECT_NEAR(result.mean_in_flight, static_cast<double>(in_flight_ns) / (1500.0 * kMs),
-              static_cast<double>(crossing * kLate) / (1500.0 * kMs));
+  EXPECT_NEAR(result.mean_in_flight, static_cast<double>(in_flight_ns) / (1500.0 * kNsPerMs),
+              static_cast<double>(crossing * kLate) / (1500.0 * kNsPerMs));
   EXPECT_EQ(result.failed, 0);
 }
 

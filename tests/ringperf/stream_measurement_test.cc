@@ -9,13 +9,13 @@
 
 #include <fmt/format.h>
 
+#include "perf/ringperf/clock.h"
 #include "perf/ringperf/http_response_parser.h"
 
 namespace rs::ringperf {
 namespace {
 
 constexpr int64_t kSent = 5'000'000'000;  // an arbitrary clock reading
-constexpr int64_t kMs = 1'000'000;
 
 struct Arrival {
   int64_t after_ms;  // since the request was sent
@@ -49,7 +49,7 @@ RequestRecord measure(const std::vector<Arrival>& arrivals) {
   measurement.mark_sent(kSent);
   parser.reset(measurement);
   for (const Arrival& arrival : arrivals) {
-    measurement.set_arrival(kSent + arrival.after_ms * kMs);
+    measurement.set_arrival(kSent + arrival.after_ms * kNsPerMs);
     EXPECT_TRUE(parser.feed(arrival.bytes)) << parser.error();
   }
   EXPECT_TRUE(measurement.done());
@@ -138,11 +138,11 @@ TEST(StreamMeasurement, AFailureEndsTheRequestAtItsTime) {
   StreamMeasurement measurement(reader);
   measurement.start(1, kSent, 10);
   measurement.mark_sent(kSent);
-  measurement.fail(ErrorKind::timeout, "no answer", kSent + 300 * kMs);
+  measurement.fail(ErrorKind::timeout, "no answer", kSent + 300 * kNsPerMs);
   ASSERT_TRUE(measurement.done());
   const RequestRecord r = measurement.take();
   EXPECT_EQ(r.error, ErrorKind::timeout);
-  EXPECT_EQ(r.done_ns - r.sent_ns, 300 * kMs);
+  EXPECT_EQ(r.done_ns - r.sent_ns, 300 * kNsPerMs);
   EXPECT_TRUE(std::isnan(r.ntpot_ms()));
 }
 

@@ -10,6 +10,8 @@
 #include <set>
 #include <vector>
 
+#include "tests/sampler/logits_from_probs.h"
+
 namespace rs::sampler {
 namespace {
 
@@ -35,12 +37,6 @@ SamplingParams seeded(uint64_t seed) {
   SamplingParams p;
   p.seed = seed;
   return p;
-}
-
-std::vector<float> from_probs(const std::vector<double>& probs) {
-  std::vector<float> logits;
-  for (const double p : probs) logits.push_back(float(std::log(p)));
-  return logits;
 }
 
 // Pearson's statistic of `tokens` against `probs`.

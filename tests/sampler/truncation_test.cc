@@ -10,6 +10,8 @@
 #include <set>
 #include <vector>
 
+#include "tests/sampler/logits_from_probs.h"
+
 namespace rs::sampler {
 namespace {
 
@@ -17,13 +19,6 @@ std::vector<Candidate> from_logits(const std::vector<float>& logits) {
   std::vector<Candidate> candidates;
   for (size_t i = 0; i < logits.size(); ++i) candidates.push_back({logits[i], TokenId(i)});
   return candidates;
-}
-
-// Logits whose softmax is exactly `probs` (they sum to 1).
-std::vector<float> from_probs(const std::vector<double>& probs) {
-  std::vector<float> logits;
-  for (const double p : probs) logits.push_back(float(std::log(p)));
-  return logits;
 }
 
 std::set<TokenId> ids(const std::vector<Candidate>& candidates, size_t kept) {

@@ -6,12 +6,20 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace rs::test {
 
 inline bool under_ci() {
   const char* ci = std::getenv("CI");
   return ci != nullptr && *ci != '\0';
+}
+
+// True when `path` exists; otherwise false, and a failure when CI is set, since CI must have ../shared.
+inline bool shared_file_present(const std::filesystem::path& path) {
+  if (std::filesystem::exists(path)) return true;
+  if (under_ci()) ADD_FAILURE() << path << " is missing, and CI must have ../shared";
+  return false;
 }
 
 }  // namespace rs::test

@@ -246,7 +246,7 @@ struct SharedCase {
   const char* path;  // under ../shared
 };
 
-const SharedCase kShared[] = {{"llama2_spm", "tokenizers/llama2-vocab.gguf"},
+const SharedCase kSharedVocabularies[] = {{"llama2_spm", "tokenizers/llama2-vocab.gguf"},
                               {"llama3_bpe", "tokenizers/llama3.2-vocab.gguf"}};
 
 std::optional<Tokenizer> load(const SharedCase& c) {
@@ -361,7 +361,7 @@ TEST_P(StreamDecoderShared, RandomIdsAddUpToDecode) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabularies, StreamDecoderShared, testing::ValuesIn(kShared),
+INSTANTIATE_TEST_SUITE_P(Vocabularies, StreamDecoderShared, testing::ValuesIn(kSharedVocabularies),
                          [](const testing::TestParamInfo<SharedCase>& info) { return info.param.name; });
 
 }  // namespace

@@ -29,12 +29,12 @@ std::string shared_file(const std::string& relative) {
   return path;
 }
 
-Vocab load(const std::string& path) { return vocab_from_metadata(model::read_gguf(path).metadata, path); }
+Vocab load_vocab(const std::string& path) { return vocab_from_metadata(model::read_gguf(path).metadata, path); }
 
 TEST(Vocab, SentencePieceVocabularies) {
   const std::string path = shared_file("tokenizers/llama2-vocab.gguf");
   if (path.empty()) GTEST_SKIP() << "../shared is absent";
-  const Vocab v = load(path);
+  const Vocab v = load_vocab(path);
   EXPECT_EQ(v.model, "llama");
   EXPECT_EQ(v.size(), 32000u);
   EXPECT_EQ(v.scores.size(), 32000u);
@@ -51,7 +51,7 @@ TEST(Vocab, SentencePieceVocabularies) {
 TEST(Vocab, ByteLevelBpeVocabularies) {
   const std::string path = shared_file("tokenizers/smollm2-vocab.gguf");
   if (path.empty()) GTEST_SKIP() << "../shared is absent";
-  const Vocab v = load(path);
+  const Vocab v = load_vocab(path);
   EXPECT_EQ(v.model, "gpt2");
   EXPECT_EQ(v.pre, "smollm");
   EXPECT_EQ(v.size(), 49152u);
@@ -66,7 +66,7 @@ TEST(Vocab, ByteLevelBpeVocabularies) {
 TEST(Vocab, WordPieceVocabularies) {
   const std::string path = shared_file("tokenizers/ggml-vocab/ggml-vocab-bert-bge.gguf");
   if (path.empty()) GTEST_SKIP() << "../shared is absent";
-  const Vocab v = load(path);
+  const Vocab v = load_vocab(path);
   EXPECT_EQ(v.model, "bert");
   EXPECT_EQ(v.size(), 30522u);
   EXPECT_EQ(v.cls, 101);  // from cls_token_id: the file has no BOS
