@@ -1,5 +1,7 @@
 #include "core/app/kv_block_sink.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <new>
@@ -7,14 +9,20 @@
 
 namespace rs {
 
-KvBlockSink::KvBlockSink(const cache::KvSnapshotHeader& header, const io::StreamOptions& options,
-                         BlockHandler on_block)
-    : header_(header),
-      on_block_(std::move(on_block)),
-      slot_bytes_(options.chunk_bytes),
-      slots_(static_cast<std::byte*>(std::aligned_alloc(io::kDirectAlignment, slot_bytes_ * options.depth))),
-      busy_(options.depth, false) {
-  if (!slots_) throw std::bad_alloc();
+KvStaging::KvStaging(const io::StreamOptions& options)
+    : slot_bytes_(options.chunk_bytes),
+      slots_(options.depth),
+      memory_(static_cast<std::byte*>(std::aligned_alloc(io::kDirectAlignment, slot_bytes_ * slots_))) {
+  if (!memory_) throw std::bad_alloc();
+}
+
+void KvStaging::fault_in() {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  for (size_t at = 0; at < slot_bytes_ * slots_; at += page) memory_.get()[at] = std::byte{0};
+}
+
+KvBlockSink::KvBlockSink(const cache::KvSnapshotHeader& header, KvStaging& staging, BlockHandler on_block)
+    : header_(header), staging_(staging), on_block_(std::move(on_block)), busy_(staging.slots(), false) {
   split_.reserve(header_.block_bytes);
 }
 
@@ -22,11 +30,12 @@ std::span<std::byte> KvBlockSink::destination(const io::FileRange&) {
   const auto free = std::find(busy_.begin(), busy_.end(), false);
   if (free == busy_.end()) return {};
   *free = true;
-  return {slots_.get() + size_t(free - busy_.begin()) * slot_bytes_, slot_bytes_};
+  return staging_.slot(unsigned(free - busy_.begin()));
 }
 
 void KvBlockSink::landed(const io::FileRange& range, std::span<const std::byte> bytes) {
-  busy_[size_t(bytes.data() - slots_.get()) / slot_bytes_] = false;  // handled before the next read is asked for
+  // Handled before the next read is asked for.
+  busy_[size_t(bytes.data() - staging_.slot(0).data()) / staging_.slot_bytes()] = false;
   const uint64_t end = range.offset + range.bytes;
   if (end <= header_.kv_offset) return;
   take(bytes.subspan(range.offset < header_.kv_offset ? header_.kv_offset - range.offset : 0));
@@ -35,7 +44,7 @@ void KvBlockSink::landed(const io::FileRange& range, std::span<const std::byte> 
 void KvBlockSink::take(std::span<const std::byte> kv) {
   const size_t block_bytes = header_.block_bytes;
   while (!kv.empty() && next_block_ < header_.blocks) {
-    if (split_.empty() && kv.size() >= block_bytes) {  // whole in this chunk: no copy
+    if (split_.empty() && kv.size() >= block_bytes) {  // whole in this slot: no copy
       on_block_(next_block_++, kv.first(block_bytes));
       kv = kv.subspan(block_bytes);
       continue;

@@ -6,7 +6,6 @@
 #include <ctime>
 #include <filesystem>
 
-#include "cache/kv_snapshot.h"
 #include "core/api/structured_output.h"
 #include "core/app/prefix_cache_file.h"
 #include "core/base/log.h"
@@ -23,16 +22,17 @@ const ModelServiceOptions& announced(const ModelServiceOptions& o) {
   return o;
 }
 
+// A prefix-cache snapshot opened ahead of the model, so that it is made ready to load while the weights stream.
+std::unique_ptr<PreparedSnapshot> prepared_snapshot(const ModelServiceOptions& o) {
+  if (o.prefix_cache_file.empty() || !o.prefix_caching) return nullptr;
+  return std::make_unique<PreparedSnapshot>(o.prefix_cache_file);
+}
+
 // The engine's options: the KV blocks a prefix-cache snapshot will fill, per its header, faulted in while the
 // weights stream (a file that cannot be read prepares none; its load says why).
-ModelEngineOptions engine_options(const ModelServiceOptions& o) {
+ModelEngineOptions engine_options(const ModelServiceOptions& o, const PreparedSnapshot* snapshot) {
   ModelEngineOptions engine = announced(o);
-  if (!o.prefix_cache_file.empty() && o.prefix_caching) {
-    try {
-      engine.kv_blocks_prepared = cache::read_kv_snapshot(o.prefix_cache_file).header.blocks;
-    } catch (const std::exception&) {  // refused with its reason by load_prefix_cache_file
-    }
-  }
+  if (snapshot) engine.kv_blocks_prepared = snapshot->blocks();
   return engine;
 }
 
@@ -46,7 +46,8 @@ std::string served_model_id(const std::string& model, const std::string& model_n
   return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
 }
 
-ModelService::ModelService(const ModelServiceOptions& o) : model_(engine_options(o)) {
+ModelService::ModelService(const ModelServiceOptions& o)
+    : snapshot_(prepared_snapshot(o)), model_(engine_options(o, snapshot_.get())) {
   log_loaded(o);
   serving_.id = served_model_id(o.model, o.model_name);
   serving_.tokenizer = &model_.tokenizer();
@@ -114,7 +115,8 @@ void ModelService::load_prefix_cache(const ModelServiceOptions& o) {
     log::warn("prefix cache file {} not loaded: the prefix cache is off (--no-prefix-cache)", o.prefix_cache_file);
     return;
   }
-  load_prefix_cache_file(model_, o.prefix_cache_file);
+  load_prefix_cache_file(model_, *snapshot_);
+  snapshot_.reset();  // frees its staging and records
 }
 
 }  // namespace rs

@@ -4,11 +4,13 @@
 // step and its prefix cache filled from a snapshot file before anything is
 // served, its host weights moved to huge pages behind.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "core/api/serving_model.h"
 #include "core/app/model_engine.h"
+#include "core/app/prefix_cache_file.h"
 
 namespace rs {
 
@@ -40,6 +42,7 @@ class ModelService {
   void warm_up();
   void load_prefix_cache(const ModelServiceOptions& options);
 
+  std::unique_ptr<PreparedSnapshot> snapshot_;  // --prefix-cache-file until it is loaded; before model_, opened first
   ModelEngine model_;
   api::ServingModel serving_;
   std::thread huge_pages_;  // moves the weights to huge pages while the engine already serves

@@ -107,13 +107,17 @@ class BlockAdopter {
   std::unordered_set<uint64_t> no_room_;  // blocks left out for want of a free block: their children are too
 };
 
-// Streams the file (O_DIRECT) into the pool; on the engine thread, between steps.
-void stream_into_pool(const cache::KvSnapshot& snapshot, const std::string& path, uint32_t ctx_size,
-                      engine::Scheduler& scheduler, PrefixCacheLoad& load) {
-  const uint64_t file_bytes = snapshot.header.file_bytes();
+io::StreamOptions stream_options(const cache::KvSnapshotHeader& header) {
+  const uint64_t file_bytes = header.file_bytes();
   const size_t chunk = std::min<uint64_t>(kMaxChunkBytes, (file_bytes + io::kDirectAlignment - 1) /
                                                               io::kDirectAlignment * io::kDirectAlignment);
-  const io::StreamOptions options{.chunk_bytes = chunk, .depth = kReadsInFlight};
+  return {.chunk_bytes = chunk, .depth = kReadsInFlight};
+}
+
+// Streams the file (O_DIRECT) into the pool through `staging`; on the engine thread, between steps.
+void stream_into_pool(const cache::KvSnapshot& snapshot, KvStaging& staging, const std::string& path,
+                      uint32_t ctx_size, engine::Scheduler& scheduler, PrefixCacheLoad& load) {
+  const io::StreamOptions options = stream_options(snapshot.header);
   BlockAdopter adopter(snapshot, path, ctx_size, scheduler, load);
   // Beside the stream, so the copies into the pool do not wait on its pages being faulted in one by one.
   const std::vector<kv::BlockId> destinations = scheduler.kv_cache().next_adopted(snapshot.header.blocks);
@@ -123,7 +127,7 @@ void stream_into_pool(const cache::KvSnapshot& snapshot, const std::string& path
       scheduler.executor().prepare_kv_writes(all.subspan(i, std::min(kPreparedBlocksAtOnce, all.size() - i)));
     }
   });
-  KvBlockSink sink(snapshot.header, options,
+  KvBlockSink sink(snapshot.header, staging,
                    [&adopter](uint32_t index, std::span<const std::byte> kv) { adopter.adopt(index, kv); });
   const io::StreamResult result = io::stream_files({path}, sink, options);
   if (sink.blocks_handed() != snapshot.header.blocks) refuse(path, "file size changed while it was loaded");
@@ -145,23 +149,43 @@ void log_loaded(const std::string& path, const PrefixCacheLoad& load) {
 
 }  // namespace
 
-std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, const std::string& path) {
+PreparedSnapshot::PreparedSnapshot(std::string path) : path_(std::move(path)) {
+  try {
+    snapshot_ = cache::read_kv_snapshot(path_);
+    staging_.emplace(stream_options(snapshot_->header));
+  } catch (const std::exception& e) {
+    snapshot_.reset();
+    unreadable_ = e.what();
+    return;
+  }
+  fault_in_ = std::jthread([this] { staging_->fault_in(); });
+}
+
+std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, PreparedSnapshot& file) {
   const auto start = Clock::now();
   PrefixCacheLoad load;
   try {
-    const cache::KvSnapshot snapshot = cache::read_kv_snapshot(path);
-    check_matches(snapshot.header, model, path);
-    check_chain_hashes(snapshot, path);
-    model.engine().between_steps(
-        [&](engine::Scheduler& scheduler) { stream_into_pool(snapshot, path, model.ctx_size(), scheduler, load); });
+    if (!file.snapshot_) throw std::runtime_error(file.unreadable_);
+    const cache::KvSnapshot& snapshot = *file.snapshot_;
+    check_matches(snapshot.header, model, file.path_);
+    check_chain_hashes(snapshot, file.path_);
+    if (file.fault_in_.joinable()) file.fault_in_.join();
+    model.engine().between_steps([&](engine::Scheduler& scheduler) {
+      stream_into_pool(snapshot, *file.staging_, file.path_, model.ctx_size(), scheduler, load);
+    });
   } catch (const std::exception& e) {
     log::warn("prefix cache file refused: {}; serving without it{}", e.what(),
               load.blocks ? fmt::format(" (the {} blocks before it, each checked, stay)", load.blocks) : "");
     return std::nullopt;
   }
   load.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  log_loaded(path, load);
+  log_loaded(file.path_, load);
   return load;
+}
+
+std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, const std::string& path) {
+  PreparedSnapshot file(path);
+  return load_prefix_cache_file(model, file);
 }
 
 }  // namespace rs

@@ -8,7 +8,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "cache/kv_snapshot.h"
+#include "core/app/kv_block_sink.h"
 #include "core/app/model_engine.h"
 
 namespace rs {
@@ -25,9 +28,33 @@ struct PrefixCacheLoad {
   bool direct = false;          // read with O_DIRECT
 };
 
-// Loads `path` into `model`'s KV pool on its engine thread and logs one line: what was loaded, or why the file
+// A snapshot opened before the model loads (`serve`): its header and records read, and the staging its KV section
+// will stream through faulted in on a thread of its own while the weights stream, so that its load, once the model
+// is up, waits on no page faults. A file that cannot be read keeps the reason, and its load refuses it with that.
+class PreparedSnapshot {
+ public:
+  explicit PreparedSnapshot(std::string path);
+  PreparedSnapshot(const PreparedSnapshot&) = delete;
+  PreparedSnapshot& operator=(const PreparedSnapshot&) = delete;
+
+  const std::string& path() const { return path_; }
+  uint32_t blocks() const { return snapshot_ ? snapshot_->header.blocks : 0; }  // 0: it could not be read
+
+ private:
+  friend std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, PreparedSnapshot& file);
+
+  std::string path_;
+  std::optional<cache::KvSnapshot> snapshot_;
+  std::string unreadable_;  // why snapshot_ is empty
+  std::optional<KvStaging> staging_;
+  std::jthread fault_in_;  // last: joined before the staging goes
+};
+
+// Loads `file` into `model`'s KV pool on its engine thread and logs one line: what was loaded, or why the file
 // was refused (naming the file and the field). Never throws; nullopt when refused. Blocks a damaged KV section
 // stops at are not loaded; those before it, each checked, stay.
+std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, PreparedSnapshot& file);
+// The same for a file not opened ahead: read and staged now.
 std::optional<PrefixCacheLoad> load_prefix_cache_file(ModelEngine& model, const std::string& path);
 
 }  // namespace rs

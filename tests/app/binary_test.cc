@@ -23,6 +23,7 @@
 
 #include "tests/support/ci.h"
 #include "tests/support/http_client.h"
+#include "tests/support/test_files.h"
 
 extern char** environ;
 
@@ -317,11 +318,6 @@ std::string temp_file(const std::string& name) {
   // The pid keeps tests that ctest runs in parallel, each its own process, out of each other's files.
   return (std::filesystem::temp_directory_path() / ("ringserve-binary-test-" + std::to_string(getpid()) + "-" + name))
       .string();
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 TEST(Binary, SynthIsDeterministicAndInspectDescribesIt) {
