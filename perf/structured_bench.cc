@@ -75,7 +75,7 @@ std::vector<Case> cases() {
          return fmt::format(R"({{"id": "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", "items": [{}], )"
                             R"("customer": {{"name": "{}", "email": "{}@example.com"}}, "note": {}}})",
                             rng(), rng() % 65536, rng() % 65536, rng() % 65536, uint64_t(rng()) << 16, items, word(rng),
-                            word(rng), rng() % 2 ? "null" : "\"" + word(rng) + "\"");
+                            word(rng), rng() % 2 ? std::string("null") : fmt::format("\"{}\"", word(rng)));
        }},
       {"tree (recursive $ref)",
        R"({"$defs":{"node":{"type":"object","properties":{"name":{"type":"string"},)"

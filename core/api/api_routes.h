@@ -26,7 +26,7 @@ struct ApiOptions {
   bool embedding_model = false;  // one will be served: until then /v1/embeddings is 503, not 404
   uint32_t max_embedding_inputs = 8192;  // inputs queued for the embedding model; beyond it, 429
   // --semantic-cache: built with the embedding model (dims are the model's)
-  std::optional<cache::SemanticStoreOptions> semantic_cache;
+  std::optional<cache::SemanticStoreOptions> semantic_cache = std::nullopt;
 };
 
 class Api {

@@ -8,7 +8,9 @@
 #include "core/grammar/left_recursion.h"
 
 namespace rs::grammar {
-namespace {
+// Each rule as an NFA, and the bounds on building them. Named, not anonymous: AutomatonBuilder, a friend of
+// Automaton and so of external linkage, holds them.
+namespace rule_nfa {
 
 constexpr size_t kMaxNfaSize = 500'000;    // NFA nodes and edges, over all rules
 constexpr size_t kMaxVisits = 10'000'000;  // NFA nodes, edges and byte sets visited making states, all rules
@@ -250,13 +252,13 @@ class NfaBuilder {
   size_t depth_ = 0;
 };
 
-}  // namespace
+}  // namespace rule_nfa
 
 // Subset construction of each rule's NFA, into the Automaton's flat tables.
 class AutomatonBuilder {
  public:
   explicit AutomatonBuilder(const Grammar& g)
-      : g_(g), called_(rules_kept_as_calls(g)), nfa_builder_(g, called_, work_) {}
+      : g_(g), called_(rule_nfa::rules_kept_as_calls(g)), nfa_builder_(g, called_, work_) {}
 
   Automaton build() {
     start_of_.assign(g_.rule_count(), kUnbuilt);
@@ -277,7 +279,7 @@ class AutomatonBuilder {
   static constexpr uint32_t kUnbuilt = UINT32_MAX, kQueued = UINT32_MAX - 1;
 
   void add_rule(RuleId rule, std::vector<RuleId>& todo) {
-    const Nfa nfa = nfa_builder_.build(rule);
+    const rule_nfa::Nfa nfa = nfa_builder_.build(rule);
     seen_.assign(nfa.nodes.size(), false);
     const uint32_t classes = add_byte_classes(nfa);
     const uint32_t class_map = uint32_t(a_.class_of_.size() / 256 - 1);
@@ -338,7 +340,7 @@ class AutomatonBuilder {
   }
 
   // Bytes that every edge of `nfa` treats alike share a class; returns how many classes.
-  uint32_t add_byte_classes(const Nfa& nfa) {
+  uint32_t add_byte_classes(const rule_nfa::Nfa& nfa) {
     std::vector<uint32_t> klass(256, 0);
     uint32_t count = 1;
     for (const ByteSet& set : nfa.sets) {
@@ -358,7 +360,7 @@ class AutomatonBuilder {
   }
 
   // `nodes` with every node reachable by ε edges, sorted.
-  void close(const Nfa& nfa, std::vector<uint32_t>& nodes) {
+  void close(const rule_nfa::Nfa& nfa, std::vector<uint32_t>& nodes) {
     std::vector<uint32_t> todo = nodes;
     nodes.clear();
     while (!todo.empty()) {
@@ -376,8 +378,8 @@ class AutomatonBuilder {
 
   const Grammar& g_;
   std::vector<bool> called_;
-  Work work_;
-  NfaBuilder nfa_builder_;
+  rule_nfa::Work work_;
+  rule_nfa::NfaBuilder nfa_builder_;
   Automaton a_;
   std::vector<uint32_t> start_of_;  // per rule: its start state, kQueued or kUnbuilt
   std::vector<uint8_t> representative_;

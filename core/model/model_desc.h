@@ -20,7 +20,7 @@ enum class RopeScaling { none, linear, llama3 };
 struct TensorInfo {
   std::string name;             // GGUF naming, as core/model/tensor_names.h spells it
   TensorType type = TensorType::f32;
-  std::vector<uint64_t> shape;  // ggml order: shape[0] is the row length (contiguous)
+  std::vector<uint64_t> shape{};  // ggml order: shape[0] is the row length (contiguous)
   uint32_t file = 0;            // index into ModelDesc::files
   uint64_t offset = 0;          // absolute byte offset of the data in that file
   uint64_t bytes = 0;

@@ -54,7 +54,7 @@ struct SynthOptions {
   // position and token type embeddings stay f32.
   TensorType type = TensorType::f32;
   uint64_t seed = 0;
-  std::string vocab_from;             // a GGUF whose tokenizer.* metadata to copy (bert: a WordPiece one)
+  std::string vocab_from = "";        // a GGUF whose tokenizer.* metadata to copy (bert: a WordPiece one)
   std::optional<Pooling> pooling = std::nullopt;  // bert: instead of the preset's
   std::string output;
 };

@@ -1174,10 +1174,14 @@ TEST_F(ServingEmbeddings, ACachedAnswerIsExactlyTheColdOneAsJsonAndAsAStream) {
   std::string text;
   for (size_t i = 0; i + 2 < events.size(); ++i) {
     const auto choice = json(events[i])["choices"].at(0);
-    if (i == 0) EXPECT_EQ(std::string_view(choice["delta"]["role"]), "assistant");
+    if (i == 0) {
+      EXPECT_EQ(std::string_view(choice["delta"]["role"]), "assistant");
+    }
     std::string_view piece;
     if (!choice["delta"]["content"].get(piece)) text += piece;
-    if (i + 3 == events.size()) EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+    if (i + 3 == events.size()) {
+      EXPECT_EQ(std::string_view(choice["finish_reason"]), "length");
+    }
   }
   EXPECT_EQ(text, cold);
   EXPECT_EQ(uint64_t(json(events[events.size() - 2])["usage"]["completion_tokens"]), completion_tokens);

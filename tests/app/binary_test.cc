@@ -281,7 +281,9 @@ TEST(Binary, ComputeThreadsRunBelowTheShards) {
         EXPECT_EQ(niceness, base + nice) << name;
         ++compute;
       }
-      if (name == "shard-0") EXPECT_EQ(niceness, base);
+      if (name == "shard-0") {
+        EXPECT_EQ(niceness, base);
+      }
     }
     EXPECT_EQ(compute, 3);  // the engine thread and two workers
     p.signal(SIGTERM);

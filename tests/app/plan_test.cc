@@ -138,7 +138,7 @@ TEST_F(PlanBinary, ErrorsNameTheFlag) {
 
 // Each checked-in manifest's first line names the command that made it: run it, compare every byte.
 TEST_F(PlanBinary, CheckedInManifestsAreWhatTheBinaryEmits) {
-  for (const fs::path manifest : {kSource / "deploy/cloudrun/service.yaml", kSource / "deploy/gke/ringserve.yaml",
+  for (const fs::path& manifest : {kSource / "deploy/cloudrun/service.yaml", kSource / "deploy/gke/ringserve.yaml",
                                    kSource / "deploy/gke/inference-gateway/ringserve.yaml"}) {
     const std::string text = file_text(manifest);
     std::smatch command;

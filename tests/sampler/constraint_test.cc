@@ -58,7 +58,9 @@ TEST(ConstraintTest, OnlyAllowedTokensAreDrawnInEverySamplingMode) {
       const Sampled s = sampler.sample(logits);
       ASSERT_TRUE(allowed.count(s.token)) << s.token << " at temperature " << temperature;
       for (const auto& [token, logprob] : s.top) {
-        if (!allowed.count(token)) EXPECT_EQ(logprob, -INFINITY) << token;
+        if (!allowed.count(token)) {
+          EXPECT_EQ(logprob, -INFINITY) << token;
+        }
       }
     }
   }
