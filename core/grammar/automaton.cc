@@ -272,11 +272,77 @@ class AutomatonBuilder {
     for (Automaton::Call& call : a_.calls_) call.callee = start_of_[call.callee];  // rule ids until now
     a_.start_ = start_of_[g_.root()];
     a_.call_begin_.push_back(uint32_t(a_.calls_.size()));
+    trim();
     return std::move(a_);
   }
 
  private:
   static constexpr uint32_t kUnbuilt = UINT32_MAX, kQueued = UINT32_MAX - 1;
+
+  // Drops every transition and call into a state from which no match can finish (past an empty character class, in
+  // a rule that never ends), so that no mask allows a token that leads nowhere; a grammar whose start is such a
+  // state matches no text and is refused. Live states: the accepting ones, and those with a transition to a live
+  // state or a call whose callee's start and return state are both live; found backwards from the accepting ones.
+  void trim() {
+    const uint32_t n = uint32_t(a_.state_count());
+    const auto row_end = [&](uint32_t s) { return s + 1 < n ? a_.row_[s + 1] : uint32_t(a_.transitions_.size()); };
+    std::vector<std::vector<uint32_t>> before(n);   // per state: the states with a transition into it
+    std::vector<std::vector<uint32_t>> waiting(n);  // per state: the calls it is the callee's start or the return of
+    std::vector<uint32_t> caller(a_.calls_.size());
+    for (uint32_t s = 0; s < n; ++s) {
+      for (uint32_t i = a_.row_[s]; i < row_end(s); ++i) {
+        if (a_.transitions_[i] != Automaton::kDead) before[uint32_t(a_.transitions_[i])].push_back(s);
+      }
+      for (uint32_t c = a_.call_begin_[s]; c < a_.call_begin_[s + 1]; ++c) {
+        caller[c] = s;
+        waiting[a_.calls_[c].callee].push_back(c);
+        waiting[a_.calls_[c].next].push_back(c);
+      }
+    }
+    std::vector<uint8_t> live(n, 0);
+    std::vector<uint32_t> todo;
+    const auto mark = [&](uint32_t s) {
+      if (!live[s]) {
+        live[s] = 1;
+        todo.push_back(s);
+      }
+    };
+    for (uint32_t s = 0; s < n; ++s) {
+      if (a_.accepting_[s]) mark(s);
+    }
+    while (!todo.empty()) {
+      const uint32_t s = todo.back();
+      todo.pop_back();
+      for (const uint32_t from : before[s]) mark(from);
+      for (const uint32_t c : waiting[s]) {
+        if (live[a_.calls_[c].callee] && live[a_.calls_[c].next]) mark(caller[c]);
+      }
+    }
+    if (!live[a_.start_]) {
+      throw GrammarError("the grammar matches no text: no way through it reaches its end (an empty character class, "
+                         "or a rule that never finishes?)");
+    }
+    for (uint32_t s = 0; s < n; ++s) {
+      bool reads_bytes = false;
+      for (uint32_t i = a_.row_[s]; i < row_end(s); ++i) {
+        int32_t& next = a_.transitions_[i];
+        if (next != Automaton::kDead && !live[uint32_t(next)]) next = Automaton::kDead;
+        reads_bytes |= next != Automaton::kDead;
+      }
+      a_.reads_bytes_[s] = reads_bytes;
+    }
+    std::vector<Automaton::Call> calls;
+    std::vector<uint32_t> call_begin;
+    for (uint32_t s = 0; s < n; ++s) {
+      call_begin.push_back(uint32_t(calls.size()));
+      for (uint32_t c = a_.call_begin_[s]; c < a_.call_begin_[s + 1]; ++c) {
+        if (live[a_.calls_[c].callee] && live[a_.calls_[c].next]) calls.push_back(a_.calls_[c]);
+      }
+    }
+    call_begin.push_back(uint32_t(calls.size()));
+    a_.calls_ = std::move(calls);
+    a_.call_begin_ = std::move(call_begin);
+  }
 
   void add_rule(RuleId rule, std::vector<RuleId>& todo) {
     const rule_nfa::Nfa nfa = nfa_builder_.build(rule);

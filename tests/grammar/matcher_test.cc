@@ -149,6 +149,33 @@ TEST(MatcherTest, MasksWalkOnFromACallerThatCallsAgain) {
   expect_masks_exact(grammar, {"(", ")", "1", "2", "(1", "1)", "))", "12", ")(", "1(", "2)("}, "", 14);
 }
 
+// Ways that can never finish (past an empty character class, into a rule that never ends) are cut at compile, so
+// no mask allows a token into them; a grammar with no other way matches no text and is refused (found by the grammar
+// fuzz target: `root ::= []` compiled, and its mask allowed only the end token, ending an empty, unmatched output).
+TEST(MatcherTest, WaysThatCanNeverFinishAreCutAndAGrammarWithNoOtherIsRefused) {
+  for (const char* gbnf : {"root ::= []", "root ::= \"a\" []", "root ::= \"a\" r\nr ::= \"b\" r",
+                           "root ::= r\nr ::= \"(\" r \")\""}) {
+    try {
+      Automaton::compile(parse_gbnf(gbnf));
+      ADD_FAILURE() << gbnf << " compiled";
+    } catch (const GrammarError& e) {
+      EXPECT_NE(std::string(e.what()).find("the grammar matches no text"), std::string::npos) << gbnf << ": " << e.what();
+    }
+  }
+  const std::vector<std::string> vocab = {"a", "b", "c", "ab", "ba", "bc", "ca", "cb", "(", ")"};
+  // "b" leads into an empty class, "c" into a rule that only ever calls itself again: only "a" and "(a)" remain.
+  const Grammar grammar =
+      parse_gbnf("root ::= \"a\" | \"b\" [] | \"c\" loop | \"(\" root \")\"\nloop ::= \"b\" loop");
+  const auto g = compiled(grammar, vocab, {});
+  Matcher m(g);
+  std::vector<uint64_t> allowed(1);
+  m.allowed(allowed);
+  EXPECT_EQ(allowed[0], 0b0100000001u);  // "a" and "("
+  EXPECT_FALSE(m.can_read("b"));
+  EXPECT_FALSE(m.can_read("cb"));
+  expect_masks_exact(grammar, vocab, "", 15);
+}
+
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
   Grammar g;
   g.set_root(g.add_rule("root", g.literal("yes")));
