@@ -21,14 +21,16 @@ void Matcher::allowed(std::span<uint64_t> allowed) {
     const std::shared_ptr<const StateTokens> from = grammar_->tokens_from(s.state);
     from->tokens.add_to(allowed);
     if (from->ends.empty() || s.below == kBottom) continue;  // nothing may follow the root's end
-    const Stack caller = arena_.pop(s.below);
-    const std::shared_ptr<const FollowTokens> after = grammar_->tokens_after(s.state, caller.state);
-    after->tokens.add_to(allowed);
-    if (!after->past_caller || caller.below == kBottom) continue;
-    // Some tokens run past the caller's end too: what comes then depends on the whole stack.
-    stepper_.expand(caller, walk_[0]);
-    if (walk_[0].empty()) continue;
-    for (const uint32_t end : from->ends) walk_on(end, allowed);
+    arena_.for_each_frame(s.below, [&](uint32_t frame) {
+      const Stack caller = arena_.pop(frame);
+      const std::shared_ptr<const FollowTokens> after = grammar_->tokens_after(s.state, caller.state);
+      after->tokens.add_to(allowed);
+      if (!after->past_caller || caller.below == kBottom) return;
+      // Some tokens run past the caller's end too: what comes then depends on the whole stack.
+      stepper_.expand(caller, walk_[0]);
+      if (walk_[0].empty()) return;
+      for (const uint32_t end : from->ends) walk_on(end, allowed);
+    });
   }
   // Once complete the sequence may end; with nothing else possible it must (a grammar no token can go on in).
   const bool none = std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; });

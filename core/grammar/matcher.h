@@ -29,6 +29,8 @@ class Matcher final : public sampler::Constraint {
   bool can_read(std::string_view bytes);
   // Whether what was read is a whole sentence of the grammar.
   bool complete() const { return complete_; }
+  // The stacks it is in: at most two per state (one over frames, one over nothing), however ambiguous the grammar.
+  size_t stack_count() const { return stacks_.size(); }
 
  private:
   void walk_on(uint32_t end_node, std::span<uint64_t> allowed);

@@ -4,13 +4,42 @@
 
 namespace rs::grammar {
 
+uint32_t FrameArena::depth(uint32_t below) const {
+  if (below == kBottom) return 0;
+  return is_join(below) ? joins_[below - kJoin].depth : frames_[below].depth;
+}
+
 uint32_t FrameArena::push(uint32_t state, uint32_t below) {
-  const uint32_t depth = below == kBottom ? 1 : frames_[below].depth + 1;
+  const uint32_t depth = this->depth(below) + 1;
   if (depth > kMaxDepth) return kBottom;
   const uint64_t key = uint64_t(state) << 32 | below;
   const auto [it, added] = ids_.try_emplace(key, uint32_t(frames_.size()));
   if (added) frames_.push_back({state, below, depth});
   return it->second;
+}
+
+uint32_t FrameArena::join(std::span<const Stack> over) {
+  flat_.clear();
+  for (const Stack& s : over) for_each_frame(s.below, [&](uint32_t frame) { flat_.push_back(frame); });
+  std::sort(flat_.begin(), flat_.end());
+  flat_.erase(std::unique(flat_.begin(), flat_.end()), flat_.end());
+  if (flat_.size() == 1) return flat_[0];
+  uint64_t hash = 14695981039346656037u;  // FNV-1a over the frame ids
+  for (const uint32_t f : flat_) hash = (hash ^ f) * 1099511628211u;
+  const auto [first, last] = join_ids_.equal_range(hash);
+  for (auto it = first; it != last; ++it) {
+    const Join& j = joins_[it->second - kJoin];
+    if (std::equal(flat_.begin(), flat_.end(), members_.begin() + j.first, members_.begin() + j.first + j.count)) {
+      return it->second;
+    }
+  }
+  uint32_t depth = 0;
+  for (const uint32_t f : flat_) depth = std::max(depth, frames_[f].depth);
+  const uint32_t id = kJoin + uint32_t(joins_.size());
+  joins_.push_back({uint32_t(members_.size()), uint32_t(flat_.size()), depth});
+  members_.insert(members_.end(), flat_.begin(), flat_.end());
+  join_ids_.emplace(hash, id);
+  return id;
 }
 
 bool StackStepper::step(const std::vector<Stack>& from, uint8_t byte, std::vector<Stack>& to) {
@@ -24,10 +53,7 @@ bool StackStepper::step(const std::vector<Stack>& from, uint8_t byte, std::vecto
     took = true;
     visit({uint32_t(next), s.below}, to);
   }
-  if (to.size() > 1) {
-    std::sort(to.begin(), to.end());
-    to.erase(std::unique(to.begin(), to.end()), to.end());
-  }
+  if (to.size() > 1) merge(to);
   return took;
 }
 
@@ -36,8 +62,27 @@ void StackStepper::expand(Stack from, std::vector<Stack>& to) {
   seen_.clear();
   ended_ = false;
   visit(from, to);
-  std::sort(to.begin(), to.end());
-  to.erase(std::unique(to.begin(), to.end()), to.end());
+  merge(to);
+}
+
+// Sorts and merges `stacks`: those with the same top become one over a join of their frames. One over kBottom
+// stays apart (popping it ends the match, which no frame stands for).
+void StackStepper::merge(std::vector<Stack>& stacks) {
+  std::sort(stacks.begin(), stacks.end());
+  stacks.erase(std::unique(stacks.begin(), stacks.end()), stacks.end());
+  size_t kept = 0;
+  for (size_t i = 0; i < stacks.size();) {
+    size_t j = i;
+    while (j < stacks.size() && stacks[j].state == stacks[i].state && stacks[j].below != kBottom) ++j;
+    if (j - i > 1) {
+      stacks[kept++] = {stacks[i].state, arena_.join(std::span(stacks).subspan(i, j - i))};
+    } else if (j > i) {
+      stacks[kept++] = stacks[i];
+    }
+    if (j < stacks.size() && stacks[j].state == stacks[i].state) stacks[kept++] = stacks[j++];  // over kBottom
+    i = j;
+  }
+  stacks.resize(kept);
 }
 
 void StackStepper::visit(Stack s, std::vector<Stack>& to) {
@@ -58,7 +103,7 @@ void StackStepper::visit(Stack s, std::vector<Stack>& to) {
   if (s.below == kBottom) {
     ended_ = true;
   } else {
-    visit(arena_.pop(s.below), to);
+    arena_.for_each_frame(s.below, [&](uint32_t frame) { visit(arena_.pop(frame), to); });
   }
 }
 

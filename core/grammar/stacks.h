@@ -3,7 +3,14 @@
 // state now; below it, the states to go on in once each called rule has
 // matched. Frames below the top are shared and interned (FrameArena), so a
 // stack is two words and equal stacks are equal words.
+//
+// An ambiguous grammar can reach the same top over many different stacks (two
+// rules that both read "(", nested: 2^n stacks after n of them). Stacks with
+// the same top are merged into one over a join of their frames, as a
+// graph-structured stack does, so a step's work grows with the states, not
+// with the ways there.
 #include <cstdint>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -16,7 +23,7 @@ inline constexpr uint32_t kBottom = UINT32_MAX;  // no frame below: popping ends
 
 struct Stack {
   uint32_t state;
-  uint32_t below;  // a frame of the arena, or kBottom
+  uint32_t below;  // a frame or a join of the arena, or kBottom
   uint64_t key() const { return uint64_t(state) << 32 | below; }
   bool operator<(const Stack& o) const { return key() < o.key(); }
   bool operator==(const Stack& o) const { return key() == o.key(); }
@@ -28,15 +35,37 @@ class FrameArena {
 
   // The frame `state` over `below`, interned; kBottom past kMaxDepth.
   uint32_t push(uint32_t state, uint32_t below);
+  // One node that stands for the belows of all of `over` (frames or joins, none kBottom), interned: a join of
+  // their frames, or the frame itself where there is only one.
+  uint32_t join(std::span<const Stack> over);
+  // Calls f(frame) for each frame `below` (not kBottom) stands for: itself, or a join's.
+  template <class F>
+  void for_each_frame(uint32_t below, F&& f) const {
+    if (!is_join(below)) return f(below);
+    const Join& j = joins_[below - kJoin];
+    for (uint32_t i = j.first; i < j.first + j.count; ++i) f(members_[i]);  // by index: members_ may grow meanwhile
+  }
+  // The stack a frame goes on with once the rule it called has matched.
   Stack pop(uint32_t frame) const { return {frames_[frame].state, frames_[frame].below}; }
-  size_t size() const { return frames_.size(); }
+  size_t size() const { return frames_.size() + joins_.size(); }
 
  private:
+  static constexpr uint32_t kJoin = 0x8000'0000;  // ids from here on are joins
+  static bool is_join(uint32_t id) { return id >= kJoin && id != kBottom; }
+  uint32_t depth(uint32_t below) const;
+
   struct Frame {
     uint32_t state, below, depth;
   };
+  struct Join {
+    uint32_t first, count, depth;  // its frames are members_[first, first + count)
+  };
   std::vector<Frame> frames_;
   std::unordered_map<uint64_t, uint32_t> ids_;
+  std::vector<Join> joins_;
+  std::vector<uint32_t> members_;
+  std::unordered_multimap<uint64_t, uint32_t> join_ids_;  // by a hash of the members
+  std::vector<uint32_t> flat_;                           // join's scratch
 };
 
 // Moves stacks from one byte to the next: every stack's top reads the byte,
@@ -55,6 +84,7 @@ class StackStepper {
 
  private:
   void visit(Stack s, std::vector<Stack>& to);
+  void merge(std::vector<Stack>& stacks);
 
   const Automaton& automaton_;
   FrameArena& arena_;

@@ -176,6 +176,29 @@ TEST(MatcherTest, WaysThatCanNeverFinishAreCutAndAGrammarWithNoOtherIsRefused) {
   expect_masks_exact(grammar, vocab, "", 15);
 }
 
+// Two rules that read the same text, nested: the ways to be after n "(" number 2^n (found by the grammar fuzz
+// target: a read of about thirty "(" ran for minutes). Stacks with the same top are joined, so they stay few while
+// reads, completion and masks stay exact.
+TEST(MatcherTest, AnAmbiguousGrammarKeepsFewStacksAndStaysExact) {
+  const Grammar grammar = parse_gbnf(
+      "root ::= e\ne ::= \"(\" e \")\" | \"(\" f \")\" | \"x\"\nf ::= \"(\" e \")\" | \"(\" f \")\" | \"x\"");
+  const std::vector<std::string> vocab = {"(", ")", "x", "((", "))", "(x", "x)", ")("};
+  const auto g = compiled(grammar, vocab, {});
+  Matcher m(g);
+  ASSERT_TRUE(m.read(std::string(300, '(')));
+  EXPECT_LE(m.stack_count(), 4u);
+  std::vector<uint64_t> allowed(1);
+  m.allowed(allowed);
+  EXPECT_EQ(allowed[0], 0b01101101u);  // "(", "x", "((", "(x", "x)"
+  ASSERT_TRUE(m.read("x" + std::string(299, ')')));
+  EXPECT_FALSE(m.complete());
+  EXPECT_FALSE(m.can_read("))"));
+  ASSERT_TRUE(m.read(")"));
+  EXPECT_TRUE(m.complete());
+  EXPECT_FALSE(m.can_read(")"));
+  expect_masks_exact(grammar, vocab, "", 16);
+}
+
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
   Grammar g;
   g.set_root(g.add_rule("root", g.literal("yes")));
