@@ -159,7 +159,8 @@ std::vector<TokenId> SpmTokenizer::encode(std::string_view raw_text, bool space_
   size_t begin = 0;
   for (size_t mark = text.find(kSpaceMark, 1); mark != std::string_view::npos;
        mark = text.find(kSpaceMark, mark + kSpaceMark.size())) {
-    if (text.substr(mark - kSpaceMark.size(), kSpaceMark.size()) == kSpaceMark) continue;
+    // A run of "▁" stays with the word after it (a mark nearer the start than its own width has none before it).
+    if (mark >= kSpaceMark.size() && text.substr(mark - kSpaceMark.size(), kSpaceMark.size()) == kSpaceMark) continue;
     encode_segment(text.substr(begin, mark - begin), out);
     begin = mark;
   }

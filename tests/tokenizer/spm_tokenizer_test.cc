@@ -68,6 +68,22 @@ TEST(SpmTokenizer, Llama2RoundTrips) {
   }
 }
 
+// Without a space prefix (Gemma's vocabularies, or a fragment after a special token) a first word of one or two
+// bytes puts the first "▁" nearer the start than its own width (found by the gguf fuzz target: the look-back for a
+// "▁" before it read before the text, and threw std::out_of_range).
+TEST(SpmTokenizer, EncodesAShortFirstWordWithoutASpacePrefix) {
+  const std::optional<Vocab> vocab = shared_vocab("tokenizers/llama2-vocab.gguf");
+  if (!vocab) GTEST_SKIP() << "llama2-vocab.gguf is absent";
+  const SpmTokenizer tokenizer(*vocab);
+  for (const auto& [text, pieces] : {std::pair<std::string, std::vector<std::string>>{"a b", {"a", " b"}},
+                                     {"hi there", {"hi", " there"}},
+                                     {"I  am", {"I", " ", " am"}}}) {
+    std::vector<std::string> got;
+    for (const TokenId id : tokenizer.encode(text, false)) got.push_back(tokenizer.piece(id));
+    EXPECT_EQ(got, pieces) << text;
+  }
+}
+
 TEST(SpmTokenizer, PiecesFollowTokenTypes) {
   const std::optional<Vocab> vocab = shared_vocab("tokenizers/llama2-vocab.gguf");
   if (!vocab) GTEST_SKIP() << "llama2-vocab.gguf is absent";
