@@ -68,7 +68,7 @@ TEST(SpmTokenizer, Llama2RoundTrips) {
   }
 }
 
-// Without a space prefix (Gemma's vocabularies, or a fragment after a special token) a first word of one or two
+// Without a space prefix (add_space_prefix false, as Gemma has) a first word of one or two
 // bytes puts the first "▁" nearer the start than its own width (found by the gguf fuzz target: the look-back for a
 // "▁" before it read before the text, and threw std::out_of_range).
 TEST(SpmTokenizer, EncodesAShortFirstWordWithoutASpacePrefix) {
