@@ -42,8 +42,8 @@ class FrameArena {
   template <class F>
   void for_each_frame(uint32_t below, F&& f) const {
     if (!is_join(below)) return f(below);
-    const Join& j = joins_[below - kJoin];
-    for (uint32_t i = j.first; i < j.first + j.count; ++i) f(members_[i]);  // by index: members_ may grow meanwhile
+    const Join j = joins_[below - kJoin];  // copies and indices: f may add joins, moving both vectors
+    for (uint32_t i = j.first; i < j.first + j.count; ++i) f(members_[i]);
   }
   // The stack a frame goes on with once the rule it called has matched.
   Stack pop(uint32_t frame) const { return {frames_[frame].state, frames_[frame].below}; }
