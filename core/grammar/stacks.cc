@@ -96,6 +96,10 @@ void StackStepper::visit(Stack s, std::vector<Stack>& to) {
   seen_.push_back(s.key());
   if (automaton_.reads_bytes(s.state)) to.push_back(s);
   for (const Automaton::Call& call : calls) {
+    if (only_returns(call.next)) {  // a tail call (`list ::= item list`): the callee returns to our caller
+      visit({call.callee, s.below}, to);
+      continue;
+    }
     const uint32_t below = arena_.push(call.next, s.below);
     if (below != kBottom) visit({call.callee, below}, to);
   }

@@ -85,6 +85,11 @@ class StackStepper {
  private:
   void visit(Stack s, std::vector<Stack>& to);
   void merge(std::vector<Stack>& stacks);
+  // A state that can only return: a frame of it would be popped at once, so a call returning there pushes none,
+  // and right recursion grows no stack.
+  bool only_returns(uint32_t state) const {
+    return automaton_.accepting(state) && !automaton_.reads_bytes(state) && automaton_.calls(state).empty();
+  }
 
   const Automaton& automaton_;
   FrameArena& arena_;

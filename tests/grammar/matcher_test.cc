@@ -199,6 +199,26 @@ TEST(MatcherTest, AnAmbiguousGrammarKeepsFewStacksAndStaysExact) {
   expect_masks_exact(grammar, vocab, "", 16);
 }
 
+// A call that is the last thing its rule does pushes no frame: the callee returns straight to the caller's caller.
+// Right recursion (`root ::= line root`) used to stack a frame per line, so at FrameArena::kMaxDepth lines the
+// matcher refused the next one, and each byte popped through them all (found probing the matcher at depth).
+TEST(MatcherTest, RightRecursionGrowsNoStack) {
+  const Grammar lines = parse_gbnf("root ::= line root | line\nline ::= [a-z]+ \"\\n\"");
+  const auto g = compiled(lines, {"a", "b", "\n", "ab\n", "b\na"}, {});
+  Matcher m(g);
+  for (uint32_t i = 0; i < 3 * FrameArena::kMaxDepth; ++i) ASSERT_TRUE(m.read("ab\n")) << "line " << i;
+  EXPECT_TRUE(m.complete());
+  EXPECT_EQ(m.stack_count(), 1u);  // in `line`'s start, over nothing
+  expect_masks_exact(lines, {"a", "b", "\n", "ab\n", "b\na"}, "", 17);
+
+  const Grammar pairs = parse_gbnf("root ::= e\ne ::= \"(\" e \")\" e | \"\"");
+  Matcher p(compiled(pairs, {}, {}));
+  for (uint32_t i = 0; i < 3 * FrameArena::kMaxDepth; ++i) ASSERT_TRUE(p.read("()")) << "pair " << i;
+  EXPECT_TRUE(p.complete());
+  EXPECT_FALSE(p.can_read(")"));
+  expect_masks_exact(pairs, {"(", ")", "()", ")(", "((", "))", "())"}, "", 18);
+}
+
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
   Grammar g;
   g.set_root(g.add_rule("root", g.literal("yes")));
