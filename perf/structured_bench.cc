@@ -7,6 +7,9 @@
 //            through the matcher token by token. "cold": the first documents
 //            on a freshly compiled grammar, where each state's tokens are
 //            computed on first use; "warm": the documents after those.
+//   depth    GBNF grammars that are hard on a stack matcher (two rules that read
+//            alike, nested; right recursion), each fed one long valid text:
+//            the mask and the read per token, and the most stacks held.
 // Usage: structured_bench [VOCAB_GGUF] [DOCUMENTS]
 //   (default ../shared/tokenizers/llama3.2-vocab.gguf from the repository, 200)
 #include <fmt/format.h>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "core/grammar/automaton.h"
+#include "core/grammar/gbnf.h"
 #include "core/grammar/json_schema.h"
 #include "core/grammar/matcher.h"
 #include "core/model/gguf_reader.h"
@@ -93,6 +97,28 @@ std::vector<Case> cases() {
   };
 }
 
+struct DepthCase {
+  const char* name;
+  const char* gbnf;
+  std::string text;
+};
+
+std::string repeated(std::string_view piece, size_t times) {
+  std::string out;
+  for (size_t i = 0; i < times; ++i) out += piece;
+  return out;
+}
+
+std::vector<DepthCase> depth_cases() {
+  return {
+      {"two rules alike, 500 deep",
+       "root ::= e\ne ::= \"(\" e \")\" | \"(\" f \")\" | \"x\"\nf ::= \"(\" e \")\" | \"(\" f \")\" | \"x\"",
+       repeated("(", 500) + "x" + repeated(")", 500)},
+      {"right recursion, 3000 lines", "root ::= line root | line\nline ::= [a-z ]+ \"\\n\"", repeated("ab cd\n", 3000)},
+      {"pairs e ::= ( e ) e | \"\", 3000", "root ::= e\ne ::= \"(\" e \")\" e | \"\"", repeated("()", 3000)},
+  };
+}
+
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, size_t(p * double(v.size())))];
@@ -163,5 +189,35 @@ int main(int argc, char** argv) {
       "microseconds per generated token: the mask (Matcher::allowed), cold in the first {} documents of {}, "
       "warm after; apply: masking a row of logits with it (sampler::mask_logits)\n",
       std::max(1, documents / 20), documents);
+
+  fmt::print("\n{:<34} {:>7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9}\n", "grammar", "tokens", "mask p50",
+             "mask p99", "mask max", "read p50", "read max", "stacks", "complete");
+  for (const DepthCase& c : depth_cases()) {
+    const auto compiled = std::make_shared<const grammar::CompiledGrammar>(
+        grammar::Automaton::compile(grammar::parse_gbnf(c.gbnf)), trie, ends);
+    grammar::Matcher matcher(compiled);
+    std::vector<double> mask, read;
+    size_t stacks = matcher.stack_count();
+    const std::vector<tokenizer::TokenId> tokens = tok.encode(c.text, false);
+    for (const tokenizer::TokenId token : tokens) {
+      std::fill(allowed.begin(), allowed.end(), 0);
+      const auto start = Clock::now();
+      matcher.allowed(allowed);
+      mask.push_back(us_since(start));
+      if (!(allowed[size_t(token) / 64] >> (token % 64) & 1)) {
+        fmt::print(stderr, "structured_bench: the mask refuses token {} ({} of {}) of {}\n", token, mask.size(),
+                   tokens.size(), c.name);
+        return 1;
+      }
+      const auto read_start = Clock::now();
+      matcher.accept(token);
+      read.push_back(us_since(read_start));
+      stacks = std::max(stacks, matcher.stack_count());
+    }
+    fmt::print("{:<34} {:>7} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>7} {:>9}\n", c.name, tokens.size(),
+               percentile(mask, 0.5), percentile(mask, 0.99), percentile(mask, 1.0), percentile(read, 0.5),
+               percentile(read, 1.0), stacks, matcher.complete() ? "yes" : "NO");
+  }
+  fmt::print("microseconds per token of one long valid text; stacks: the most the matcher held at once\n");
   return 0;
 }
