@@ -123,8 +123,16 @@ std::string_view string(element value, std::string_view path) {
   return value.get_string().value_unsafe();
 }
 
-int32_t token_id(element value, std::string_view path) {
-  return static_cast<int32_t>(integer_in(value, path, 0, kMaxTokenId, "a token id (an integer from 0 to 2147483647)"));
+std::string indexed(std::string_view path, size_t index) { return fmt::format("{}[{}]", path, index); }
+
+// `path`[index] as a token id; the element's path is spelled out only for an error (a prompt of a million ids).
+int32_t token_id_at(element value, std::string_view path, size_t index) {
+  if (value.type() == element_type::INT64) {
+    const int64_t id = value.get_int64().value_unsafe();
+    if (id >= 0 && id <= kMaxTokenId) return static_cast<int32_t>(id);
+  }
+  return static_cast<int32_t>(
+      integer_in(value, indexed(path, index), 0, kMaxTokenId, "a token id (an integer from 0 to 2147483647)"));
 }
 
 Prompt text_prompt(std::string_view text) {
@@ -132,8 +140,6 @@ Prompt text_prompt(std::string_view text) {
   prompt.text = text;
   return prompt;
 }
-
-std::string indexed(std::string_view path, size_t index) { return fmt::format("{}[{}]", path, index); }
 
 // A stop string of 1 to kMaxStopBytes bytes at `path`.
 std::string_view stop_string(element value, std::string_view path, std::string_view expected) {
@@ -500,7 +506,7 @@ std::vector<Prompt> parse_prompts(const element& value, std::string_view field, 
     Prompt prompt;
     prompt.is_tokens = true;
     size_t index = 0;
-    for (const element item : items) prompt.tokens.push_back(token_id(item, indexed(field, index++)));
+    for (const element item : items) prompt.tokens.push_back(token_id_at(item, field, index++));
     prompts.push_back(std::move(prompt));
     return prompts;
   }
@@ -519,7 +525,7 @@ std::vector<Prompt> parse_prompts(const element& value, std::string_view field, 
     size_t token_index = 0;
     const simdjson::dom::array tokens = item.get_array().value_unsafe();
     for (const element token : tokens) {
-      prompt.tokens.push_back(token_id(token, indexed(path, token_index++)));
+      prompt.tokens.push_back(token_id_at(token, path, token_index++));
     }
     if (prompt.tokens.empty()) fail(path, fmt::format("\"{}\" must not be an empty array", path));
     prompts.push_back(std::move(prompt));
@@ -643,7 +649,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
       if (index == kMaxStopTokenIds) {
         fail("stop_token_ids", fmt::format("\"stop_token_ids\" holds more than {} token ids", kMaxStopTokenIds));
       }
-      sampling.stop_token_ids.push_back(token_id(item, indexed("stop_token_ids", index++)));
+      sampling.stop_token_ids.push_back(token_id_at(item, "stop_token_ids", index++));
     }
   }
   if (const auto& v = present(kIgnoreEos)) sampling.ignore_eos = boolean(*v, "ignore_eos");

@@ -100,13 +100,13 @@ std::vector<PreparedPrompt> prepare_prompts(const CompletionRequest& request, co
         }
       }
       p.tokens.assign(given.tokens.begin(), given.tokens.end());
-      p.text = tokenizer.decode(p.tokens);
     } else {
       // As vLLM (add_special_tokens) and llama.cpp's server: BOS as the model wants, special tokens parsed.
       p.tokens = tokenizer.encode(given.text, true, true);
       p.text = given.text;
     }
     check_fits(p.tokens.size(), model, "prompt");
+    if (given.is_tokens) p.text = tokenizer.decode(p.tokens);  // after the check: a million ids are refused undecoded
     prompts.push_back(std::move(p));
   }
   return prompts;
