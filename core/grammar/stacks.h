@@ -47,7 +47,6 @@ class FrameArena {
   }
   // The stack a frame goes on with once the rule it called has matched.
   Stack pop(uint32_t frame) const { return {frames_[frame].state, frames_[frame].below}; }
-  size_t size() const { return frames_.size() + joins_.size(); }
 
  private:
   static constexpr uint32_t kJoin = 0x8000'0000;  // ids from here on are joins

@@ -68,9 +68,9 @@ TEST(SpmTokenizer, Llama2RoundTrips) {
   }
 }
 
-// Without a space prefix (add_space_prefix false, as Gemma has) a first word of one or two
-// bytes puts the first "▁" nearer the start than its own width (found by the gguf fuzz target: the look-back for a
-// "▁" before it read before the text, and threw std::out_of_range).
+// Without a space prefix (add_space_prefix false, as Gemma has) a first word of one or two bytes puts the first "▁"
+// nearer the start than its own width (found by the gguf fuzz target: the look-back for a "▁" before it read before
+// the text, and threw std::out_of_range).
 TEST(SpmTokenizer, EncodesAShortFirstWordWithoutASpacePrefix) {
   const std::optional<Vocab> vocab = shared_vocab("tokenizers/llama2-vocab.gguf");
   if (!vocab) GTEST_SKIP() << "llama2-vocab.gguf is absent";
