@@ -14,27 +14,20 @@
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
-#if HWY_TARGET == HWY_AVX3_DL
-// Highway 1.0.3's AVX3_DL target string names avxvnni but not avx512vnni.
-#pragma GCC target("avx512vnni")
-#endif
 namespace rs::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
 #if HWY_TARGET == HWY_AVX3_DL
-template <bool kSmallU>
-HWY_INLINE hn::Vec512<int32_t> Dot4Add(hn::Vec512<uint8_t> u, hn::Vec512<int8_t> a, hn::Vec512<int32_t> acc) {
-  return hn::Vec512<int32_t>{_mm512_dpbusd_epi32(acc.raw, u.raw, a.raw)};
-}
-// Always the EVEX form: with the target's avxvnni, GCC picks AVX-VNNI's VEX form for 256 bits, which
-// AVX-512 CPUs without AVX-VNNI (Zen 4) fault on.
-template <bool kSmallU>
-HWY_INLINE hn::Vec256<int32_t> Dot4Add(hn::Vec256<uint8_t> u, hn::Vec256<int8_t> a, hn::Vec256<int32_t> acc) {
-  __m256i sum = acc.raw;
+// In asm, for 256 and 512 bits: Highway 1.0.3's AVX3_DL target names avxvnni but not avx512vnni, so the
+// intrinsic would need a target pragma only GCC takes. Always the EVEX form: the VEX one is AVX-VNNI's, which
+// AVX-512 CPUs without it (Zen 4) fault on.
+template <bool kSmallU, class VU, class VA, class VI>
+HWY_INLINE VI Dot4Add(VU u, VA a, VI acc) {
+  auto sum = acc.raw;
   asm("%{evex%} vpdpbusd %[a], %[u], %[sum]" : [sum] "+v"(sum) : [u] "v"(u.raw), [a] "v"(a.raw));
-  return hn::Vec256<int32_t>{sum};
+  return VI{sum};
 }
 #else
 static_assert(HWY_ARCH_X86, "the integer dot products are written for x86");

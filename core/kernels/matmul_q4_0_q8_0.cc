@@ -24,9 +24,6 @@
 // clang-format on
 
 HWY_BEFORE_NAMESPACE();
-#if HWY_TARGET == HWY_AVX3_DL
-#pragma GCC target("avx512vnni")  // as dot4-inl.h's, to inline its products
-#endif
 namespace rs::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
