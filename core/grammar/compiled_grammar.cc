@@ -116,6 +116,7 @@ StateTokens CompiledGrammar::compute(uint32_t state) const {
     FrameArena arena;
     StackStepper stepper(automaton_, arena);
     walk_stacks(stepper, 1, trie_->node_count(), {{state, kBottom}}, allowed, &out.ends);
+    out.height = arena.highest();
   } else {
     walk_one_state(state, allowed, out.ends);
   }
@@ -139,6 +140,7 @@ FollowTokens CompiledGrammar::compute_after(uint32_t state, uint32_t caller) con
     out.past_caller |= walk_stacks(stepper, end + 1, trie_->subtree_end(end), callers, allowed, nullptr);
   }
   out.tokens = TokenSet::of(std::move(allowed), trie_->vocab_size());
+  out.height = arena.highest();
   return out;
 }
 

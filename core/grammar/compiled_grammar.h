@@ -44,12 +44,14 @@ struct TokenSet {
 struct StateTokens {
   TokenSet tokens;
   std::vector<uint32_t> ends;  // trie nodes (with children) where the rule can end: walk on below
+  uint32_t height = 0;         // the most frames the walk pushed: these hold only this far below kMaxDepth
 };
 
 // The tokens that end a state's rule and go on in the state its caller returns to.
 struct FollowTokens {
   TokenSet tokens;
   bool past_caller = false;  // some also end the caller's rule: where the caller was called too, walk them
+  uint32_t height = 0;       // as StateTokens', above the caller's frames
 };
 
 // Bytes that caches may hold together, taken and given back from any thread.

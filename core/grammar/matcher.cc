@@ -17,20 +17,30 @@ Matcher::Matcher(std::shared_ptr<const CompiledGrammar> grammar)
 
 void Matcher::allowed(std::span<uint64_t> allowed) {
   if (ended_) return;
+  const TokenTrie& trie = grammar_->trie();
   for (const Stack s : stacks_) {
     const std::shared_ptr<const StateTokens> from = grammar_->tokens_from(s.state);
+    callers_.clear();
+    if (!from->ends.empty() && s.below != kBottom) {  // nothing may follow the root's end
+      arena_.for_each_frame(s.below, [&](uint32_t frame) {
+        const Stack caller = arena_.pop(frame);
+        callers_.push_back({caller, grammar_->tokens_after(s.state, caller.state)});
+      });
+    }
+    if (near_depth_limit(s, *from)) {
+      walk_[0].assign(1, s);
+      walk(1, trie.node_count(), allowed);
+      continue;
+    }
     from->tokens.add_to(allowed);
-    if (from->ends.empty() || s.below == kBottom) continue;  // nothing may follow the root's end
-    arena_.for_each_frame(s.below, [&](uint32_t frame) {
-      const Stack caller = arena_.pop(frame);
-      const std::shared_ptr<const FollowTokens> after = grammar_->tokens_after(s.state, caller.state);
+    for (const auto& [caller, after] : callers_) {
       after->tokens.add_to(allowed);
-      if (!after->past_caller || caller.below == kBottom) return;
+      if (!after->past_caller || caller.below == kBottom) continue;
       // Some tokens run past the caller's end too: what comes then depends on the whole stack.
       stepper_.expand(caller, walk_[0]);
-      if (walk_[0].empty()) return;
-      for (const uint32_t end : from->ends) walk_on(end, allowed);
-    });
+      if (walk_[0].empty()) continue;
+      for (const uint32_t end : from->ends) walk(end + 1, trie.subtree_end(end), allowed);
+    }
   }
   // Once complete the sequence may end; with nothing else possible it must (a grammar no token can go on in).
   const bool none = std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; });
@@ -39,11 +49,19 @@ void Matcher::allowed(std::span<uint64_t> allowed) {
   }
 }
 
-// The tokens below trie node `end` that the stacks in walk_[0] read the rest of.
-void Matcher::walk_on(uint32_t end, std::span<uint64_t> allowed) {
-  const TokenTrie& trie = grammar_->trie();
+// The tables were walked from a stack of one: where this stack (or a caller's) is nearer FrameArena::kMaxDepth
+// than they pushed frames, a token they allow may go past it, and only a walk from the stack itself is exact.
+bool Matcher::near_depth_limit(Stack s, const StateTokens& from) const {
+  if (arena_.depth(s.below) + from.height > FrameArena::kMaxDepth) return true;
+  return std::any_of(callers_.begin(), callers_.end(), [&](const auto& c) {
+    return arena_.depth(c.first.below) + c.second->height > FrameArena::kMaxDepth;
+  });
+}
+
+// The tokens of trie nodes [first, end) (whole subtrees) that the stacks in walk_[0] read all of.
+void Matcher::walk(uint32_t first, uint32_t end, std::span<uint64_t> allowed) {
   walked_.clear();
-  walk_trie(trie, stepper_, end + 1, trie.subtree_end(end), walk_, walked_, nullptr);
+  walk_trie(grammar_->trie(), stepper_, first, end, walk_, walked_, nullptr);
   for (const TokenId t : walked_) set_bit(allowed, t);
 }
 

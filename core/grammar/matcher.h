@@ -2,10 +2,12 @@
 // One sequence's place in a CompiledGrammar: the stacks it can be in after
 // the tokens so far. allowed() is the mask for the next token: each stack's
 // cached tokens, plus the tokens that run past the end of its rule, walked on
-// through the trie with the stack below.
+// through the trie with the stack below; near the depth limit, where the
+// cached ones may not hold, the whole trie walked from the stack.
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/grammar/compiled_grammar.h"
@@ -33,7 +35,8 @@ class Matcher final : public sampler::Constraint {
   size_t stack_count() const { return stacks_.size(); }
 
  private:
-  void walk_on(uint32_t end_node, std::span<uint64_t> allowed);
+  bool near_depth_limit(Stack s, const StateTokens& from) const;
+  void walk(uint32_t first_node, uint32_t end_node, std::span<uint64_t> allowed);
   // The stacks after `bytes` from the present ones into `stacks`, and whether that is complete; false when
   // some byte is not allowed.
   bool advance(std::string_view bytes, std::vector<Stack>& stacks, bool& complete);
@@ -44,8 +47,9 @@ class Matcher final : public sampler::Constraint {
   std::vector<Stack> stacks_, next_;
   bool complete_ = false;
   bool ended_ = false;                    // an end token was accepted
-  std::vector<std::vector<Stack>> walk_;  // per depth below an end node
-  std::vector<TokenId> walked_;           // the tokens one walk_on read
+  std::vector<std::vector<Stack>> walk_;  // per trie depth of a walk
+  std::vector<TokenId> walked_;           // the tokens one walk read
+  std::vector<std::pair<Stack, std::shared_ptr<const FollowTokens>>> callers_;  // of the stack allowed() is at
 };
 
 // A compiled grammar as a request's constraint: a fresh Matcher per sequence.

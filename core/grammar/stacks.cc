@@ -11,6 +11,7 @@ uint32_t FrameArena::depth(uint32_t below) const {
 
 uint32_t FrameArena::push(uint32_t state, uint32_t below) {
   const uint32_t depth = this->depth(below) + 1;
+  highest_ = std::max(highest_, depth);
   if (depth > kMaxDepth) return kBottom;
   const uint64_t key = uint64_t(state) << 32 | below;
   const auto [it, added] = ids_.try_emplace(key, uint32_t(frames_.size()));
@@ -46,15 +47,12 @@ bool StackStepper::step(const std::vector<Stack>& from, uint8_t byte, std::vecto
   to.clear();
   seen_.clear();
   ended_ = false;
-  bool took = false;
   for (const Stack s : from) {
     const int32_t next = automaton_.next(s.state, byte);
-    if (next == Automaton::kDead) continue;
-    took = true;
-    visit({uint32_t(next), s.below}, to);
+    if (next != Automaton::kDead) visit({uint32_t(next), s.below}, to);
   }
   if (to.size() > 1) merge(to);
-  return took;
+  return !to.empty() || ended_;
 }
 
 void StackStepper::expand(Stack from, std::vector<Stack>& to) {

@@ -47,11 +47,14 @@ class FrameArena {
   }
   // The stack a frame goes on with once the rule it called has matched.
   Stack pop(uint32_t frame) const { return {frames_[frame].state, frames_[frame].below}; }
+  // How many frames deep `below` is (a join: its deepest frame); 0 for kBottom.
+  uint32_t depth(uint32_t below) const;
+  // The greatest depth a push has asked for, past kMaxDepth included.
+  uint32_t highest() const { return highest_; }
 
  private:
   static constexpr uint32_t kJoin = 0x8000'0000;  // ids from here on are joins
   static bool is_join(uint32_t id) { return id >= kJoin && id != kBottom; }
-  uint32_t depth(uint32_t below) const;
 
   struct Frame {
     uint32_t state, below, depth;
@@ -65,6 +68,7 @@ class FrameArena {
   std::vector<uint32_t> members_;
   std::unordered_multimap<uint64_t, uint32_t> join_ids_;  // by a hash of the members
   std::vector<uint32_t> flat_;                           // join's scratch
+  uint32_t highest_ = 0;
 };
 
 // Moves stacks from one byte to the next: every stack's top reads the byte,
@@ -75,7 +79,8 @@ class StackStepper {
   StackStepper(const Automaton& automaton, FrameArena& arena) : automaton_(automaton), arena_(arena) {}
 
   // The stacks after `byte` from `from`, expanded, into `to` (sorted, unique).
-  // Returns whether any stack took the byte; ended() says whether one popped its bottom.
+  // Returns whether any stack took the byte and went on (in `to`, or popping its bottom: ended()); a path that
+  // would nest past FrameArena::kMaxDepth goes nowhere.
   bool step(const std::vector<Stack>& from, uint8_t byte, std::vector<Stack>& to);
   // `from` expanded into `to`, as after a byte.
   void expand(Stack from, std::vector<Stack>& to);

@@ -4,7 +4,9 @@
 // a crash (ASan + UBSan), a compile past libFuzzer's -timeout or its memory limit fails. Where it compiles, the
 // matcher is checked against the specification: a text it reads whole is complete exactly when
 // grammar::matches() says so, a text it refuses matches() refuses, and the masks at the start and the end allow
-// exactly the tokens whose bytes it can read (and the end token once complete).
+// exactly the tokens whose bytes it can read (and the end token once complete, or where no token can be read). With the first byte's high bit
+// set, the text is read over and over, up to 1,200 bytes: the depths a 64-byte text cannot reach (nesting up to the
+// matcher's depth limit, long right recursion), where matches() is too slow to ask, so only the masks are checked.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +28,7 @@ void check(bool ok) {
 }
 
 constexpr size_t kMaxTextBytes = 64;
+constexpr size_t kDeepTextBytes = 1200;  // past FrameArena::kMaxDepth where each byte nests once
 
 // Every single byte, pieces of JSON and of words, multi-byte characters, and an end token that spells nothing.
 std::vector<std::string> token_bytes() {
@@ -56,11 +59,13 @@ void check_mask(Matcher& matcher, const CompiledGrammar& grammar) {
   std::vector<uint64_t> allowed((tokens.size() + 63) / 64);
   matcher.allowed(allowed);
   const std::span<const TokenId> ends = grammar.end_tokens();
+  bool any_readable = false;
   for (size_t t = 0; t < tokens.size(); ++t) {
     const bool readable = !tokens[t].empty() && matcher.can_read(tokens[t]);
-    const bool ends_match = matcher.complete() && std::ranges::find(ends, TokenId(t)) != ends.end();
-    check(has(allowed, t) == (readable || ends_match));
+    any_readable |= readable;
+    if (std::ranges::find(ends, TokenId(t)) == ends.end()) check(has(allowed, t) == readable);
   }
+  for (const TokenId end : ends) check(has(allowed, size_t(end)) == (matcher.complete() || !any_readable));
   for (size_t t = tokens.size(); t < allowed.size() * 64; ++t) check(!has(allowed, t));
 }
 
@@ -70,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static constexpr SourceKind kKinds[] = {SourceKind::json_schema, SourceKind::json_object, SourceKind::regex,
                                           SourceKind::choice, SourceKind::gbnf};
   if (size < 1) return 0;
-  const SourceKind kind = kKinds[data[0] % std::size(kKinds)];
+  const SourceKind kind = kKinds[(data[0] & 0x7F) % std::size(kKinds)];
+  const bool deep = data[0] & 0x80;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   const size_t split = input.find('\0');
   const std::string_view source = input.substr(0, split);
@@ -89,6 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Matcher matcher(compiled);
   check_mask(matcher, *compiled);
   size_t read = 0;
+  if (deep) {
+    while (!text.empty() && read < kDeepTextBytes && matcher.read(text.substr(read % text.size(), 1))) ++read;
+    check_mask(matcher, *compiled);
+    return 0;
+  }
   while (read < text.size() && matcher.read(text.substr(read, 1))) ++read;
   check_mask(matcher, *compiled);
   const bool matched = matches(grammar_from(kind, source), text);

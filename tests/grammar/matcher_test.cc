@@ -219,6 +219,41 @@ TEST(MatcherTest, RightRecursionGrowsNoStack) {
   expect_masks_exact(pairs, {"(", ")", "()", ")(", "((", "))", "())"}, "", 18);
 }
 
+// At FrameArena::kMaxDepth a token that would nest deeper is refused, and masks leave it out: the cached masks,
+// walked from a stack of one, allowed it, and reading it left no stack at all, so the output ended there with
+// the nesting unclosed (found by the grammar fuzz target reading its text over and over).
+TEST(MatcherTest, MasksStayExactAtTheDepthLimit) {
+  const Grammar nesting = parse_gbnf("root ::= e\ne ::= \"(\" e \")\" | \"[\" e \"]\" e | \"x\"");
+  const std::vector<std::string> vocab = {"(", ")", "x", "((", "(x", "x)", "))", "(((", "[", "]", "[(", "]x", ""};
+  const TokenId end = TokenId(vocab.size() - 1);
+  const auto g = compiled(nesting, vocab, {end});
+  const auto expect_exact = [&](Matcher& m, uint32_t depth) {
+    std::vector<uint64_t> allowed(1);
+    m.allowed(allowed);
+    for (TokenId t = 0; t < end; ++t) {
+      EXPECT_EQ((allowed[0] >> t) & 1, m.can_read(vocab[size_t(t)])) << "token '" << vocab[size_t(t)] << "' at " << depth;
+    }
+  };
+  for (const char open : {'(', '['}) {
+    Matcher m(g);
+    ASSERT_TRUE(m.read(std::string(FrameArena::kMaxDepth - 3, open)));
+    for (uint32_t depth = FrameArena::kMaxDepth - 3; depth < FrameArena::kMaxDepth; ++depth) {
+      expect_exact(m, depth);
+      EXPECT_EQ(m.can_read("(("), depth + 2 <= FrameArena::kMaxDepth) << depth;
+      ASSERT_TRUE(m.read("("));
+    }
+    expect_exact(m, FrameArena::kMaxDepth);
+    EXPECT_FALSE(m.can_read("("));
+    EXPECT_FALSE(m.can_read("["));
+    EXPECT_FALSE(m.read("(x"));
+    ASSERT_TRUE(m.read("x)"));  // a refused read left the stacks as they were
+    expect_exact(m, FrameArena::kMaxDepth - 1);
+  }
+  Matcher m(g);
+  ASSERT_TRUE(m.read(std::string(FrameArena::kMaxDepth, '(') + "x" + std::string(FrameArena::kMaxDepth, ')')));
+  EXPECT_TRUE(m.complete());
+}
+
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
   Grammar g;
   g.set_root(g.add_rule("root", g.literal("yes")));
