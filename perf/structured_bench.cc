@@ -8,8 +8,9 @@
 //            on a freshly compiled grammar, where each state's tokens are
 //            computed on first use; "warm": the documents after those.
 //   depth    GBNF grammars that are hard on a stack matcher (two rules that read
-//            alike, nested; right recursion), each fed one long valid text:
-//            the mask and the read per token, and the most stacks held.
+//            alike, nested; right recursion; nesting to the depth limit), each
+//            fed one long valid text: the mask and the read per token, and the
+//            most stacks held.
 // Usage: structured_bench [VOCAB_GGUF] [DOCUMENTS]
 //   (default ../shared/tokenizers/llama3.2-vocab.gguf from the repository, 200)
 #include <fmt/format.h>
@@ -116,6 +117,9 @@ std::vector<DepthCase> depth_cases() {
        repeated("(", 500) + "x" + repeated(")", 500)},
       {"right recursion, 3000 lines", "root ::= line root | line\nline ::= [a-z ]+ \"\\n\"", repeated("ab cd\n", 3000)},
       {"pairs e ::= ( e ) e | \"\", 3000", "root ::= e\ne ::= \"(\" e \")\" e | \"\"", repeated("()", 3000)},
+      // Up to FrameArena::kMaxDepth, where a mask is walked from the stack itself rather than from its tables.
+      {"nesting to the depth limit, 1000", "root ::= e\ne ::= \"(\" e \")\" | \"x\"",
+       repeated("(", 1000) + "x" + repeated(")", 1000)},
   };
 }
 
