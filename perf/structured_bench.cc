@@ -120,6 +120,13 @@ std::vector<DepthCase> depth_cases() {
       // Up to FrameArena::kMaxDepth, where a mask is walked from the stack itself rather than from its tables.
       {"nesting to the depth limit, 1000", "root ::= e\ne ::= \"(\" e \")\" | \"x\"",
        repeated("(", 1000) + "x" + repeated(")", 1000)},
+      // Open: ambiguous nesting with a rule that may be empty. Each `(` may open an `f` or be read by the class,
+      // so the top stack's callers are a join of one frame per level, and a mask walks on below each of them:
+      // its cost grows with the depth times the tokens the class reads (the second: most of the vocabulary).
+      {"nullable nesting, 450 deep", "root ::= e\ne ::= f \")\" | \"\" | \"x\"\nf ::= \"(\" e+ [(+]+",
+       repeated("(", 450) + "x" + repeated("+)", 450)},
+      {"nullable nesting over words, 20 deep", "root ::= e\ne ::= f \")\" | \"\" | \"x\"\nf ::= \"(\" e+ [a-z (]+",
+       repeated("(", 20) + "x" + repeated(" ab)", 20)},
   };
 }
 
