@@ -208,6 +208,13 @@ void Engine::publish(StepReport& report, Clock::time_point start, Clock::time_po
   }
   for (auto& [sink, events] : outgoing_) sink->deliver(std::move(events));
   outgoing_.clear();  // no entry outlives its step: a sink may be gone by the next
+  for (auto& [id, why] : report.failed) {
+    const auto it = tracked_.find(id);
+    if (it == tracked_.end()) continue;
+    log::warn("engine: request {} ended: {}", id, why);
+    it->second.sink->reject(id, std::move(why), false);
+    tracked_.erase(it);
+  }
 }
 
 void Engine::end(uint64_t request, Clock::time_point now) {

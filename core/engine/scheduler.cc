@@ -101,6 +101,7 @@ uint32_t Scheduler::waiting_requests() const {
 
 void Scheduler::step(StepReport& report) {
   report.events.clear();
+  report.failed.clear();
   report.batch_sequences = report.batch_tokens = report.batch_logits_rows = 0;
   plan(report);
   if (plan_.entries.empty()) return;
@@ -296,6 +297,11 @@ void Scheduler::update(StepReport& report) {
     }
     if (s.request.max_tokens == 0) {  // the prompt only was scored
       event.finish = Finish::length;
+    } else if (const std::string_view failure = s.sampler.constraint_failure(); !failure.empty()) {
+      report.failed.emplace_back(s.request.id, std::string(failure));  // its draw came from no mask: unused
+      leave_running(s);
+      s.state = SequenceState::finished;
+      continue;
     } else {
       sampler::Sampled& next = sampled_[size_t(sample_of_entry_[i])];
       s.sampler.accept(next.token);

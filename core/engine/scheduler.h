@@ -96,6 +96,7 @@ struct StepReport {
   uint32_t batch_tokens = 0;
   uint32_t batch_logits_rows = 0;  // at most max_seqs: the executors size their logits for that
   std::vector<uint64_t> preempted;  // sequences (their request ids) preempted this step, in order
+  std::vector<std::pair<uint64_t, std::string>> failed;  // sequences ended by their constraint's failure, and why
 };
 
 class Scheduler {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace rs::grammar {
 namespace {
 
@@ -16,9 +18,11 @@ Matcher::Matcher(std::shared_ptr<const CompiledGrammar> grammar)
 }
 
 void Matcher::allowed(std::span<uint64_t> allowed) {
-  if (ended_) return;
+  if (ended_ || !failure_.empty()) return;
   const TokenTrie& trie = grammar_->trie();
+  stepper_.limit(kMaskVisits);
   for (const Stack s : stacks_) {
+    if (stepper_.exhausted()) break;
     const std::shared_ptr<const StateTokens> from = grammar_->tokens_from(s.state);
     callers_.clear();
     if (!from->ends.empty() && s.below != kBottom) {  // nothing may follow the root's end
@@ -41,6 +45,15 @@ void Matcher::allowed(std::span<uint64_t> allowed) {
       if (walk_[0].empty()) continue;
       for (const uint32_t end : from->ends) walk(end + 1, trie.subtree_end(end), allowed);
     }
+  }
+  const bool overspent = stepper_.exhausted();
+  stepper_.unlimit();
+  if (overspent) {
+    failure_ = fmt::format("the output's grammar is too costly to follow here: the mask for the next token took more "
+                           "than {} steps of the matcher (an ambiguous grammar, nested {} deep); make the grammar "
+                           "unambiguous or bound its nesting",
+                           kMaskVisits, stacks_.empty() ? 0 : arena_.depth(stacks_.front().below));
+    return;
   }
   // Once complete the sequence may end; with nothing else possible it must (a grammar no token can go on in).
   const bool none = std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; });

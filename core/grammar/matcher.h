@@ -6,6 +6,7 @@
 // cached ones may not hold, the whole trie walked from the stack.
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -24,6 +25,9 @@ class Matcher final : public sampler::Constraint {
   // An end token ends the match; any other token's bytes are read.
   void accept(TokenId token) override;
   bool finished() const override { return stacks_.empty() && complete_; }
+  // Set once a mask cost more than kMaskVisits: ambiguous nesting that deep would hold the whole batch up.
+  std::string_view failure() const override { return failure_; }
+  static constexpr uint64_t kMaskVisits = uint64_t(1) << 24;
 
   // Reads `bytes`; false (and nothing read) when the grammar does not allow them here.
   bool read(std::string_view bytes);
@@ -47,6 +51,7 @@ class Matcher final : public sampler::Constraint {
   std::vector<Stack> stacks_, next_;
   bool complete_ = false;
   bool ended_ = false;                    // an end token was accepted
+  std::string failure_;
   std::vector<std::vector<Stack>> walk_;  // per trie depth of a walk
   std::vector<TokenId> walked_;           // the tokens one walk read
   std::vector<std::pair<Stack, std::shared_ptr<const FollowTokens>>> callers_;  // of the stack allowed() is at

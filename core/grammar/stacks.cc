@@ -84,6 +84,7 @@ void StackStepper::merge(std::vector<Stack>& stacks) {
 }
 
 void StackStepper::visit(Stack s, std::vector<Stack>& to) {
+  if (++visits_ > budget_) return;
   const std::span<const Automaton::Call> calls = automaton_.calls(s.state);
   const bool accepting = automaton_.accepting(s.state);
   if (calls.empty() && !accepting) {  // the common case: nothing to expand

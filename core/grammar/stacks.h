@@ -85,6 +85,10 @@ class StackStepper {
   // `from` expanded into `to`, as after a byte.
   void expand(Stack from, std::vector<Stack>& to);
   bool ended() const { return ended_; }
+  // A bound on work: after `visits` more stacks visited, steps find nothing and exhausted() says so.
+  void limit(uint64_t visits) { budget_ = visits_ + visits; }
+  void unlimit() { budget_ = UINT64_MAX; }
+  bool exhausted() const { return visits_ > budget_; }
 
  private:
   void visit(Stack s, std::vector<Stack>& to);
@@ -99,6 +103,7 @@ class StackStepper {
   FrameArena& arena_;
   std::vector<uint64_t> seen_;
   bool ended_ = false;
+  uint64_t visits_ = 0, budget_ = UINT64_MAX;
 };
 
 // Reads the trie nodes [first, end) (a subtree, or the whole trie from node 1) from the stacks in at_depth[0],

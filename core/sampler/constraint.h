@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include "core/sampler/sampling_params.h"
 
@@ -21,6 +22,8 @@ class Constraint {
   virtual void accept(TokenId token) = 0;
   // Whether what was generated is complete and nothing may follow it: the sequence is over.
   virtual bool finished() const = 0;
+  // Why it cannot go on (empty while it can): the sequence ends with this error, its last mask unused.
+  virtual std::string_view failure() const { return {}; }
 };
 
 // Sets to -inf the logit of every token whose bit in `allowed` is clear.

@@ -56,6 +56,8 @@ class Sampler {
   void accept(TokenId token);
   // Whether the constraint is satisfied and allows nothing more: the sequence is complete.
   bool constraint_finished() const { return constraint_ && constraint_->finished(); }
+  // Why the constraint cannot go on (empty while it can): the sequence must end with this error.
+  std::string_view constraint_failure() const { return constraint_ ? constraint_->failure() : std::string_view(); }
 
  private:
   void apply_constraint(std::span<float> logits);

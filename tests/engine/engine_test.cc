@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "core/cpu/cpu_executor.h"
 #include "tests/engine/tiny_model.h"
@@ -20,6 +21,7 @@ using cpu::CpuExecutor;
 using cpu::ModelWeights;
 namespace {
 
+using testing::giving_up_after;
 using testing::request;
 using testing::tiny_weights;
 
@@ -64,8 +66,11 @@ class CollectingSink final : public EventSink {
     }
     changed_.notify_all();
   }
-  void reject(uint64_t request, std::string message, bool) override {
-    ADD_FAILURE() << "request " << request << " rejected: " << message;
+  void reject(uint64_t request, std::string message, bool engine_fault) override {
+    const std::lock_guard lock(mutex_);
+    rejected_[request] = {std::move(message), engine_fault};
+    ++finished_;
+    changed_.notify_all();
   }
 
   // False if they have not all finished within a minute: a hang, not a timing.
@@ -77,11 +82,16 @@ class CollectingSink final : public EventSink {
     const std::lock_guard lock(mutex_);
     return tokens_;
   }
+  std::map<uint64_t, std::pair<std::string, bool>> rejected() {  // why, and whether the engine's fault
+    const std::lock_guard lock(mutex_);
+    return rejected_;
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<uint64_t, std::vector<TokenId>> tokens_;
+  std::map<uint64_t, std::pair<std::string, bool>> rejected_;
   size_t finished_ = 0;
 };
 
@@ -134,11 +144,29 @@ TEST(Engine, PreemptionsTotalCountsEveryPreemptionTheSchedulerReported) {
   ASSERT_TRUE(sink.wait_until_finished(requests.size()));
 
   EXPECT_EQ(sink.tokens(), expected.tokens) << "not the schedule replayed";
+  EXPECT_TRUE(sink.rejected().empty());
   EXPECT_EQ(engine.metrics().preemptions.value(), expected.preemptions);
   metrics::Exposition exposition;
   engine.metrics().render(exposition);
   const std::string sample = "\nringserve_preemptions_total " + std::to_string(expected.preemptions) + "\n";
   EXPECT_NE(exposition.text().find(sample), std::string::npos) << exposition.text();
+}
+
+// A sequence whose constraint fails is rejected with the reason, as the request's own fault (a 400 at the API),
+// and the engine serves on: a request after it completes.
+TEST(Engine, ASequenceWhoseConstraintFailsIsRejectedWithTheReason) {
+  CpuExecutor cpu(tiny_weights(), kSmallPool);
+  CollectingSink sink;
+  Engine engine(cpu, kLimits, {});
+  GenerationRequest failing = request(1, 10, 20);
+  failing.sampling.constraint = giving_up_after(2);
+  engine.submit(failing, sink);
+  ASSERT_TRUE(sink.wait_until_finished(1));
+  engine.submit(request(2, 10, 20), sink);
+  ASSERT_TRUE(sink.wait_until_finished(2));
+  EXPECT_EQ(sink.rejected(), (std::map<uint64_t, std::pair<std::string, bool>>{{1, {"gave up", false}}}));
+  EXPECT_EQ(sink.tokens()[1].size(), 2u);
+  EXPECT_EQ(sink.tokens()[2].size(), 20u);
 }
 
 }  // namespace

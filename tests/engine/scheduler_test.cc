@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,7 @@ using cpu::CpuExecutor;
 using cpu::ModelWeights;
 namespace {
 
+using testing::giving_up_after;
 using testing::request;
 using testing::tiny_weights;
 
@@ -34,6 +36,7 @@ struct SequenceOutcome {
 struct History {
   std::map<uint64_t, SequenceOutcome> outcomes;
   std::vector<uint64_t> preempted;
+  std::map<uint64_t, std::string> failed;  // why, for the sequences their constraint ended
 };
 
 // Runs one step, checked against the limits, and adds what it did to `history`.
@@ -44,6 +47,7 @@ void step(Scheduler& scheduler, StepReport& report, History& history) {
   EXPECT_LE(report.batch_logits_rows, scheduler.limits().max_seqs);
   EXPECT_GT(report.batch_sequences, 0u) << "a step with work ran nothing";
   history.preempted.insert(history.preempted.end(), report.preempted.begin(), report.preempted.end());
+  for (const auto& [id, why] : report.failed) EXPECT_TRUE(history.failed.emplace(id, why).second) << id;
   for (const TokenEvent& e : report.events) {
     SequenceOutcome& o = history.outcomes[e.request];
     EXPECT_EQ(o.finish, Finish::none) << "event after the end of request " << e.request;
@@ -306,6 +310,24 @@ TEST(Scheduler, CancelFreesBlocksAtOnce) {
   EXPECT_EQ(scheduler.kv_cache().free_blocks(), 64u);
   scheduler.step(report);
   EXPECT_TRUE(report.events.empty());
+}
+
+// A constraint that fails ends its sequence, and only it, with the reason, its blocks given back; the draw from
+// its last, unfinished mask is not a token.
+TEST(Scheduler, AConstraintThatFailsEndsItsSequenceAloneWithTheReason) {
+  const SequenceOutcome free_run = alone(request(2, 8, 10));
+  CpuExecutor executor(tiny_weights(), {.threads = 1, .kv_blocks = 64});
+  Scheduler scheduler(executor, {.max_batch_tokens = 64, .max_seqs = 2, .ctx_size = 1024}, {});
+  GenerationRequest failing = request(1, 8, 10);
+  failing.sampling.constraint = giving_up_after(3);
+  scheduler.add(failing);
+  scheduler.add(request(2, 8, 10));
+  const History history = run_all(scheduler);
+  EXPECT_EQ(history.outcomes.at(1).tokens.size(), 3u);
+  EXPECT_EQ(history.outcomes.at(1).finish, Finish::none);  // no event ends it: the failure does
+  EXPECT_EQ(history.failed, (std::map<uint64_t, std::string>{{1, "gave up"}}));
+  EXPECT_EQ(history.outcomes.at(2).tokens, free_run.tokens);
+  EXPECT_EQ(history.outcomes.at(2).finish, Finish::length);
 }
 
 TEST(Scheduler, StopTokensAndTheContextEndASequence) {

@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "core/model/synth.h"
+#include "core/sampler/constraint.h"
 
 namespace rs::engine::testing {
 
@@ -43,6 +45,41 @@ GenerationRequest request(uint64_t id, uint32_t prompt_tokens, uint32_t max_toke
   }
   r.sampling.ignore_eos = true;
   return r;
+}
+
+namespace {
+
+class GivingUpConstraint final : public sampler::Constraint {
+ public:
+  explicit GivingUpConstraint(int allowing) : left_(allowing) {}
+  void allowed(std::span<uint64_t> allowed) override {
+    if (left_ == 0) failure_ = "gave up";
+    else std::fill(allowed.begin(), allowed.end(), ~uint64_t(0));
+  }
+  void accept(TokenId) override { --left_; }
+  bool finished() const override { return false; }
+  std::string_view failure() const override { return failure_; }
+
+ private:
+  int left_;
+  std::string failure_;
+};
+
+class GivingUpSource final : public sampler::ConstraintSource {
+ public:
+  explicit GivingUpSource(int allowing) : allowing_(allowing) {}
+  std::unique_ptr<sampler::Constraint> start() const override {
+    return std::make_unique<GivingUpConstraint>(allowing_);
+  }
+
+ private:
+  int allowing_;
+};
+
+}  // namespace
+
+std::shared_ptr<const sampler::ConstraintSource> giving_up_after(int allowing) {
+  return std::make_shared<GivingUpSource>(allowing);
 }
 
 }  // namespace rs::engine::testing

@@ -2,6 +2,7 @@
 // A tiny synthetic model and the requests the scheduler and engine tests run
 // on it: shared by scheduler_test.cc and engine_test.cc.
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "core/cpu/cpu_executor.h"
@@ -19,5 +20,9 @@ const ModelWeights& tiny_weights();
 // greedy, or sampled at temperature 1 from `seed`.
 GenerationRequest request(uint64_t id, uint32_t prompt_tokens, uint32_t max_tokens,
                           std::optional<uint64_t> seed = {});
+
+// A constraint that allows every token `allowing` times, then fails with "gave up" (as a grammar whose mask
+// cost past its budget does).
+std::shared_ptr<const sampler::ConstraintSource> giving_up_after(int allowing);
 
 }  // namespace rs::engine::testing

@@ -58,6 +58,10 @@ void check_mask(Matcher& matcher, const CompiledGrammar& grammar) {
   const std::vector<std::string>& tokens = vocabulary();
   std::vector<uint64_t> allowed((tokens.size() + 63) / 64);
   matcher.allowed(allowed);
+  if (!matcher.failure().empty()) {  // a mask past its budget: nothing allowed, the sequence ends with the error
+    for (const uint64_t w : allowed) check(w == 0);
+    return;
+  }
   const std::span<const TokenId> ends = grammar.end_tokens();
   bool any_readable = false;
   for (size_t t = 0; t < tokens.size(); ++t) {

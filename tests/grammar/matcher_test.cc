@@ -254,6 +254,31 @@ TEST(MatcherTest, MasksStayExactAtTheDepthLimit) {
   EXPECT_TRUE(m.complete());
 }
 
+// Ambiguous nesting through a rule that may be empty: after n `(` a mask walks on below about n callers, each
+// over most of the vocabulary. Past Matcher::kMaskVisits the matcher stops and fails, rather than hold up every
+// sequence of the batch for seconds a token; a grammar under the budget is not affected.
+TEST(MatcherTest, AMaskPastItsBudgetFailsAndAllowsNothing) {
+  const Grammar nullable = parse_gbnf("root ::= e\ne ::= f \")\" | \"\" | \"x\"\nf ::= \"(\" (e+)+ [(+ ab]+");
+  std::mt19937 rng(3);
+  std::vector<std::string> vocab = {"(", ")", "x", "+", " ", "a", "b"};
+  while (vocab.size() < 100000) vocab.push_back(random_text(rng, "()x+ ab((", 8));  // many long ones
+  vocab.emplace_back();  // the end token
+  const auto g = compiled(nullable, vocab, {TokenId(vocab.size() - 1)});
+  Matcher m(g);
+  std::vector<uint64_t> allowed((vocab.size() + 63) / 64);
+  m.allowed(allowed);
+  EXPECT_TRUE(m.failure().empty()) << m.failure();
+  ASSERT_TRUE(m.read(std::string(120, '(')));
+  std::fill(allowed.begin(), allowed.end(), 0);
+  m.allowed(allowed);
+  EXPECT_NE(m.failure().find("the mask for the next token took more than 16777216 steps"), std::string_view::npos)
+      << m.failure();
+  std::fill(allowed.begin(), allowed.end(), 0);
+  m.allowed(allowed);  // failed for good: nothing allowed, not even the end
+  EXPECT_TRUE(std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; }));
+  EXPECT_FALSE(m.finished());
+}
+
 TEST(MatcherTest, FinishesWhenNothingMayFollowAndEndsOnAnEndToken) {
   Grammar g;
   g.set_root(g.add_rule("root", g.literal("yes")));
