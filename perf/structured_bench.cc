@@ -8,9 +8,10 @@
 //            on a freshly compiled grammar, where each state's tokens are
 //            computed on first use; "warm": the documents after those.
 //   depth    GBNF grammars that are hard on a stack matcher (two rules that read
-//            alike, nested; right recursion; nesting to the depth limit), each
-//            fed one long valid text: the mask and the read per token, and the
-//            most stacks held.
+//            alike, nested; right recursion; nesting to the depth limit;
+//            ambiguous nesting through a rule that may be empty), each fed one
+//            long valid text: the mask and the read per token, and the most
+//            stacks held.
 // Usage: structured_bench [VOCAB_GGUF] [DOCUMENTS]
 //   (default ../shared/tokenizers/llama3.2-vocab.gguf from the repository, 200)
 #include <fmt/format.h>
@@ -120,9 +121,10 @@ std::vector<DepthCase> depth_cases() {
       // Up to FrameArena::kMaxDepth, where a mask is walked from the stack itself rather than from its tables.
       {"nesting to the depth limit, 1000", "root ::= e\ne ::= \"(\" e \")\" | \"x\"",
        repeated("(", 1000) + "x" + repeated(")", 1000)},
-      // Open: ambiguous nesting with a rule that may be empty. Each `(` may open an `f` or be read by the class,
-      // so the top stack's callers are a join of one frame per level, and a mask walks on below each of them:
-      // its cost grows with the depth times the tokens the class reads (the second: most of the vocabulary).
+      // Ambiguous nesting with a rule that may be empty. Each `(` may open an `f` or be read by the class, so the
+      // top stack's callers are a join of one frame per level, and a mask walks on below each of them: its cost
+      // grows with the depth times the tokens the class reads (the second: most of the vocabulary). Bounded by
+      // Matcher::kMaskVisits, not cheap.
       {"nullable nesting, 450 deep", "root ::= e\ne ::= f \")\" | \"\" | \"x\"\nf ::= \"(\" e+ [(+]+",
        repeated("(", 450) + "x" + repeated("+)", 450)},
       {"nullable nesting over words, 20 deep", "root ::= e\ne ::= f \")\" | \"\" | \"x\"\nf ::= \"(\" e+ [a-z (]+",

@@ -50,9 +50,9 @@ void Matcher::allowed(std::span<uint64_t> allowed) {
   stepper_.unlimit();
   if (overspent) {
     failure_ = fmt::format("the output's grammar is too costly to follow here: the mask for the next token took more "
-                           "than {} steps of the matcher (an ambiguous grammar, nested {} deep); make the grammar "
+                           "than {} steps of the matcher (an ambiguous grammar, nested deep); make the grammar "
                            "unambiguous or bound its nesting",
-                           kMaskVisits, stacks_.empty() ? 0 : arena_.depth(stacks_.front().below));
+                           kMaskVisits);
     return;
   }
   // Once complete the sequence may end; with nothing else possible it must (a grammar no token can go on in).

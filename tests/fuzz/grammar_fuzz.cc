@@ -4,9 +4,10 @@
 // a crash (ASan + UBSan), a compile past libFuzzer's -timeout or its memory limit fails. Where it compiles, the
 // matcher is checked against the specification: a text it reads whole is complete exactly when
 // grammar::matches() says so, a text it refuses matches() refuses, and the masks at the start and the end allow
-// exactly the tokens whose bytes it can read (and the end token once complete, or where no token can be read). With the first byte's high bit
-// set, the text is read over and over, up to 1,200 bytes: the depths a 64-byte text cannot reach (nesting up to the
-// matcher's depth limit, long right recursion), where matches() is too slow to ask, so only the masks are checked.
+// exactly the tokens whose bytes it can read (and the end token once complete, or where no token can be read).
+// With the first byte's high bit set, the text is read over and over, up to 1,200 bytes: the depths a 64-byte
+// text cannot reach (nesting up to the matcher's depth limit, long right recursion), where matches() is too slow
+// to ask, so only the masks are checked.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

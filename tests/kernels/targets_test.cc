@@ -44,8 +44,6 @@ TEST(SimdTargets, ListsEveryCompiledTargetThisCpuRuns) {
   EXPECT_EQ(listed, compiled_simd_targets() & hwy::SupportedTargets());
 }
 
-// core/kernels/simd.h opts in to AVX3_DL (Highway 1.0 leaves it out unless asked): without it a CPU
-// with AVX-512 VNNI would run AVX3's kernels, and the vpdpbusd paths would go untested.
 #if HWY_ARCH_X86_64
 // CPUID leaf 7's VAES bit: clang's __builtin_cpu_supports does not know "vaes".
 bool cpu_has_vaes() {
@@ -54,6 +52,8 @@ bool cpu_has_vaes() {
 }
 #endif
 
+// core/kernels/simd.h opts in to AVX3_DL (Highway 1.0 leaves it out unless asked): without it a CPU
+// with AVX-512 VNNI would run AVX3's kernels, and the vpdpbusd paths would go untested.
 TEST(SimdTargets, Avx3DlIsCompiledAndRunsWhereTheCpuHasIt) {
 #if HWY_ARCH_X86_64
   EXPECT_NE(compiled_simd_targets() & HWY_AVX3_DL, 0);
